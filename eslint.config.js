@@ -1,0 +1,50 @@
+// Lint rules: typescript-eslint recommended, plus the boundaries that keep the architecture honest.
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+const ioModules = [
+  'fs', 'node:fs', 'fs/promises', 'node:fs/promises', 'net', 'node:net', 'http', 'node:http',
+  'https', 'node:https', 'http2', 'node:http2', 'dgram', 'node:dgram', 'tls', 'node:tls',
+  'child_process', 'node:child_process', 'worker_threads', 'node:worker_threads', 'os', 'node:os',
+  'process', 'node:process', 'mqtt', 'aedes', 'ioredis', 'bullmq', 'fastify', 'pino',
+];
+
+export default tseslint.config(
+  { ignores: ['node_modules/**', 'dist/**', 'orchestrator/dashboard/public/**', 'bench/results/**', 'test/artifacts/**'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+    },
+  },
+  {
+    // protocol/ is the pure contract shared by devices and servers: no I/O, no clock, no other folder.
+    files: ['protocol/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        paths: ioModules.map((name) => ({ name, message: 'protocol/ is pure: no I/O imports.' })),
+        patterns: [{ group: ['../broker/*', '../orchestrator/*', '../device-sim/*', '**/broker/**', '**/orchestrator/**', '**/device-sim/**'], message: 'protocol/ imports nothing from the other parts.' }],
+      }],
+      'no-restricted-properties': ['error',
+        { object: 'Date', property: 'now', message: 'protocol/ takes time as an argument.' },
+        { object: 'Math', property: 'random', message: 'protocol/ is deterministic.' }],
+      'no-restricted-globals': ['error',
+        { name: 'fetch', message: 'protocol/ is pure: no I/O.' },
+        { name: 'process', message: 'protocol/ is pure: no environment.' }],
+    },
+  },
+  {
+    // The device side and the server side share only protocol/.
+    files: ['device-sim/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ group: ['**/orchestrator/**', '**/broker/**'], message: 'device-sim shares only protocol/ with the server side.' }] }],
+    },
+  },
+  {
+    files: ['broker/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ group: ['**/device-sim/**'], message: 'the broker shares only protocol/ with devices.' }] }],
+    },
+  },
+);

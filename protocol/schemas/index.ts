@@ -1,0 +1,5 @@
+export * from './common.js';
+export * from './root.js';
+export * from './release.js';
+export * from './directive.js';
+export * from './status.js';

@@ -1,0 +1,29 @@
+// Status report (PROTOCOL.md: Status report), signed by the device's own key.
+import { z } from 'zod';
+import { REASON_CODES } from '../errors.js';
+import { LIMITS } from '../limits.js';
+import { REPORTED_STATES } from '../states.js';
+import { deviceId, envelopeOf, nameId, wireInteger, wireTime, type Envelope } from './common.js';
+
+export const statusSigned = z.strictObject({
+  _type: z.literal('status'),
+  deviceId,
+  rolloutId: nameId,
+  counter: wireInteger,
+  seq: wireInteger,
+  state: z.enum(REPORTED_STATES),
+  progress: wireInteger.max(100).optional(),
+  reason: z.enum(REASON_CODES).optional(),
+  detail: z.string().max(LIMITS.statusDetailChars).optional(),
+  installed: z.strictObject({ releaseId: nameId, sequence: wireInteger }),
+  rootVersion: wireInteger.min(1),
+  at: wireTime,
+}).refine(
+  // PROTOCOL.md: a device reports exactly one reason with `rejected` or `failed`, and only then.
+  (s) => (s.state === 'rejected' || s.state === 'failed') === (s.reason !== undefined),
+  'reason goes with rejected or failed, and only with them',
+);
+
+export const statusEnvelope = envelopeOf(statusSigned);
+export type StatusSigned = z.infer<typeof statusSigned>;
+export type StatusEnvelope = Envelope<StatusSigned>;

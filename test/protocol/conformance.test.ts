@@ -1,0 +1,26 @@
+// ../shared/conformance: vectors from an independent implementation of PROTOCOL.md. Every case
+// must be reproduced exactly, with both Ed25519 backends.
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { checkDirectiveMessage, nobleEd25519, nodeEd25519, parseWireTime, type RootSigned } from '../../protocol/index.js';
+
+interface DirectiveCase {
+  name: string;
+  why: string;
+  now: string;
+  state: { root: { signed: RootSigned }; deviceId: string; counter: number; sequence: number; vendorId: string; classId: string };
+  message: string;
+  expect: { ok: true; alreadyInstalled: boolean } | { reason: string };
+}
+
+const vectors = JSON.parse(readFileSync(new URL('../../../shared/conformance/directive-vectors.json', import.meta.url), 'utf8')) as { cases: DirectiveCase[] };
+
+describe.each([nobleEd25519, nodeEd25519])('directive conformance vectors ($name)', (ed25519) => {
+  it('has cases', () => expect(vectors.cases.length).toBeGreaterThan(30));
+  it.each(vectors.cases.map((c) => [c.name, c] as const))('%s', (_name, c) => {
+    const { root, ...rest } = c.state;
+    const result = checkDirectiveMessage({ ...rest, root: root.signed }, Buffer.from(c.message, 'base64'), parseWireTime(c.now)!, ed25519);
+    const actual = result.ok ? { ok: true, alreadyInstalled: result.plan.alreadyInstalled } : { reason: result.reason };
+    expect(actual, c.why).toEqual(c.expect);
+  });
+});
