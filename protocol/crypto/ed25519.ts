@@ -23,6 +23,38 @@ function requireSeed(secretKey: Uint8Array): void {
   }
 }
 
+// Group order L (RFC 8032 §5.1).
+const L = 2n ** 252n + 27742317777372353535851937790883648493n;
+
+function littleEndianToBigInt(bytes: Uint8Array): bigint {
+  let n = 0n;
+  for (let i = bytes.length - 1; i >= 0; i--) n = (n << 8n) | BigInt(bytes[i]!);
+  return n;
+}
+
+/**
+ * RFC 8032 §5.1.7 with the cofactorless equation [S]B = R + [k]A, checked as
+ * encode([S]B - [k]A) == R: the exact check OpenSSL (node:crypto) makes, so the two backends
+ * agree even on crafted mixed-order R or A (noble's own verify multiplies by the cofactor).
+ */
+function verifyCofactorless(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): boolean {
+  const A = noble.Point.fromBytes(publicKey, false);
+  const r = signature.subarray(0, 32);
+  const s = littleEndianToBigInt(signature.subarray(32, 64));
+  const input = new Uint8Array(64 + message.length);
+  input.set(r, 0);
+  input.set(publicKey, 32);
+  input.set(message, 64);
+  const hashed = sha512(input);
+  const k = littleEndianToBigInt(hashed) % L;
+  const sB = s === 0n ? noble.Point.ZERO : noble.Point.BASE.multiply(s, false);
+  const candidate = sB.subtract(A.multiplyUnsafe(k)).toBytes();
+  if (candidate.length !== 32) return false;
+  let diff = 0;
+  for (let i = 0; i < 32; i++) diff |= candidate[i]! ^ r[i]!;
+  return diff === 0;
+}
+
 // Synchronous noble needs a SHA-512; @noble/hashes keeps this path free of Node built-ins.
 noble.hashes.sha512 = sha512;
 
@@ -35,7 +67,7 @@ export const nobleEd25519: Ed25519 = {
   verify(publicKey, message, signature) {
     if (!passesStrictChecks(publicKey, signature)) return false;
     try {
-      return noble.verify(signature, message, publicKey, { zip215: false });
+      return verifyCofactorless(publicKey, message, signature);
     } catch {
       return false;
     }

@@ -37,8 +37,8 @@ const publicKeyVerdicts = new Map<string, boolean>();
 const MAX_CACHED_VERDICTS = 100_000;
 
 /**
- * A public key is acceptable when it decodes canonically to a curve point that is not of
- * small order. Cached per key: a fleet verifies many reports per device key.
+ * A public key is acceptable when it decodes canonically to a curve point in the prime-order
+ * subgroup (not small order, no torsion component). Cached per key: a fleet verifies many reports per device key.
  */
 export function isAcceptablePublicKey(publicKey: Uint8Array): boolean {
   if (publicKey.length !== 32) return false;
@@ -47,7 +47,9 @@ export function isAcceptablePublicKey(publicKey: Uint8Array): boolean {
   if (known !== undefined) return known;
   let verdict: boolean;
   try {
-    verdict = hasCanonicalY(publicKey) && !Point.fromBytes(publicKey, false).isSmallOrder();
+    const point = Point.fromBytes(publicKey, false);
+    // Small-order and mixed-order keys (a torsion component) are refused outright.
+    verdict = hasCanonicalY(publicKey) && !point.isSmallOrder() && point.isTorsionFree();
   } catch {
     verdict = false;
   }

@@ -1,0 +1,89 @@
+// Redis layout of the device registry: the orchestrator writes these records, the broker reads
+// device keys and revocation from them. One place defines the key names and the field codec.
+
+/** Keys under a deployment's prefix (default `fleet:`; tests use a unique prefix per run). */
+export function registryKeys(prefix: string) {
+  return {
+    /** Hash per device: see DeviceRecord fields. */
+    device: (deviceId: string) => `${prefix}device:${deviceId}`,
+    /** Sorted set of every device id (score 0: lexicographic order for cursor paging). */
+    deviceIndex: `${prefix}devices`,
+    /** Set of device ids per group / tag / class (targeting and list filters). */
+    group: (name: string) => `${prefix}devices:group:${name}`,
+    tag: (name: string) => `${prefix}devices:tag:${name}`,
+    deviceClass: (vendorId: string, classId: string) => `${prefix}devices:class:${vendorId}/${classId}`,
+    /** Pub/sub channel: a revoked device id is published here; brokers drop cache and connection. */
+    revokedChannel: `${prefix}events:device-revoked`,
+  } as const;
+}
+
+/** Stored device record (all Redis hash fields are strings). */
+export interface DeviceRecord {
+  id: string;
+  /** base64url of the raw 32-byte Ed25519 public key. */
+  publicKey: string;
+  vendorId: string;
+  classId: string;
+  groups: string[];
+  tags: string[];
+  revoked: boolean;
+  createdAt: string;
+  /** Updated by status ingestion. */
+  installedReleaseId?: string;
+  installedSequence?: number;
+  rootVersion?: number;
+  lastStatus?: { rolloutId: string; state: string; reason?: string; at: string };
+  lastSeenAt?: string;
+  presence?: 'online' | 'offline';
+}
+
+export function encodeDeviceRecord(record: DeviceRecord): Record<string, string> {
+  const fields: Record<string, string> = {
+    id: record.id,
+    publicKey: record.publicKey,
+    vendorId: record.vendorId,
+    classId: record.classId,
+    groups: JSON.stringify(record.groups),
+    tags: JSON.stringify(record.tags),
+    revoked: record.revoked ? '1' : '0',
+    createdAt: record.createdAt,
+  };
+  if (record.installedReleaseId !== undefined) fields.installedReleaseId = record.installedReleaseId;
+  if (record.installedSequence !== undefined) fields.installedSequence = String(record.installedSequence);
+  if (record.rootVersion !== undefined) fields.rootVersion = String(record.rootVersion);
+  if (record.lastStatus !== undefined) fields.lastStatus = JSON.stringify(record.lastStatus);
+  if (record.lastSeenAt !== undefined) fields.lastSeenAt = record.lastSeenAt;
+  if (record.presence !== undefined) fields.presence = record.presence;
+  return fields;
+}
+
+function parseJson<T>(text: string | undefined, fallback: T): T {
+  if (text === undefined) return fallback;
+  try {
+    return JSON.parse(text) as T;
+  } catch {
+    return fallback;
+  }
+}
+
+/** Decodes a hash read with HGETALL; undefined for a missing (empty) hash. */
+export function decodeDeviceRecord(fields: Record<string, string>): DeviceRecord | undefined {
+  if (!fields.id || !fields.publicKey) return undefined;
+  const record: DeviceRecord = {
+    id: fields.id,
+    publicKey: fields.publicKey,
+    vendorId: fields.vendorId ?? '',
+    classId: fields.classId ?? '',
+    groups: parseJson<string[]>(fields.groups, []),
+    tags: parseJson<string[]>(fields.tags, []),
+    revoked: fields.revoked === '1',
+    createdAt: fields.createdAt ?? '',
+  };
+  if (fields.installedReleaseId !== undefined) record.installedReleaseId = fields.installedReleaseId;
+  if (fields.installedSequence !== undefined) record.installedSequence = Number(fields.installedSequence);
+  if (fields.rootVersion !== undefined) record.rootVersion = Number(fields.rootVersion);
+  if (fields.lastStatus !== undefined) record.lastStatus = parseJson(fields.lastStatus, undefined);
+  if (fields.lastSeenAt !== undefined) record.lastSeenAt = fields.lastSeenAt;
+  if (fields.presence === 'online' || fields.presence === 'offline') record.presence = fields.presence;
+  return record;
+}
