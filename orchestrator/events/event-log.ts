@@ -1,0 +1,52 @@
+// The orchestrator's event log: one capped Redis Stream that the SSE endpoint replays from
+// (stream ids double as SSE ids, so Last-Event-ID resumes exactly), shared by every process.
+import type { Redis } from 'ioredis';
+
+/** Events held for replay; older ones are trimmed (approximately, as Redis does cheaply). */
+export const EVENT_LOG_MAX_LENGTH = 10_000;
+
+export type FleetEvent =
+  | { type: 'rollout.created' | 'rollout.started' | 'rollout.paused' | 'rollout.resumed' | 'rollout.aborted' | 'rollout.completed'; rolloutId: string; reason?: string }
+  | { type: 'wave.notifying' | 'wave.baking' | 'wave.awaiting_approval' | 'wave.approved' | 'wave.done' | 'wave.timed_out'; rolloutId: string; wave: number; count?: number }
+  | { type: 'rollout.counts'; rolloutId: string; counts: Record<string, number>; reasons: Record<string, number>; waves: Array<{ index: number; status: string; counts: Record<string, number> }> }
+  | { type: 'device.rejected'; rolloutId: string; deviceId: string; state: 'rejected' | 'failed'; reason: string }
+  | { type: 'broker.refusals'; counts: Record<string, number> };
+
+export interface StoredEvent {
+  id: string;
+  event: FleetEvent & { at: string };
+}
+
+export function eventLogKey(prefix: string): string {
+  return `${prefix}events`;
+}
+
+export class EventLog {
+  readonly key: string;
+  constructor(private readonly redis: Redis, prefix: string) {
+    this.key = eventLogKey(prefix);
+  }
+
+  async emit(event: FleetEvent, at = new Date()): Promise<string> {
+    const data = JSON.stringify({ ...event, at: at.toISOString() });
+    return (await this.redis.xadd(this.key, 'MAXLEN', '~', EVENT_LOG_MAX_LENGTH, '*', 'e', data)) as string;
+  }
+
+  /** Events after `afterId` (exclusive), oldest first. */
+  async since(afterId: string, count = 500): Promise<StoredEvent[]> {
+    const rows = await this.redis.xrange(this.key, `(${afterId}`, '+', 'COUNT', count);
+    return rows.map(([id, fields]) => ({ id, event: JSON.parse(fields[1] ?? '{}') }));
+  }
+
+  /** Blocks up to `blockMs` for events after `afterId` ('$' = only new ones). Needs its own connection. */
+  async wait(reader: Redis, afterId: string, blockMs: number, count = 500): Promise<StoredEvent[]> {
+    const reply = (await reader.xread('COUNT', count, 'BLOCK', blockMs, 'STREAMS', this.key, afterId)) as Array<[string, Array<[string, string[]]>]> | null;
+    if (!reply) return [];
+    return reply[0]![1].map(([id, fields]) => ({ id, event: JSON.parse(fields[1] ?? '{}') }));
+  }
+
+  async lastId(): Promise<string> {
+    const rows = await this.redis.xrevrange(this.key, '+', '-', 'COUNT', 1);
+    return rows[0]?.[0] ?? '0-0';
+  }
+}

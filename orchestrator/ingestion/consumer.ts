@@ -1,0 +1,200 @@
+// Status ingestion: reads the intake stream in batches (a consumer group, so several
+// orchestrators share the work), verifies each report with the device's registered key,
+// applies it with one Lua call each in one pipeline, then acknowledges and deletes the batch.
+// Entries of a consumer that died are claimed after a while and applied (idempotently).
+import type { Redis } from 'ioredis';
+import { randomBytes } from 'node:crypto';
+import { formatWireTime, nodeEd25519, parseDeviceTopic, verifyStatusReport, PRESENCE_OFFLINE, PRESENCE_ONLINE, type StatusSigned } from '../../protocol/index.js';
+import type { EventLog } from '../events/event-log.js';
+import type { Logger } from '../infra/logger.js';
+import { registryKeys } from '../registry/device-record.js';
+import { rolloutScripts, type RolloutScripts } from '../rollouts/scripts.js';
+import { DeviceKeyCache } from './device-keys.js';
+import { ingestStreamKey } from './intake.js';
+
+export const INGEST_GROUP = 'ingest';
+
+export interface IngestOptions {
+  batchSize: number;
+  blockMs: number;
+  /** Pending entries idle this long belong to a dead consumer and are claimed. */
+  claimIdleMs: number;
+}
+
+export const DEFAULT_INGEST_OPTIONS: IngestOptions = { batchSize: 1_000, blockMs: 200, claimIdleMs: 30_000 };
+
+/** Outcomes counted per report: `applied`, or why it changed nothing. */
+export type IngestOutcome =
+  | 'applied' | 'stale' | 'unknown_rollout' | 'other_directive' | 'after_terminal' | 'backwards'
+  | 'too_large' | 'bad_schema' | 'wrong_topic' | 'bad_signature' | 'unknown_device' | 'bad_topic' | 'presence';
+
+export interface IngestStats {
+  outcomes: Partial<Record<IngestOutcome, number>>;
+  /** Milliseconds from intake to applied, for the last batch's oldest entry. */
+  lagMs: number;
+}
+
+export function ingestStatsKey(prefix: string): string {
+  return `${prefix}ingest:outcomes`;
+}
+
+type Entry = [id: string, fields: Buffer[]];
+
+export class StatusConsumer {
+  private readonly key: string;
+  private readonly consumer = `c-${randomBytes(5).toString('hex')}`;
+  private readonly scripts: RolloutScripts;
+  private readonly deviceKeys: DeviceKeyCache;
+  private readonly options: IngestOptions;
+  private running = false;
+  private loop?: Promise<void>;
+  readonly stats: IngestStats = { outcomes: {}, lagMs: 0 };
+  /** Called after each applied batch with the rollouts it touched. */
+  onApplied?: (rolloutIds: Set<string>) => void;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly reader: Redis,
+    private readonly prefix: string,
+    private readonly events: EventLog,
+    private readonly logger: Logger,
+    options: Partial<IngestOptions> = {},
+  ) {
+    this.key = ingestStreamKey(prefix);
+    this.scripts = rolloutScripts(redis);
+    this.deviceKeys = new DeviceKeyCache(redis, prefix);
+    this.options = { ...DEFAULT_INGEST_OPTIONS, ...options };
+  }
+
+  async start(): Promise<void> {
+    try {
+      await this.redis.xgroup('CREATE', this.key, INGEST_GROUP, '0', 'MKSTREAM');
+    } catch (error) {
+      if (!String((error as Error).message).includes('BUSYGROUP')) throw error;
+    }
+    this.running = true;
+    this.loop = this.run();
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    await this.loop;
+  }
+
+  private async run(): Promise<void> {
+    let lastClaim = 0;
+    while (this.running) {
+      try {
+        if (Date.now() - lastClaim > this.options.claimIdleMs / 2) {
+          lastClaim = Date.now();
+          await this.claimAbandoned();
+        }
+        const reply = (await this.reader.xreadgroupBuffer(
+          'GROUP', INGEST_GROUP, this.consumer, 'COUNT', this.options.batchSize, 'BLOCK', this.options.blockMs, 'STREAMS', this.key, '>',
+        )) as Array<[Buffer, Entry[]]> | null;
+        const entries = reply?.[0]?.[1] ?? [];
+        if (entries.length > 0) await this.processBatch(entries);
+      } catch (error) {
+        if (!this.running) break;
+        this.logger.error({ err: (error as Error).message }, 'ingestion batch failed; retrying');
+        await new Promise((resolve) => setTimeout(resolve, 500));
+      }
+    }
+  }
+
+  private async claimAbandoned(): Promise<void> {
+    let cursor = '0-0';
+    for (let round = 0; round < 100; round++) {
+      const [next, entries] = (await this.redis.callBuffer('XAUTOCLAIM', this.key, INGEST_GROUP, this.consumer, this.options.claimIdleMs, cursor, 'COUNT', this.options.batchSize)) as unknown as [Buffer, Entry[]];
+      const live = entries.filter((e) => e && e[1]);
+      if (live.length > 0) await this.processBatch(live);
+      cursor = next.toString();
+      if (cursor === '0-0') return;
+    }
+  }
+
+  private count(outcome: IngestOutcome, n = 1): void {
+    this.stats.outcomes[outcome] = (this.stats.outcomes[outcome] ?? 0) + n;
+  }
+
+  /** Verifies and applies one batch; acknowledges only after Redis has applied it. */
+  async processBatch(entries: Entry[]): Promise<void> {
+    const ids: string[] = [];
+    const parsed: Array<{ deviceId: string; kind: string; payload: Buffer; receivedAt: number }> = [];
+    for (const [rawId, fields] of entries) {
+      ids.push(rawId.toString());
+      const map = new Map<string, Buffer>();
+      for (let i = 0; i + 1 < fields.length; i += 2) map.set(fields[i]!.toString(), fields[i + 1]!);
+      const topic = parseDeviceTopic(map.get('t')?.toString() ?? '');
+      if (!topic || topic.kind === 'directive') {
+        this.count('bad_topic');
+        continue;
+      }
+      parsed.push({ deviceId: topic.deviceId, kind: topic.kind, payload: map.get('p') ?? Buffer.alloc(0), receivedAt: Number(map.get('r')?.toString() ?? Date.now()) });
+    }
+    const keys = await this.deviceKeys.lookup(parsed.filter((p) => p.kind === 'status').map((p) => p.deviceId));
+    const registry = registryKeys(this.prefix);
+    const pipe = this.redis.pipeline() as ReturnType<Redis['pipeline']> & { applyStatus(...args: (string | number)[]): unknown };
+    const presence = this.redis.pipeline();
+    const applied: StatusSigned[] = [];
+    const outcomes: Array<IngestOutcome | StatusSigned> = [];
+    for (const item of parsed) {
+      if (item.kind === 'presence') {
+        const value = item.payload.toString();
+        if (value === PRESENCE_ONLINE || value === PRESENCE_OFFLINE) {
+          presence.hset(registry.device(item.deviceId), 'presence', value, 'presenceAt', formatWireTime(item.receivedAt / 1000));
+        }
+        this.count('presence');
+        continue;
+      }
+      const publicKey = keys.get(item.deviceId);
+      if (!publicKey) {
+        outcomes.push('unknown_device');
+        continue;
+      }
+      const check = verifyStatusReport(item.payload, item.deviceId, publicKey, nodeEd25519);
+      if (!check.ok) {
+        outcomes.push(check.refusal);
+        continue;
+      }
+      const r = check.report;
+      pipe.applyStatus(this.prefix, r.deviceId, r.rolloutId, r.counter, r.seq, r.state, r.progress ?? 0, r.reason ?? '', r.at, r.installed.releaseId, r.installed.sequence, r.rootVersion);
+      applied.push(r);
+      outcomes.push(r);
+    }
+    const [applyReplies] = await Promise.all([pipe.exec(), presence.length > 0 ? presence.exec() : Promise.resolve(null)]);
+    // One reply per applyStatus call, in order; a script error is counted, never thrown away silently.
+    const failed = (applyReplies ?? []).find(([error]) => error);
+    // Not acknowledged: the batch stays pending and is claimed again (applying is idempotent).
+    if (failed) throw failed[0];
+    const results = (applyReplies ?? []).map(([, value]) => value as [string, number]);
+    const touched = new Set<string>();
+    const tally: Record<string, number> = {};
+    let applyIndex = 0;
+    const rejections: Promise<string>[] = [];
+    for (const outcome of outcomes) {
+      if (typeof outcome === 'string') {
+        tally[outcome] = (tally[outcome] ?? 0) + 1;
+        continue;
+      }
+      const [result] = results[applyIndex++] ?? ['error'];
+      tally[result] = (tally[result] ?? 0) + 1;
+      if (result === 'applied') {
+        touched.add(outcome.rolloutId);
+        if ((outcome.state === 'rejected' || outcome.state === 'failed') && outcome.reason) {
+          rejections.push(this.events.emit({ type: 'device.rejected', rolloutId: outcome.rolloutId, deviceId: outcome.deviceId, state: outcome.state, reason: outcome.reason }));
+        }
+      }
+    }
+    for (const [outcome, n] of Object.entries(tally)) this.count(outcome as IngestOutcome, n);
+    const ack = this.redis.pipeline();
+    ack.xack(this.key, INGEST_GROUP, ...ids);
+    ack.xdel(this.key, ...ids);
+    for (const [outcome, n] of Object.entries(tally)) ack.hincrby(ingestStatsKey(this.prefix), outcome, n);
+    await ack.exec();
+    await Promise.all(rejections);
+    const oldest = parsed[0]?.receivedAt;
+    if (oldest) this.stats.lagMs = Date.now() - oldest;
+    if (touched.size > 0) this.onApplied?.(touched);
+  }
+}

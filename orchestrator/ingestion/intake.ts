@@ -1,0 +1,27 @@
+// Status intake: subscribes to every device's status and presence topic as a service account
+// and appends each message to a Redis Stream before the PUBACK goes back. A report the broker
+// sees acknowledged is therefore durable, whatever happens to this process afterwards.
+import type { Redis } from 'ioredis';
+import type { MqttClient } from 'mqtt';
+import { ALL_PRESENCE_TOPICS, ALL_STATUS_TOPICS } from '../../protocol/index.js';
+
+export function ingestStreamKey(prefix: string): string {
+  return `${prefix}ingest`;
+}
+
+/**
+ * MQTT.js sends the PUBACK only after `handleMessage` calls back, and takes the next packet
+ * after that: so the XADD completes before the ack, one message at a time per connection.
+ */
+export async function startIntake(client: MqttClient, redis: Redis, prefix: string): Promise<void> {
+  const key = ingestStreamKey(prefix);
+  client.handleMessage = (packet, callback) => {
+    if (packet.cmd !== 'publish') return callback();
+    const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : Buffer.from(packet.payload);
+    redis.xadd(key, '*', 't', packet.topic, 'p', payload, 'r', Date.now()).then(
+      () => callback(),
+      (error: Error) => callback(error),
+    );
+  };
+  await client.subscribeAsync([ALL_STATUS_TOPICS, ALL_PRESENCE_TOPICS], { qos: 1 });
+}

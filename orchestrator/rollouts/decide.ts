@@ -1,0 +1,74 @@
+// The rollout engine's decisions as a pure function: (rollout, wave, counts, now) -> the next
+// command. BullMQ processors and Lua scripts only carry these out (STYLE.md §6).
+import type { RolloutStatus, StateCounts, ReasonCounts, WaveStatus } from './model.js';
+import type { WaveSpec } from './spec.js';
+
+export interface DecisionInput {
+  status: RolloutStatus;
+  failureAction: 'pause' | 'abort';
+  currentWave: number;
+  waveCount: number;
+  wave: {
+    spec: WaveSpec;
+    size: number;
+    status: WaveStatus;
+    notifiedAt?: number;
+    approved: boolean;
+    counts: StateCounts;
+    reasons: ReasonCounts;
+  };
+  nowSeconds: number;
+}
+
+export type Command =
+  | { type: 'none' }
+  | { type: 'start_wave'; wave: number }
+  | { type: 'time_out'; wave: number }
+  | { type: 'halt'; action: 'pause' | 'abort'; wave: number; reason: string }
+  | { type: 'await_approval'; wave: number }
+  | { type: 'promote'; wave: number; last: boolean };
+
+const NON_TERMINAL = ['queued', 'notified', 'accepted', 'deferred', 'downloading', 'verifying', 'installing', 'rebooting'] as const;
+
+/** Devices that count against the failure threshold: an owner's `declined` is not a failure. */
+export function failuresOf(counts: StateCounts, reasons: ReasonCounts): number {
+  const rejected = (counts.rejected ?? 0) - (reasons.declined ?? 0);
+  return (counts.failed ?? 0) + (counts.timed_out ?? 0) + Math.max(0, rejected);
+}
+
+export function pendingOf(counts: StateCounts): number {
+  return NON_TERMINAL.reduce((sum, state) => sum + (counts[state] ?? 0), 0);
+}
+
+export function decide(input: DecisionInput): Command {
+  const { wave, currentWave: index } = input;
+  if (input.status !== 'running') return { type: 'none' };
+  if (wave.status === 'pending') return { type: 'start_wave', wave: index };
+  if (wave.status === 'done') return { type: 'none' };
+
+  // A crossed failure threshold stops the rollout before the next wave, even mid-notification.
+  const size = Math.max(1, wave.size);
+  const failures = failuresOf(wave.counts, wave.reasons);
+  if (wave.size > 0 && failures / size > wave.spec.failureThreshold) {
+    return { type: 'halt', action: input.failureAction, wave: index, reason: `failure threshold crossed in wave ${index}: ${failures} of ${wave.size} failed` };
+  }
+  if (wave.status === 'notifying' || wave.notifiedAt === undefined) return { type: 'none' };
+
+  const pending = pendingOf(wave.counts);
+  if (pending > 0 && input.nowSeconds >= wave.notifiedAt + wave.spec.deviceTimeoutSeconds) return { type: 'time_out', wave: index };
+
+  const succeeded = wave.counts.succeeded ?? 0;
+  const successMet = wave.size === 0 || succeeded / size >= wave.spec.successThreshold;
+  const baked = input.nowSeconds >= wave.notifiedAt + wave.spec.bakeSeconds;
+  if (successMet && baked) {
+    if (wave.spec.promotion === 'manual' && !wave.approved) {
+      return wave.status === 'awaiting_approval' ? { type: 'none' } : { type: 'await_approval', wave: index };
+    }
+    return { type: 'promote', wave: index, last: index + 1 >= input.waveCount };
+  }
+  // Everyone has finished and the bar is not met: stop for a human rather than wait forever.
+  if (pending === 0 && !successMet) {
+    return { type: 'halt', action: 'pause', wave: index, reason: `success threshold not met in wave ${index}: ${succeeded} of ${wave.size} succeeded` };
+  }
+  return { type: 'none' };
+}

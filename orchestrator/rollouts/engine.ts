@@ -1,0 +1,340 @@
+// The staged rollout engine: operator actions, and the BullMQ processors that carry out
+// `decide()` — notify slices of a wave, tick each running rollout, publish cancels. Every
+// state change is a compare-and-set or a Lua script, so any number of engine processes can
+// share the queues and any of them may die between two steps.
+import { DelayedError, Queue, Worker, type Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { MqttClient } from 'mqtt';
+import { type RootEnvelope } from '../../protocol/index.js';
+import type { EventLog } from '../events/event-log.js';
+import type { Logger } from '../infra/logger.js';
+import { publishDirective } from '../mqtt/service-client.js';
+import { decide } from './decide.js';
+import type { DirectiveSigner } from './directive-signer.js';
+import { RolloutError } from './errors.js';
+import type { RolloutView } from './model.js';
+import { planWaves, WavePlanError } from './plan-waves.js';
+import type { ReleaseSource, RootSource, TargetResolver } from './sources.js';
+import { rolloutSpecSchema, type RolloutSpecInput } from './spec.js';
+import type { RolloutRecord, RolloutStore } from './store.js';
+import { randomBytes } from 'node:crypto';
+
+export interface EngineOptions {
+  /** Devices per notify job: one signing + publishing batch. */
+  sliceSize: number;
+  /** How often each running rollout is evaluated. */
+  tickMs: number;
+  /** Notify jobs processed at once per engine process. */
+  notifyConcurrency: number;
+}
+
+export const DEFAULT_ENGINE_OPTIONS: EngineOptions = { sliceSize: 500, tickMs: 500, notifyConcurrency: 4 };
+
+export interface EngineDeps {
+  redis: Redis;
+  prefix: string;
+  store: RolloutStore;
+  events: EventLog;
+  releases: ReleaseSource;
+  roots: RootSource;
+  targets: TargetResolver;
+  signer: DirectiveSigner;
+  mqtt: MqttClient;
+  logger: Logger;
+  /** Epoch seconds. */
+  now?: () => number;
+  options?: Partial<EngineOptions>;
+}
+
+interface NotifyJob { rolloutId: string; wave: number; slice: number; slices: number; offset: number; count: number; issuedAt: number }
+interface CancelJob { rolloutId: string; deviceIds: string[]; issuedAt: number }
+interface TickJob { rolloutId: string }
+
+export class RolloutEngine {
+  private readonly options: EngineOptions;
+  private readonly now: () => number;
+  private readonly queueOptions;
+  readonly notifyQueue: Queue<NotifyJob>;
+  readonly controlQueue: Queue<TickJob>;
+  readonly cancelQueue: Queue<CancelJob>;
+  private workers: Worker[] = [];
+  private readonly lastCounts = new Map<string, string>();
+
+  constructor(private readonly deps: EngineDeps) {
+    this.options = { ...DEFAULT_ENGINE_OPTIONS, ...deps.options };
+    this.now = deps.now ?? (() => Math.floor(Date.now() / 1000));
+    this.queueOptions = { connection: deps.redis, prefix: `${deps.prefix}bull` };
+    this.notifyQueue = new Queue<NotifyJob>('notify', this.queueOptions);
+    this.controlQueue = new Queue<TickJob>('control', this.queueOptions);
+    this.cancelQueue = new Queue<CancelJob>('cancel', this.queueOptions);
+  }
+
+  /** Starts this process's workers on the shared queues. */
+  startWorkers(): void {
+    const common = { connection: this.deps.redis.duplicate({ maxRetriesPerRequest: null }), prefix: this.queueOptions.prefix };
+    this.workers = [
+      new Worker<NotifyJob>('notify', (job, token) => this.processNotify(job, token), { ...common, concurrency: this.options.notifyConcurrency }),
+      new Worker<TickJob>('control', (job) => this.tick(job.data.rolloutId), { ...common, connection: this.deps.redis.duplicate({ maxRetriesPerRequest: null }), concurrency: 4 }),
+      new Worker<CancelJob>('cancel', (job) => this.processCancel(job), { ...common, connection: this.deps.redis.duplicate({ maxRetriesPerRequest: null }), concurrency: 2 }),
+    ];
+    for (const worker of this.workers) {
+      worker.on('failed', (job, error) => this.deps.logger.error({ queue: worker.name, jobId: job?.id, err: error.message }, 'job failed'));
+      worker.on('error', (error) => this.deps.logger.error({ queue: worker.name, err: error.message }, 'worker error'));
+    }
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.workers.map((w) => w.close()));
+    await Promise.all(this.workers.map((w) => w.disconnect()));
+    await Promise.all([this.notifyQueue.close(), this.controlQueue.close(), this.cancelQueue.close()]);
+  }
+
+  // ---- operator actions -------------------------------------------------------------------
+
+  async create(input: RolloutSpecInput): Promise<RolloutView> {
+    const spec = rolloutSpecSchema.parse(input);
+    const release = await this.deps.releases.get(spec.releaseId);
+    if (!release) throw new RolloutError('release_not_found', `no release ${spec.releaseId}`);
+    const { vendorId, classId } = release.envelope.signed;
+    // Only devices of the release's vendor and class can install it.
+    const targets = await this.deps.targets.resolveTarget({ ...spec.target, vendorId, classId });
+    if (targets.length === 0) throw new RolloutError('empty_target', 'the target matches no device of the release\'s vendor and class');
+    const id = spec.id ?? `ro-${new Date().toISOString().slice(0, 10).replaceAll('-', '')}-${randomBytes(3).toString('hex')}`;
+    let waves: string[][];
+    try {
+      waves = planWaves(id, targets, spec.waves);
+    } catch (error) {
+      if (error instanceof WavePlanError) throw new RolloutError('invalid_waves', error.message);
+      throw error;
+    }
+    await this.deps.store.create({ id, spec, manifestSha256: release.digest, waves, now: this.now() });
+    await this.deps.events.emit({ type: 'rollout.created', rolloutId: id });
+    if (spec.start) await this.schedule(id, 'rollout.started');
+    return this.deps.store.view(id);
+  }
+
+  async start(id: string): Promise<RolloutView> {
+    await this.transition(id, ['created'], 'running', '');
+    await this.schedule(id, 'rollout.started');
+    return this.deps.store.view(id);
+  }
+
+  async pause(id: string, reason = 'paused by operator'): Promise<RolloutView> {
+    await this.transition(id, ['running'], 'paused', reason);
+    await this.deps.events.emit({ type: 'rollout.paused', rolloutId: id, reason });
+    return this.deps.store.view(id);
+  }
+
+  async resume(id: string): Promise<RolloutView> {
+    await this.transition(id, ['paused'], 'running', '');
+    await this.schedule(id, 'rollout.resumed');
+    return this.deps.store.view(id);
+  }
+
+  /** Approves the current wave's promotion (manual promotion). */
+  async approve(id: string): Promise<RolloutView> {
+    const r = await this.deps.store.require(id);
+    const key = this.deps.store.keys(id).wave(r.currentWave);
+    const wave = await this.deps.store.getWave(id, r.currentWave);
+    if (wave.status === 'done' || r.status === 'completed' || r.status === 'aborted') throw new RolloutError('invalid_state', `rollout ${id} has no wave to approve`);
+    await this.deps.redis.hset(key, 'approved', 1);
+    await this.deps.events.emit({ type: 'wave.approved', rolloutId: id, wave: r.currentWave });
+    await this.tick(id);
+    return this.deps.store.view(id);
+  }
+
+  /** Stops the rollout for good: pending devices are canceled, notified ones get a signed cancel. */
+  async abort(id: string, reason = 'aborted by operator'): Promise<RolloutView> {
+    await this.transition(id, ['created', 'running', 'paused'], 'aborted', reason);
+    await this.settleAfterAbort(id, reason);
+    return this.deps.store.view(id);
+  }
+
+  private async settleAfterAbort(id: string, reason: string): Promise<void> {
+    const r = await this.deps.store.require(id);
+    const issuedAt = this.now();
+    for (let wave = 0; wave < r.waveCount; wave++) {
+      const notified = await this.deps.store.scripts.settleWave(this.deps.prefix, id, wave, 'canceled', '');
+      for (let i = 0; i < notified.length; i += this.options.sliceSize) {
+        const deviceIds = notified.slice(i, i + this.options.sliceSize);
+        await this.cancelQueue.add('cancel', { rolloutId: id, deviceIds, issuedAt }, { jobId: `cancel:${id}:${wave}:${i}`, removeOnComplete: true, removeOnFail: 1000, attempts: 5, backoff: { type: 'exponential', delay: 500 } });
+      }
+    }
+    await this.controlQueue.removeJobScheduler(`tick:${id}`);
+    await this.deps.events.emit({ type: 'rollout.aborted', rolloutId: id, reason });
+  }
+
+  private async transition(id: string, from: RolloutRecord['status'][], to: RolloutRecord['status'], reason: string): Promise<void> {
+    const r = await this.deps.store.require(id);
+    if (!(await this.deps.store.setStatus(id, from, to, reason, this.now()))) {
+      throw new RolloutError('invalid_state', `rollout ${id} is ${r.status}; cannot go to ${to}`);
+    }
+  }
+
+  private async schedule(id: string, event: 'rollout.started' | 'rollout.resumed'): Promise<void> {
+    await this.controlQueue.upsertJobScheduler(`tick:${id}`, { every: this.options.tickMs }, { name: 'tick', data: { rolloutId: id }, opts: { removeOnComplete: true, removeOnFail: 100 } });
+    await this.deps.events.emit({ type: event, rolloutId: id });
+  }
+
+  // ---- the control loop -------------------------------------------------------------------
+
+  /** Evaluates one rollout and carries out at most a few decisions. Safe to run concurrently. */
+  async tick(id: string): Promise<void> {
+    for (let step = 0; step < 4; step++) {
+      const r = await this.deps.store.get(id);
+      if (!r) return;
+      await this.emitCountsIfChanged(id);
+      if (r.status === 'completed' || r.status === 'aborted') {
+        await this.controlQueue.removeJobScheduler(`tick:${id}`);
+        return;
+      }
+      const wave = await this.deps.store.getWave(id, r.currentWave);
+      const { counts, reasons } = await this.deps.store.waveCounts(id, r.currentWave);
+      const command = decide({
+        status: r.status,
+        failureAction: r.spec.failureAction,
+        currentWave: r.currentWave,
+        waveCount: r.waveCount,
+        wave: { spec: r.spec.waves[r.currentWave]!, size: wave.size, status: wave.status, approved: wave.approved, counts, reasons, ...(wave.notifiedAt !== undefined ? { notifiedAt: wave.notifiedAt } : {}) },
+        nowSeconds: this.now(),
+      });
+      if (command.type === 'none') return;
+      await this.execute(r, command);
+    }
+  }
+
+  private async execute(r: RolloutRecord, command: Exclude<ReturnType<typeof decide>, { type: 'none' }>): Promise<void> {
+    const id = r.id;
+    switch (command.type) {
+      case 'start_wave':
+        return this.startWave(r, command.wave);
+      case 'time_out': {
+        const timedOut = await this.deps.store.scripts.settleWave(this.deps.prefix, id, command.wave, 'timed_out', '');
+        await this.deps.events.emit({ type: 'wave.timed_out', rolloutId: id, wave: command.wave, count: timedOut.length });
+        return;
+      }
+      case 'halt':
+        if (command.action === 'abort') {
+          if (await this.deps.store.setStatus(id, ['running'], 'aborted', command.reason, this.now())) await this.settleAfterAbort(id, command.reason);
+        } else if (await this.deps.store.setStatus(id, ['running'], 'paused', command.reason, this.now())) {
+          await this.deps.events.emit({ type: 'rollout.paused', rolloutId: id, reason: command.reason });
+        }
+        return;
+      case 'await_approval':
+        if (await this.deps.store.casWave(id, command.wave, 'baking', 'awaiting_approval')) {
+          await this.deps.events.emit({ type: 'wave.awaiting_approval', rolloutId: id, wave: command.wave });
+        }
+        return;
+      case 'promote': {
+        const wave = await this.deps.store.getWave(id, command.wave);
+        if (!(await this.deps.store.casWave(id, command.wave, wave.status, 'done'))) return;
+        await this.deps.events.emit({ type: 'wave.done', rolloutId: id, wave: command.wave });
+        if (command.last) {
+          if (await this.deps.store.setStatus(id, ['running'], 'completed', '', this.now())) {
+            await this.emitCountsIfChanged(id, true);
+            await this.deps.events.emit({ type: 'rollout.completed', rolloutId: id });
+          }
+        } else {
+          await this.deps.store.advanceWave(id, command.wave);
+        }
+        return;
+      }
+    }
+  }
+
+  private async startWave(r: RolloutRecord, wave: number): Promise<void> {
+    const record = await this.deps.store.getWave(r.id, wave);
+    const startedAt = this.now();
+    const cap = r.spec.maxNotificationsPerMinute;
+    // Under a cap, slices are small and spaced so that no minute sees more than the cap.
+    const sliceSize = cap ? Math.max(1, Math.min(this.options.sliceSize, Math.floor(cap / 60) || 1)) : this.options.sliceSize;
+    const slices = Math.ceil(record.size / sliceSize);
+    if (!(await this.deps.store.casWave(r.id, wave, 'pending', 'notifying', 'notifyStartedAt', startedAt))) return;
+    await this.deps.redis.hset(this.deps.store.keys(r.id).wave(wave), 'slices', slices);
+    await this.deps.events.emit({ type: 'wave.notifying', rolloutId: r.id, wave, count: record.size });
+    if (slices === 0) {
+      await this.deps.store.casWave(r.id, wave, 'notifying', 'baking', 'notifiedAt', startedAt);
+      return;
+    }
+    const jobs = [];
+    for (let slice = 0; slice < slices; slice++) {
+      const delay = cap ? Math.floor((slice * sliceSize * 60_000) / cap) : 0;
+      jobs.push({
+        name: 'notify',
+        data: { rolloutId: r.id, wave, slice, slices, offset: slice * sliceSize, count: sliceSize, issuedAt: startedAt + Math.floor(delay / 1000) },
+        opts: { jobId: `notify:${r.id}:${wave}:${slice}`, delay, removeOnComplete: true, removeOnFail: 1000, attempts: 10, backoff: { type: 'exponential' as const, delay: 500 } },
+      });
+    }
+    await this.notifyQueue.addBulk(jobs);
+  }
+
+  // ---- processors -------------------------------------------------------------------------
+
+  private async processNotify(job: Job<NotifyJob>, token?: string): Promise<void> {
+    const { rolloutId, wave, slice, slices, offset, count, issuedAt } = job.data;
+    const r = await this.deps.store.get(rolloutId);
+    if (!r || r.status === 'aborted' || r.status === 'completed') return;
+    if (r.status === 'paused' || r.status === 'created') {
+      // Held, not dropped: the slice resumes when the rollout does.
+      await job.moveToDelayed(Date.now() + 1_000, token);
+      throw new DelayedError();
+    }
+    const ids = await this.deps.store.waveMembers(rolloutId, wave, offset, count);
+    const counters = await this.deps.store.scripts.prepareSlice(this.deps.prefix, rolloutId, r.seq, ...ids);
+    const sign = await this.signerFor(r, wave, 'install', issuedAt);
+    const publishes: Promise<void>[] = [];
+    ids.forEach((deviceId, i) => {
+      const counter = Number(counters[i]);
+      if (counter > 0) publishes.push(publishDirective(this.deps.mqtt, deviceId, sign(deviceId, counter)));
+    });
+    await Promise.all(publishes);
+    const done = await this.deps.store.scripts.markNotified(this.deps.prefix, rolloutId, wave, slice, slices, this.now(), ...ids);
+    if (Number(done) === 1) await this.deps.events.emit({ type: 'wave.baking', rolloutId, wave });
+  }
+
+  private async processCancel(job: Job<CancelJob>): Promise<void> {
+    const { rolloutId, deviceIds, issuedAt } = job.data;
+    const r = await this.deps.store.require(rolloutId);
+    const sign = await this.signerFor(r, r.currentWave, 'cancel', issuedAt);
+    // A cancel is a new directive: a fresh counter per device, so it is not a replay.
+    const pipe = this.deps.redis.pipeline();
+    for (const id of deviceIds) pipe.hincrby(`${this.deps.prefix}device:${id}`, 'directiveCounter', 1);
+    const replies = (await pipe.exec()) ?? [];
+    await Promise.all(deviceIds.map((id, i) => publishDirective(this.deps.mqtt, id, sign(id, Number(replies[i]?.[1])))));
+  }
+
+  private async signerFor(r: RolloutRecord, wave: number, action: 'install' | 'cancel', issuedAt: number) {
+    const [release, root] = await Promise.all([this.deps.releases.get(r.releaseId), this.deps.roots.current()]);
+    if (!release) throw new RolloutError('release_not_found', `release ${r.releaseId} vanished`);
+    if (!root) throw new RolloutError('no_root', 'no root published');
+    // Devices skip roots they hold, so the whole chain serves every device.
+    const roots: RootEnvelope[] = await this.deps.roots.chainSince(1);
+    const policy = { mode: r.spec.policy.mode, ...(r.spec.policy.deadline ? { deadline: r.spec.policy.deadline } : {}), ...(r.spec.policy.window ? { window: r.spec.policy.window } : {}) };
+    return this.deps.signer.forContext({
+      rolloutId: r.id,
+      wave,
+      action,
+      manifestSha256: r.manifestSha256,
+      rootVersion: root.signed.version,
+      issuedAt,
+      ttlSeconds: r.spec.directiveTtlSeconds,
+      policy,
+      release: release.envelope,
+      roots,
+    });
+  }
+
+  private async emitCountsIfChanged(id: string, force = false): Promise<void> {
+    const view = await this.deps.store.view(id);
+    const snapshot = JSON.stringify([view.counts, view.reasons, view.waves.map((w) => [w.status, w.counts])]);
+    if (!force && this.lastCounts.get(id) === snapshot) return;
+    this.lastCounts.set(id, snapshot);
+    await this.deps.events.emit({
+      type: 'rollout.counts',
+      rolloutId: id,
+      counts: view.counts,
+      reasons: view.reasons,
+      waves: view.waves.map((w) => ({ index: w.index, status: w.status, counts: w.counts })),
+    });
+  }
+}

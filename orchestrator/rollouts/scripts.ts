@@ -1,0 +1,199 @@
+// Every per-device transition is one Lua script (atomic in Redis), like BullMQ's own scripts.
+// The state order comes from protocol/states.ts so TypeScript and Lua cannot disagree.
+import type { Redis } from 'ioredis';
+import { STATE_RANK, TERMINAL_STATES } from '../../protocol/index.js';
+
+const rankTable = `{${Object.entries(STATE_RANK).map(([s, r]) => `${s}=${r}`).join(',')}}`;
+const terminalTable = `{${[...TERMINAL_STATES].map((s) => `${s}=true`).join(',')}}`;
+
+// Shared Lua helpers: entry codec and counter moves on the rollout and wave count hashes.
+const common = `
+local RANK = ${rankTable}
+local TERMINAL = ${terminalTable}
+local function parse(packed)
+  if not packed then return nil end
+  local s, w, c, p, r = string.match(packed, '^([^|]*)|([^|]*)|([^|]*)|([^|]*)|(.*)$')
+  return { state = s, wave = tonumber(w), counter = tonumber(c), progress = tonumber(p), reason = r }
+end
+local function pack(e)
+  return e.state .. '|' .. e.wave .. '|' .. e.counter .. '|' .. e.progress .. '|' .. (e.reason or '')
+end
+local function move(base, wave, from, to, reason)
+  local wc = base .. ':wave:' .. wave .. ':counts'
+  local rc = base .. ':counts'
+  if from then
+    redis.call('HINCRBY', wc, from, -1)
+    redis.call('HINCRBY', rc, from, -1)
+  end
+  redis.call('HINCRBY', wc, to, 1)
+  redis.call('HINCRBY', rc, to, 1)
+  if reason and reason ~= '' then
+    redis.call('HINCRBY', wc, 'reason:' .. reason, 1)
+    redis.call('HINCRBY', rc, 'reason:' .. reason, 1)
+  end
+end
+`;
+
+/**
+ * prepareSlice(prefix, rolloutId, rolloutSeq, ids...) -> counters (0 = skip this device).
+ * Allocates each device's directive counter once (strictly increasing per device, kept on the
+ * device record) and settles which rollout owns the device: the newer one supersedes.
+ */
+const prepareSlice = `${common}
+local prefix, rid, rseq = ARGV[1], ARGV[2], tonumber(ARGV[3])
+local base = prefix .. 'rollout:' .. rid
+local out = {}
+for i = 4, #ARGV do
+  local id = ARGV[i]
+  local e = parse(redis.call('HGET', base .. ':devices', id))
+  local counter = 0
+  if e and not TERMINAL[e.state] then
+    local dev = prefix .. 'device:' .. id
+    local owner = redis.call('HGET', dev, 'rolloutId')
+    local ownerSeq = tonumber(redis.call('HGET', dev, 'rolloutSeq') or '0')
+    if owner and owner ~= rid and ownerSeq > rseq then
+      move(base, e.wave, e.state, 'canceled', 'superseded')
+      e.state = 'canceled'; e.reason = 'superseded'
+      redis.call('HSET', base .. ':devices', id, pack(e))
+    else
+      if owner and owner ~= rid then
+        local obase = prefix .. 'rollout:' .. owner
+        local oe = parse(redis.call('HGET', obase .. ':devices', id))
+        if oe and not TERMINAL[oe.state] then
+          move(obase, oe.wave, oe.state, 'canceled', 'superseded')
+          oe.state = 'canceled'; oe.reason = 'superseded'
+          redis.call('HSET', obase .. ':devices', id, pack(oe))
+        end
+      end
+      redis.call('HSET', dev, 'rolloutId', rid, 'rolloutSeq', rseq)
+      if e.counter == 0 then
+        e.counter = redis.call('HINCRBY', dev, 'directiveCounter', 1)
+        redis.call('HSET', base .. ':devices', id, pack(e))
+      end
+      counter = e.counter
+    end
+  end
+  out[#out + 1] = counter
+end
+return out
+`;
+
+/**
+ * markNotified(prefix, rolloutId, wave, sliceIndex, slices, now, ids...) -> 1 if the wave is now
+ * fully notified. queued -> notified per device; slice completion recorded in a set, so a
+ * retried slice job counts once.
+ */
+const markNotified = `${common}
+local prefix, rid, wave, slice, slices, now = ARGV[1], ARGV[2], ARGV[3], ARGV[4], tonumber(ARGV[5]), ARGV[6]
+local base = prefix .. 'rollout:' .. rid
+for i = 7, #ARGV do
+  local id = ARGV[i]
+  local e = parse(redis.call('HGET', base .. ':devices', id))
+  if e and e.state == 'queued' and e.counter > 0 then
+    move(base, e.wave, 'queued', 'notified', nil)
+    e.state = 'notified'
+    redis.call('HSET', base .. ':devices', id, pack(e))
+  end
+end
+redis.call('SADD', base .. ':wave:' .. wave .. ':slices-done', slice)
+if redis.call('SCARD', base .. ':wave:' .. wave .. ':slices-done') >= slices then
+  local wkey = base .. ':wave:' .. wave
+  if redis.call('HGET', wkey, 'status') == 'notifying' then
+    redis.call('HSET', wkey, 'status', 'baking', 'notifiedAt', now)
+    return 1
+  end
+end
+return 0
+`;
+
+/**
+ * applyStatus(prefix, deviceId, rolloutId, counter, seq, state, progress, reason, at, releaseId,
+ * sequence, rootVersion) -> { outcome, wave }. A report applies once, in order: a seq already
+ * seen, a counter of another directive, a backwards move or anything after a terminal state
+ * changes nothing (PROTOCOL.md: Device states).
+ */
+const applyStatus = `${common}
+local prefix, id, rid, counter, seq, state, progress, reason, at = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5]), ARGV[6], tonumber(ARGV[7]), ARGV[8], ARGV[9]
+local dev = prefix .. 'device:' .. id
+local last = tonumber(redis.call('HGET', dev, 'statusSeq') or '-1')
+if seq <= last then return { 'stale', -1 } end
+redis.call('HSET', dev, 'statusSeq', seq, 'lastSeenAt', at, 'installedReleaseId', ARGV[10], 'installedSequence', ARGV[11], 'rootVersion', ARGV[12],
+  'lastStatus', cjson.encode({ rolloutId = rid, state = state, reason = (reason ~= '' and reason or nil), at = at }))
+local base = prefix .. 'rollout:' .. rid
+local e = parse(redis.call('HGET', base .. ':devices', id))
+if not e then return { 'unknown_rollout', -1 } end
+if e.counter ~= counter then return { 'other_directive', e.wave } end
+local from = e.state
+if TERMINAL[from] then return { 'after_terminal', e.wave } end
+local forward = RANK[state] > RANK[from] or (from == 'deferred' and state == 'accepted') or (from == 'downloading' and state == 'downloading' and progress > e.progress)
+if not forward then return { 'backwards', e.wave } end
+if from ~= state then move(base, e.wave, from, state, reason) end
+e.state = state; e.progress = progress; e.reason = reason
+redis.call('HSET', base .. ':devices', id, pack(e))
+return { 'applied', e.wave }
+`;
+
+/**
+ * settleWave(prefix, rolloutId, wave, toState, reason) -> ids that had been notified. Moves every
+ * non-terminal device of the wave to timed_out or canceled.
+ */
+const settleWave = `${common}
+local prefix, rid, wave, to, reason = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+local base = prefix .. 'rollout:' .. rid
+local ids = redis.call('LRANGE', base .. ':wave:' .. wave .. ':members', 0, -1)
+local notified = {}
+for _, id in ipairs(ids) do
+  local e = parse(redis.call('HGET', base .. ':devices', id))
+  if e and not TERMINAL[e.state] then
+    if e.state ~= 'queued' then notified[#notified + 1] = id end
+    move(base, e.wave, e.state, to, reason)
+    e.state = to; e.reason = reason
+    redis.call('HSET', base .. ':devices', id, pack(e))
+  end
+end
+return notified
+`;
+
+/** setStatus(rolloutKey, expected|'*', status, reason, updatedAt) -> 1 if changed (compare-and-set). */
+const setRolloutStatus = `
+local cur = redis.call('HGET', KEYS[1], 'status')
+if ARGV[1] ~= '*' then
+  local ok = false
+  for allowed in string.gmatch(ARGV[1], '[^,]+') do if allowed == cur then ok = true end end
+  if not ok then return 0 end
+end
+redis.call('HSET', KEYS[1], 'status', ARGV[2], 'statusReason', ARGV[3], 'updatedAt', ARGV[4])
+return 1
+`;
+
+/** casField(key, field, expected, value, extraField?, extraValue?) -> 1 if changed. */
+const casField = `
+if redis.call('HGET', KEYS[1], ARGV[1]) ~= ARGV[2] then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+if ARGV[4] and ARGV[4] ~= '' then redis.call('HSET', KEYS[1], ARGV[4], ARGV[5]) end
+return 1
+`;
+
+export interface RolloutScripts {
+  prepareSlice(...args: (string | number)[]): Promise<number[]>;
+  markNotified(...args: (string | number)[]): Promise<number>;
+  applyStatus(...args: (string | number)[]): Promise<[string, number]>;
+  settleWave(...args: (string | number)[]): Promise<string[]>;
+  setRolloutStatus(key: string, ...args: (string | number)[]): Promise<number>;
+  casField(key: string, ...args: (string | number)[]): Promise<number>;
+}
+
+const definitions = { prepareSlice, markNotified, applyStatus, settleWave } as const;
+const keyed = { setRolloutStatus, casField } as const;
+
+/** Registers the scripts on a connection (EVALSHA with automatic EVAL fallback). */
+export function rolloutScripts(redis: Redis): RolloutScripts {
+  const target = redis as unknown as Record<string, unknown>;
+  for (const [name, lua] of Object.entries(definitions)) {
+    if (typeof target[name] !== 'function') redis.defineCommand(name, { numberOfKeys: 0, lua });
+  }
+  for (const [name, lua] of Object.entries(keyed)) {
+    if (typeof target[name] !== 'function') redis.defineCommand(name, { numberOfKeys: 1, lua });
+  }
+  return redis as unknown as RolloutScripts;
+}

@@ -1,0 +1,19 @@
+// What the rollout engine needs from the rest of the orchestrator, as small interfaces: the
+// registry resolves targets, the release store yields signed manifests, the root store the chain.
+import type { ReleaseEnvelope, RootEnvelope } from '../../protocol/index.js';
+import type { Target } from './spec.js';
+
+export interface ReleaseSource {
+  get(releaseId: string): Promise<{ envelope: ReleaseEnvelope; digest: string } | undefined>;
+}
+
+export interface RootSource {
+  current(): Promise<RootEnvelope | undefined>;
+  /** Roots newer than `version`, oldest first. */
+  chainSince(version: number): Promise<RootEnvelope[]>;
+}
+
+export interface TargetResolver {
+  /** Sorted ids of the non-revoked devices matching the target. */
+  resolveTarget(target: Target): Promise<string[]>;
+}

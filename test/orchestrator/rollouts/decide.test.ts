@@ -1,0 +1,52 @@
+import { describe, expect, it } from 'vitest';
+import { decide, type DecisionInput } from '../../../orchestrator/rollouts/decide.js';
+import { waveSpecSchema } from '../../../orchestrator/rollouts/spec.js';
+
+function input(overrides: Partial<DecisionInput['wave']> = {}, top: Partial<DecisionInput> = {}): DecisionInput {
+  return {
+    status: 'running',
+    failureAction: 'pause',
+    currentWave: 0,
+    waveCount: 3,
+    nowSeconds: 1_000,
+    wave: { spec: waveSpecSchema.parse({ successThreshold: 0.9, failureThreshold: 0.1, bakeSeconds: 10, deviceTimeoutSeconds: 100 }), size: 100, status: 'baking', notifiedAt: 950, approved: false, counts: {}, reasons: {}, ...overrides },
+    ...top,
+  };
+}
+
+describe('decide', () => {
+  it('does nothing unless running', () => {
+    expect(decide(input({}, { status: 'paused' }))).toEqual({ type: 'none' });
+    expect(decide(input({ status: 'pending' }, { status: 'created' }))).toEqual({ type: 'none' });
+  });
+  it('starts a pending wave', () => {
+    expect(decide(input({ status: 'pending' }))).toEqual({ type: 'start_wave', wave: 0 });
+  });
+  it('halts with the failure action once failures are strictly above the threshold, even while notifying', () => {
+    expect(decide(input({ status: 'notifying', counts: { failed: 10 } })).type).toBe('none');
+    expect(decide(input({ status: 'notifying', counts: { failed: 6, timed_out: 3, rejected: 2 } }))).toMatchObject({ type: 'halt', action: 'pause' });
+    expect(decide(input({ counts: { failed: 11 } }, { failureAction: 'abort' }))).toMatchObject({ type: 'halt', action: 'abort' });
+  });
+  it('does not count declined optional updates as failures', () => {
+    expect(decide(input({ counts: { rejected: 20, notified: 80 }, reasons: { declined: 20 } }))).toEqual({ type: 'none' });
+    expect(decide(input({ counts: { rejected: 20, notified: 80 }, reasons: { install_failed: 20 } })).type).toBe('halt');
+  });
+  it('waits for bake time, then promotes', () => {
+    expect(decide(input({ counts: { succeeded: 95, notified: 5 } }, { nowSeconds: 955 }))).toEqual({ type: 'none' });
+    expect(decide(input({ counts: { succeeded: 95, notified: 5 } }))).toEqual({ type: 'promote', wave: 0, last: false });
+    expect(decide(input({ counts: { succeeded: 100 } }, { currentWave: 2 }))).toEqual({ type: 'promote', wave: 2, last: true });
+  });
+  it('waits for approval under manual promotion', () => {
+    const spec = waveSpecSchema.parse({ promotion: 'manual' });
+    expect(decide(input({ spec, counts: { succeeded: 100 } }))).toEqual({ type: 'await_approval', wave: 0 });
+    expect(decide(input({ spec, status: 'awaiting_approval', counts: { succeeded: 100 } }))).toEqual({ type: 'none' });
+    expect(decide(input({ spec, status: 'awaiting_approval', approved: true, counts: { succeeded: 100 } }))).toMatchObject({ type: 'promote' });
+  });
+  it('times out devices after the device timeout', () => {
+    expect(decide(input({ counts: { succeeded: 50, downloading: 50 } }, { nowSeconds: 1_049 })).type).toBe('none');
+    expect(decide(input({ counts: { succeeded: 50, downloading: 50 } }, { nowSeconds: 1_050 }))).toEqual({ type: 'time_out', wave: 0 });
+  });
+  it('pauses when everyone finished below the success threshold', () => {
+    expect(decide(input({ counts: { succeeded: 85, rejected: 15 }, reasons: { declined: 15 } }))).toMatchObject({ type: 'halt', action: 'pause' });
+  });
+});
