@@ -27,7 +27,8 @@ export function generateSigningKey(): SigningKey {
   return { keyid: keyIdOf(publicKey), publicKey, secretKey };
 }
 
-async function writeAtomic(path: string, text: string, mode: number): Promise<void> {
+/** Writes `text` to a temp file beside `path` with `mode`, then renames it over `path`. */
+export async function writeFileAtomic(path: string, text: string, mode: number): Promise<void> {
   await mkdir(dirname(path), { recursive: true, mode: 0o700 });
   const temp = join(dirname(path), `.${randomBytes(6).toString('hex')}.tmp`);
   await writeFile(temp, text, { mode, flag: 'wx' });
@@ -37,11 +38,34 @@ async function writeAtomic(path: string, text: string, mode: number): Promise<vo
 
 export async function writePrivateKeyFile(path: string, role: KeyRole, key: SigningKey): Promise<void> {
   const file: PrivateKeyFile = { role, keyid: key.keyid, publicKey: encodePublicKey(key.publicKey), secretKey: toBase64url(key.secretKey) };
-  await writeAtomic(path, `${JSON.stringify(file, null, 2)}\n`, 0o600);
+  await writeFileAtomic(path, `${JSON.stringify(file, null, 2)}\n`, 0o600);
 }
 
 export async function writePublicKeyFile(path: string, role: KeyRole, key: SigningKey): Promise<void> {
-  await writeAtomic(path, `${JSON.stringify({ role, keyid: key.keyid, publicKey: encodePublicKey(key.publicKey) }, null, 2)}\n`, 0o644);
+  await writeFileAtomic(path, `${JSON.stringify({ role, keyid: key.keyid, publicKey: encodePublicKey(key.publicKey) }, null, 2)}\n`, 0o644);
+}
+
+/** What a key file says about itself, without decoding the secret (for listings). */
+export interface KeyFileInfo {
+  role: KeyRole;
+  keyid: string;
+  publicKey: string;
+  /** Permission bits, e.g. 0o600. */
+  mode: number;
+}
+
+export async function readKeyFileInfo(path: string): Promise<KeyFileInfo> {
+  const info = await stat(path).catch(() => undefined);
+  if (!info) throw new KeyFileError('ERR_KEY_FILE', `key file ${path} not found`);
+  let file: Partial<PrivateKeyFile>;
+  try {
+    file = JSON.parse(await readFile(path, 'utf8')) as Partial<PrivateKeyFile>;
+  } catch {
+    throw new KeyFileError('ERR_KEY_FILE', `key file ${path} is not JSON`);
+  }
+  const publicKey = typeof file.publicKey === 'string' ? decodePublicKey(file.publicKey) : undefined;
+  if (!publicKey || typeof file.role !== 'string') throw new KeyFileError('ERR_KEY_FILE', `key file ${path} names no role or public key`);
+  return { role: file.role, keyid: keyIdOf(publicKey), publicKey: file.publicKey!, mode: info.mode & 0o777 };
 }
 
 /** Reads a private key file; refuses one readable by group or others (like ssh does). */
