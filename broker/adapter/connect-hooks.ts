@@ -1,0 +1,116 @@
+// Aedes CONNECT hooks: preConnect (normalizes the device's will), authenticate (the decision in
+// auth/decide-connect.ts, then the takeover rule) and the connect / disconnect bookkeeping.
+import type { AuthenticateError, Client, ConnectPacket } from 'aedes';
+import { isDeviceId } from '../../protocol/index.js';
+import { sameIdentity, type Identity } from '../acl.js';
+import { decideConnect, type ConnectAttempt, type ConnectDecision } from '../auth/decide-connect.js';
+import { TokenBucket } from '../limits/token-bucket.js';
+import { CONNACK, type ConnackCode } from '../refusals.js';
+import { internals, liveClients, type AdapterContext } from './context.js';
+import { presenceWill, publishPresence } from './presence.js';
+
+/** Room for a topic (`fleet/v1/` + 64-char id + `/presence`), packet id and fixed header. */
+const PACKET_OVERHEAD_BYTES = 256;
+
+type AuthenticateDone = (error: AuthenticateError | null, success: boolean | null) => void;
+
+/** Aedes puts `returnCode` (2..5) in the CONNACK. */
+function authError(reason: string, returnCode: ConnackCode): AuthenticateError {
+  return Object.assign(new Error(reason), { returnCode }) as unknown as AuthenticateError;
+}
+
+function maxPacketBytesFor(identity: Identity, context: AdapterContext): number {
+  const { limits } = context.config;
+  // A device publishes status (the larger of its payloads); the orchestrator publishes directives.
+  return (identity.kind === 'device' ? limits.maxStatusBytes : limits.maxDirectiveBytes) + PACKET_OVERHEAD_BYTES;
+}
+
+export function createConnectHooks(context: AdapterContext) {
+  /** The will exactly as the client sent it, kept for the decision before it is normalized. */
+  const sentWills = new WeakMap<Client, ConnectAttempt['will']>();
+
+  function preConnect(client: Client, packet: ConnectPacket, callback: (error: Error | null, success: boolean) => void): void {
+    const will = packet.will ? { topic: packet.will.topic, payload: Buffer.from(packet.will.payload ?? []) } : undefined;
+    sentWills.set(client, will);
+    const username = packet.username;
+    if (isDeviceId(packet.clientId) && (username === undefined || !context.serviceAccounts.has(username))) {
+      // Aedes stores packet.will after authenticate succeeds. A device's will is always its
+      // retained `offline`; a will it sent for anything else is refused in authenticate.
+      packet.will = presenceWill(packet.clientId);
+    }
+    callback(null, true);
+  }
+
+  function refuse(done: AuthenticateDone, decision: Extract<ConnectDecision, { ok: false }>): void {
+    context.record(decision.reason);
+    done(authError(decision.reason, decision.returnCode), false);
+  }
+
+  async function decide(client: Client, username: string | undefined, password: Buffer | undefined): Promise<ConnectDecision> {
+    const attempt: ConnectAttempt = { clientId: client.id, username, password, will: sentWills.get(client) };
+    const deps = {
+      serviceAccounts: context.serviceAccounts,
+      lookupDevice: (id: string) => context.keyCache.lookup(id),
+      nowSeconds: () => Math.floor(context.now() / 1000),
+      maxTokenLifetimeSeconds: context.config.limits.maxTokenLifetimeS,
+    };
+    const generation = context.keyCache.generation;
+    const decision = await decideConnect(attempt, deps);
+    // A revocation that landed while the key was being read: decide again on fresh data.
+    if (decision.ok && context.keyCache.generation !== generation) return decideConnect(attempt, deps);
+    return decision;
+  }
+
+  function authenticate(client: Client, username: string | undefined, password: Buffer | undefined, done: AuthenticateDone): void {
+    decide(client, username, password).then(
+      (decision) => {
+        if (!decision.ok) return refuse(done, decision);
+        const identity = decision.identity;
+        // aedes #16/#337: a taken client id is handed over only to the same identity; Aedes
+        // unregisters nothing for a refused CONNECT, so the live client stays.
+        const existing = liveClients(context.aedes)[client.id];
+        const existingSession = existing && existing !== client ? context.sessions.get(existing) : undefined;
+        if (existingSession && !sameIdentity(existingSession.identity, identity)) {
+          return refuse(done, { ok: false, reason: 'client_id_taken', returnCode: CONNACK.identifierRejected });
+        }
+        const previous = context.latest.get(client.id);
+        if (previous && previous !== client) {
+          const previousSession = context.sessions.get(previous);
+          if (previousSession) previousSession.superseded = true;
+        }
+        const connection = internals(client).conn;
+        const { limits } = context.config;
+        const bucket =
+          identity.kind === 'device' && limits.publishesPerClientPerSec > 0
+            ? new TokenBucket(limits.publishesPerClientPerSec, limits.publishesPerClientPerSec, performance.now())
+            : undefined;
+        context.sessions.set(client, { identity, connection, bucket, superseded: false });
+        context.latest.set(client.id, client);
+        connection.once('close', () => {
+          if (context.latest.get(client.id) === client) context.latest.delete(client.id);
+        });
+        connection.setMaxPacketBytes(maxPacketBytesFor(identity, context));
+        done(null, true);
+      },
+      (error: unknown) => {
+        context.logger.error({ err: error, clientId: client.id }, 'connect decision failed');
+        context.record('registry_unavailable');
+        done(authError('registry_unavailable', CONNACK.serverUnavailable), false);
+      },
+    );
+  }
+
+  function onClientReady(client: Client): void {
+    const session = context.sessions.get(client);
+    if (!session) return;
+    context.metrics.connects.inc();
+    context.logger.debug({ clientId: client.id, kind: session.identity.kind }, 'client connected');
+    if (session.identity.kind === 'device') {
+      publishPresence(context.aedes, session.identity.deviceId, 'online').catch((error: unknown) =>
+        context.logger.warn({ err: error, clientId: client.id }, 'presence online not published'),
+      );
+    }
+  }
+
+  return { preConnect, authenticate, onClientReady };
+}

@@ -1,0 +1,90 @@
+// The broker's configuration: one typed object with safe defaults for every limit. Loading and
+// validation live in load-broker-config.ts; this file holds only the shape and the defaults.
+import { LIMITS } from '../../protocol/index.js';
+
+export type ServiceRole = 'orchestrator' | 'dashboard';
+
+export interface ServiceAccount {
+  username: string;
+  /** Lowercase hex SHA-256 of the account's secret (the secret itself is never stored). */
+  secretSha256: string;
+  role: ServiceRole;
+}
+
+export interface BrokerLimits {
+  /** Open sockets at once; further connections are closed on accept. */
+  maxConnections: number;
+  /** New connections per source address per second; 0 disables (e.g. behind a TCP load balancer). */
+  connectsPerIpPerSec: number;
+  /** Device publishes per client per second before throttling; 0 disables. */
+  publishesPerClientPerSec: number;
+  /** A throttled client whose backlog would wait longer than this is disconnected (publish_flood). */
+  publishThrottleMaxDelayMs: number;
+  /** Longest connect-token lifetime (exp - iat) accepted, seconds (PROTOCOL.md: default 24 h). */
+  maxTokenLifetimeS: number;
+  /** Directive payload (PROTOCOL.md: at most 64 KiB). */
+  maxDirectiveBytes: number;
+  /** Status report payload (PROTOCOL.md: at most 4 KiB). */
+  maxStatusBytes: number;
+  /** Any packet before CONNECT is authenticated (a CONNECT carries a ~300-byte token). */
+  maxPreAuthPacketBytes: number;
+  /** Time a socket may take to send CONNECT (and, with TLS, to finish the handshake). */
+  connectTimeoutMs: number;
+  /** Device key cache: entries kept, and how long a lookup is trusted. */
+  keyCacheMax: number;
+  keyCacheTtlS: number;
+  /** How long an unknown device id stays cached as unknown (reconnect storms of strangers). */
+  keyCacheNegativeTtlS: number;
+  /** A registry lookup slower than this refuses the CONNECT with "server unavailable". */
+  registryTimeoutMs: number;
+}
+
+export interface BrokerConfig {
+  host: string;
+  port: number;
+  redisUrl: string;
+  keyPrefix: string;
+  serviceAccounts: ServiceAccount[];
+  limits: BrokerLimits;
+  /** PEM file paths; absent means plain TCP. */
+  tls?: { keyFile: string; certFile: string };
+  /** `redis`: mqemitter-redis + aedes-persistence-redis on redisUrl, so N nodes act as one. */
+  cluster: 'none' | 'redis';
+  /** Aedes broker id; stable ids let a restarted node's persisted wills be recognised. */
+  brokerId?: string;
+  /** Plain HTTP server for GET /metrics and GET /healthz; absent means none. */
+  metricsPort?: number;
+  metricsHost?: string;
+}
+
+export const DEFAULT_LIMITS: BrokerLimits = {
+  maxConnections: 20_000,
+  connectsPerIpPerSec: 50,
+  publishesPerClientPerSec: 10,
+  publishThrottleMaxDelayMs: 5_000,
+  maxTokenLifetimeS: LIMITS.connectTokenMaxLifetimeSeconds,
+  maxDirectiveBytes: LIMITS.directiveMessageBytes,
+  maxStatusBytes: LIMITS.statusReportBytes,
+  maxPreAuthPacketBytes: 8 * 1024,
+  connectTimeoutMs: 10_000,
+  keyCacheMax: 100_000,
+  keyCacheTtlS: 60,
+  keyCacheNegativeTtlS: 5,
+  registryTimeoutMs: 2_000,
+};
+
+export const DEFAULT_CONFIG: BrokerConfig = {
+  host: '127.0.0.1',
+  // Mosquitto holds 1883 on the development machines.
+  port: 1884,
+  redisUrl: 'redis://127.0.0.1:6379',
+  keyPrefix: 'fleet:',
+  serviceAccounts: [],
+  limits: DEFAULT_LIMITS,
+  cluster: 'none',
+};
+
+/** A config for embedding (tests, demo): defaults plus overrides, limits merged field by field. */
+export function brokerConfig(overrides: Partial<Omit<BrokerConfig, 'limits'>> & { limits?: Partial<BrokerLimits> } = {}): BrokerConfig {
+  return { ...DEFAULT_CONFIG, ...overrides, limits: { ...DEFAULT_LIMITS, ...overrides.limits } };
+}

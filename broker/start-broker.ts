@@ -1,0 +1,222 @@
+// Starts one broker node: Aedes with the fleet hooks, the guarded listener, metrics, refusal
+// events and revocation. Embeddable (tests, demo) and the body of `fleet-ota broker`.
+// Configuration is taken as given: load and validate it with loadBrokerConfig or brokerConfig.
+import type { EventEmitter } from 'node:events';
+import { readFileSync } from 'node:fs';
+import { Aedes, type Client } from 'aedes';
+import type { Redis } from 'ioredis';
+import type { Registry } from 'prom-client';
+import { createLogger, type Logger } from '../orchestrator/infra/logger.js';
+import { createRedis } from '../orchestrator/infra/redis.js';
+import { createConnectHooks } from './adapter/connect-hooks.js';
+import { liveClients, type AdapterContext } from './adapter/context.js';
+import { publishPresence } from './adapter/presence.js';
+import { createPublishHooks, installDropFilter } from './adapter/publish-hooks.js';
+import { listenForRevocations } from './adapter/revocation.js';
+import { SharedSubscriptions } from './adapter/shared-subscriptions.js';
+import { createSubscribeHooks } from './adapter/subscribe-hooks.js';
+import { DeviceKeyCache } from './auth/device-key-cache.js';
+import { serviceAccountIndex } from './auth/service-accounts.js';
+import type { BrokerConfig } from './config/broker-config.js';
+import { createRedisCluster } from './cluster/redis-cluster.js';
+import { startListener } from './net/listener.js';
+import { createBrokerMetrics } from './observability/metrics.js';
+import { startMetricsServer, type RunningMetricsServer } from './observability/metrics-server.js';
+import { RefusalRecorder } from './observability/refusal-recorder.js';
+
+export interface BrokerDeps {
+  /** Used for registry reads and events (and duplicated for the revocation subscriber); not closed by close(). */
+  redis?: Redis;
+  logger?: Logger;
+  /** Wall-clock milliseconds: token verification and event times. */
+  now?: () => number;
+}
+
+export interface RunningBroker {
+  port: number;
+  host: string;
+  /** mqtt://host:port (mqtts:// with TLS). */
+  url: string;
+  metrics: Registry;
+  /** Refusals since start, by reason. */
+  refusals(): Record<string, number>;
+  /** Port of the /metrics and /healthz server, when configured. */
+  metricsPort?: number;
+  close(): Promise<void>;
+}
+
+/** Time allowed at close for the broker's own `offline` presence messages. */
+const SHUTDOWN_PRESENCE_TIMEOUT_MS = 5_000;
+const REDIS_START_TIMEOUT_MS = 5_000;
+
+export class BrokerStartError extends Error {
+  readonly code = 'ERR_BROKER_START';
+}
+
+function urlOf(scheme: string, host: string, port: number): string {
+  return `${scheme}://${host.includes(':') ? `[${host}]` : host}:${port}`;
+}
+
+async function ping(redis: Redis, url: string): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      redis.ping(),
+      new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new Error('timed out')), REDIS_START_TIMEOUT_MS);
+      }),
+    ]);
+  } catch (error) {
+    throw new BrokerStartError(`Redis at ${new URL(url).host} is not reachable: ${(error as Error).message}`);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export async function startBroker(config: BrokerConfig, deps: BrokerDeps = {}): Promise<RunningBroker> {
+  const logger = deps.logger ?? createLogger('broker');
+  const now = deps.now ?? Date.now;
+  const ownsRedis = deps.redis === undefined;
+  const redis = deps.redis ?? createRedis(config.redisUrl);
+  try {
+    await ping(redis, config.redisUrl);
+  } catch (error) {
+    if (ownsRedis) redis.disconnect();
+    throw error;
+  }
+  const tls = config.tls ? { key: readFileSync(config.tls.keyFile), cert: readFileSync(config.tls.certFile) } : undefined;
+  const { limits } = config;
+
+  const cluster = config.cluster === 'redis' ? createRedisCluster(config.redisUrl, config.keyPrefix) : undefined;
+  const aedes = new Aedes({
+    ...(config.brokerId ? { id: config.brokerId } : {}),
+    ...(cluster ? { mq: cluster.mq, persistence: cluster.persistence } : {}),
+    connectTimeout: limits.connectTimeoutMs,
+  });
+  // Listener sockets are counted before the metrics exist; the listener is assigned below.
+  let openSockets = () => 0;
+  const metrics = createBrokerMetrics(() => aedes.connectedClients ?? 0, () => openSockets());
+  const recorder = new RefusalRecorder({
+    metrics,
+    publisher: redis,
+    channel: `${config.keyPrefix}events:broker`,
+    brokerId: aedes.id,
+    now,
+    onFlush: (counts) => logger.info({ refusals: counts }, 'refusals'),
+  });
+  const context: AdapterContext = {
+    aedes,
+    config,
+    logger,
+    metrics,
+    keyCache: new DeviceKeyCache({
+      redis,
+      keyPrefix: config.keyPrefix,
+      maxEntries: limits.keyCacheMax,
+      ttlMs: limits.keyCacheTtlS * 1000,
+      negativeTtlMs: limits.keyCacheNegativeTtlS * 1000,
+      timeoutMs: limits.registryTimeoutMs,
+    }),
+    serviceAccounts: serviceAccountIndex(config.serviceAccounts),
+    sessions: new WeakMap(),
+    latest: new Map(),
+    record: (reason) => recorder.record(reason),
+    now,
+    shuttingDown: false,
+  };
+
+  // Clustered takeover: when another node registers a client id this node holds, Aedes closes
+  // ours. Registered before Aedes' own handler (listen() adds it) so the will is marked stale
+  // first: the device is online elsewhere and must not be reported `offline`.
+  const mq = (aedes as unknown as { mq: { on(topic: string, fn: (packet: { topic: string; payload: Buffer }, done: () => void) => void): void } }).mq;
+  mq.on('$SYS/+/new/clients', (packet, done) => {
+    const nodeId = packet.topic.split('/')[1];
+    const client = nodeId !== aedes.id ? liveClients(aedes)[packet.payload.toString()] : undefined;
+    const session = client ? context.sessions.get(client) : undefined;
+    if (session) session.superseded = true;
+    done();
+  });
+
+  installDropFilter(aedes);
+  const shared = new SharedSubscriptions(aedes);
+  const connectHooks = createConnectHooks(context);
+  const publishHooks = createPublishHooks(context);
+  const subscribeHooks = createSubscribeHooks(context, shared);
+  aedes.preConnect = connectHooks.preConnect;
+  aedes.authenticate = connectHooks.authenticate;
+  aedes.authorizePublish = publishHooks.authorizePublish;
+  aedes.authorizeSubscribe = subscribeHooks.authorizeSubscribe;
+  aedes.authorizeForward = subscribeHooks.authorizeForward;
+  aedes.on('clientReady', connectHooks.onClientReady);
+  aedes.on('unsubscribe', subscribeHooks.onUnsubscribe);
+  aedes.on('clientDisconnect', (client: Client) => shared.removeClient(client));
+  aedes.on('clientError', (client: Client, error: Error) => logger.debug({ clientId: client.id, err: error.message }, 'client error'));
+  aedes.on('connectionError', (_client: Client, error: Error) => logger.debug({ err: error.message }, 'connection error'));
+  // Aedes emits 'error' for persistence and will-sweep failures: log, never crash the node.
+  (aedes as EventEmitter).on('error', (error: Error) => logger.error({ err: error }, 'aedes error'));
+  await aedes.listen();
+
+  const revocations = await listenForRevocations(context, redis.duplicate());
+  const listener = await startListener(
+    {
+      host: config.host,
+      port: config.port,
+      ...(tls ? { tls } : {}),
+      maxConnections: limits.maxConnections,
+      connectsPerIpPerSec: limits.connectsPerIpPerSec,
+      connectTimeoutMs: limits.connectTimeoutMs,
+      maxPreAuthPacketBytes: limits.maxPreAuthPacketBytes,
+    },
+    {
+      refused: (reason) => recorder.record(reason),
+      bytesIn: (count) => metrics.bytesIn.inc(count),
+      bytesOut: (count) => metrics.bytesOut.inc(count),
+    },
+    (connection) => aedes.handle(connection),
+  );
+  openSockets = listener.openSockets;
+
+  let closed = false;
+  let metricsServer: RunningMetricsServer | undefined;
+  if (config.metricsPort !== undefined) {
+    metricsServer = await startMetricsServer(config.metricsHost ?? config.host, config.metricsPort, metrics.registry, () => !closed && redis.status === 'ready');
+  }
+
+  const url = urlOf(tls ? 'mqtts' : 'mqtt', config.host, listener.port);
+  logger.info({ url, cluster: config.cluster, brokerId: aedes.id, serviceAccounts: config.serviceAccounts.length }, 'broker listening');
+
+  let closing: Promise<void> | undefined;
+  async function shutdown(): Promise<void> {
+    closed = true;
+    context.shuttingDown = true;
+    listener.stopAccepting();
+    // Say `offline` for every device here while it is still connected, so the message is
+    // ordered before anything its next connection (maybe to another node) says.
+    const presence: Promise<void>[] = [];
+    for (const client of Object.values(liveClients(aedes))) {
+      const session = client ? context.sessions.get(client) : undefined;
+      if (session?.identity.kind === 'device') presence.push(publishPresence(aedes, session.identity.deviceId, 'offline').catch(() => undefined));
+    }
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.all(presence), new Promise((resolve) => (timer = setTimeout(resolve, SHUTDOWN_PRESENCE_TIMEOUT_MS)))]);
+    clearTimeout(timer);
+    await new Promise<void>((resolve) => aedes.close(() => resolve()));
+    await listener.close();
+    await cluster?.close();
+    await recorder.close();
+    await revocations.close();
+    await metricsServer?.close();
+    if (ownsRedis) await redis.quit().catch(() => redis.disconnect());
+    logger.info({ url }, 'broker closed');
+  }
+
+  return {
+    port: listener.port,
+    host: config.host,
+    url,
+    metrics: metrics.registry,
+    refusals: () => recorder.snapshot(),
+    ...(metricsServer ? { metricsPort: metricsServer.port } : {}),
+    close: () => (closing ??= shutdown()),
+  };
+}
