@@ -22,6 +22,9 @@ export interface HttpFetcherOptions {
   dropChancePerChunk?: number;
   random: () => number;
   ca?: string | Buffer;
+  /** Connection pools (the simulator shares them, bounding concurrent downloads). */
+  httpAgent?: http.Agent;
+  httpsAgent?: https.Agent;
 }
 
 export const DEFAULT_HTTP_FETCHER: Readonly<HttpFetcherOptions> = {
@@ -82,7 +85,9 @@ export class HttpFetcher implements Fetcher {
     const headers: Record<string, string> = { accept: '*/*' };
     // Resume where the last attempt stopped (RFC 9110 §14.2).
     if (progress.received > 0) headers.range = `bytes=${progress.received}-`;
-    const get = url.protocol === 'https:' ? https.get : http.get;
+    const secure = url.protocol === 'https:';
+    const get = secure ? https.get : http.get;
+    const agent = secure ? this.options.httpsAgent : this.options.httpAgent;
     return new Promise<Attempt>((resolve) => {
       let settled = false;
       const finish = (outcome: Attempt): void => {
@@ -93,7 +98,7 @@ export class HttpFetcher implements Fetcher {
         resolve(outcome);
       };
       const onAbort = (): void => finish({ kind: 'retry', detail: 'aborted' });
-      const req = get(url, { headers, ...(this.options.ca ? { ca: this.options.ca } : {}) }, (res) => {
+      const req = get(url, { headers, ...(this.options.ca ? { ca: this.options.ca } : {}), ...(agent ? { agent } : {}) }, (res) => {
         this.receive(res, request, progress).then(finish, (error: Error) => finish({ kind: 'retry', detail: error.message }));
       });
       req.setTimeout(this.options.idleTimeoutMs, () => finish({ kind: 'retry', detail: 'idle timeout' }));

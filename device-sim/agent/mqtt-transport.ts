@@ -52,6 +52,7 @@ export class MqttTransport implements Transport {
   private suspended = false;
   private isConnected = false;
   private readonly pending = new Set<(code: AgentErrorCode) => void>();
+  private readonly connectWaiters = new Set<() => void>();
   private readonly logger: AgentLogger;
   /** Counters for the simulator's figures. */
   readonly stats = { attempts: 0, connects: 0, drops: 0 };
@@ -123,6 +124,7 @@ export class MqttTransport implements Transport {
         this.attempt = 0;
       }, this.options.stableAfterMs ?? DEFAULT_MQTT_TRANSPORT.stableAfterMs);
       this.stableTimer.unref();
+      for (const wake of [...this.connectWaiters]) wake();
       this.handlers?.onConnected();
     });
   }
@@ -179,8 +181,24 @@ export class MqttTransport implements Transport {
     });
   }
 
+  /** Resolves true once connected (now or later), false after `timeoutMs` or on stop. */
+  whenConnected(timeoutMs: number): Promise<boolean> {
+    if (this.isConnected) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const done = (ok: boolean): void => {
+        clearTimeout(timer);
+        this.connectWaiters.delete(wake);
+        resolve(ok);
+      };
+      const wake = (): void => done(this.isConnected);
+      const timer = setTimeout(() => done(false), timeoutMs);
+      this.connectWaiters.add(wake);
+    });
+  }
+
   async stop(): Promise<void> {
     this.stopped = true;
+    for (const wake of [...this.connectWaiters]) wake();
     clearTimeout(this.reconnectTimer);
     this.reconnectTimer = undefined;
     clearTimeout(this.stableTimer);
