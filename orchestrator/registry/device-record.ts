@@ -8,10 +8,17 @@ export function registryKeys(prefix: string) {
     device: (deviceId: string) => `${prefix}device:${deviceId}`,
     /** Sorted set of every device id (score 0: lexicographic order for cursor paging). */
     deviceIndex: `${prefix}devices`,
-    /** Set of device ids per group / tag / class (targeting and list filters). */
+    /**
+     * Sorted set (score 0) of device ids per group / tag / class: targeting and list filters
+     * page through them with ZRANGEBYLEX like the main index.
+     */
     group: (name: string) => `${prefix}devices:group:${name}`,
     tag: (name: string) => `${prefix}devices:tag:${name}`,
     deviceClass: (vendorId: string, classId: string) => `${prefix}devices:class:${vendorId}/${classId}`,
+    /** Set of `vendorId/classId` pairs that have devices (filters by vendorId or classId alone). */
+    classes: `${prefix}devices:classes`,
+    /** Sorted set (score 0) of revoked device ids. */
+    revokedIndex: `${prefix}devices:revoked`,
     /** Pub/sub channel: a revoked device id is published here; brokers drop cache and connection. */
     revokedChannel: `${prefix}events:device-revoked`,
   } as const;
@@ -28,6 +35,7 @@ export interface DeviceRecord {
   tags: string[];
   revoked: boolean;
   createdAt: string;
+  revokedAt?: string;
   /** Updated by status ingestion. */
   installedReleaseId?: string;
   installedSequence?: number;
@@ -48,6 +56,7 @@ export function encodeDeviceRecord(record: DeviceRecord): Record<string, string>
     revoked: record.revoked ? '1' : '0',
     createdAt: record.createdAt,
   };
+  if (record.revokedAt !== undefined) fields.revokedAt = record.revokedAt;
   if (record.installedReleaseId !== undefined) fields.installedReleaseId = record.installedReleaseId;
   if (record.installedSequence !== undefined) fields.installedSequence = String(record.installedSequence);
   if (record.rootVersion !== undefined) fields.rootVersion = String(record.rootVersion);
@@ -79,6 +88,7 @@ export function decodeDeviceRecord(fields: Record<string, string>): DeviceRecord
     revoked: fields.revoked === '1',
     createdAt: fields.createdAt ?? '',
   };
+  if (fields.revokedAt !== undefined) record.revokedAt = fields.revokedAt;
   if (fields.installedReleaseId !== undefined) record.installedReleaseId = fields.installedReleaseId;
   if (fields.installedSequence !== undefined) record.installedSequence = Number(fields.installedSequence);
   if (fields.rootVersion !== undefined) record.rootVersion = Number(fields.rootVersion);

@@ -1,0 +1,138 @@
+// Orchestrator configuration from the environment, validated once at boot (zod): every bad
+// variable is named in one ERR_CONFIG error. It reads no files and opens no connections.
+import { availableParallelism } from 'node:os';
+import { z } from 'zod';
+import { DEFAULT_KEY_PREFIX, DEFAULT_REDIS_URL } from './infra/redis.js';
+
+const MiB = 1024 * 1024;
+
+/** Named limits and their safe defaults (STYLE.md: limits are named configuration). */
+export const CONFIG_DEFAULTS = {
+  httpHost: '127.0.0.1',
+  httpPort: 8080,
+  dataDir: './.fleet-ota/data',
+  maxArtifactBytes: 512 * MiB,
+  maxBodyBytes: 1 * MiB,
+  maxImportBytes: 64 * MiB,
+  importKeyCheck: 'full',
+  importKeyWorkers: Math.max(1, Math.min(8, availableParallelism() - 1)),
+} as const;
+
+export type ImportKeyCheck = 'full' | 'decode';
+
+export interface OrchestratorConfig {
+  redisUrl: string;
+  /** Prefix of every Redis key this deployment owns (tests use a unique one per run). */
+  keyPrefix: string;
+  httpHost: string;
+  /** 0 lets the OS choose (tests). */
+  httpPort: number;
+  /** Base URL devices use for artifacts: payload.uri = `${publicUrl}/v1/artifacts/<sha256>`. */
+  publicUrl: string;
+  /** False when publicUrl was derived from host and port (the server fixes it after binding port 0). */
+  publicUrlFromEnv: boolean;
+  /** Root of the embedded artifact store. */
+  dataDir: string;
+  maxArtifactBytes: number;
+  /** JSON request bodies. */
+  maxBodyBytes: number;
+  /** Streamed device import bodies (NDJSON / CSV). */
+  maxImportBytes: number;
+  /**
+   * Device key check on bulk import: `full` runs protocol's isAcceptablePublicKey (curve
+   * point, prime-order subgroup) on every key in worker threads, ~1 ms of CPU per key;
+   * `decode` checks only the 32-byte encoding and leaves the curve checks to first use,
+   * where every signature verification applies them anyway (protocol/crypto/strict-checks).
+   */
+  importKeyCheck: ImportKeyCheck;
+  importKeyWorkers: number;
+  /** Bootstrap bearer tokens: stored hashed at boot, never logged. */
+  operatorToken: string | undefined;
+  readonlyToken: string | undefined;
+  /** Director private key file (the rollout engine signs directives with it). */
+  directorKeyPath: string | undefined;
+  /** Service account of the rollout engine on the broker. */
+  brokerUrl: string | undefined;
+  brokerUsername: string | undefined;
+  brokerSecret: string | undefined;
+}
+
+export class ConfigError extends Error {
+  readonly code = 'ERR_CONFIG';
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n  ${problems.join('\n  ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+const optionalText = z.string().trim().min(1).optional();
+const byteCount = (fallback: number) => z.coerce.number().int().min(1).max(Number.MAX_SAFE_INTEGER).default(fallback);
+const httpUrl = z.string().refine((text) => {
+  try {
+    const url = new URL(text);
+    return url.protocol === 'http:' || url.protocol === 'https:';
+  } catch {
+    return false;
+  }
+}, 'an http(s) URL');
+
+const envSchema = z.object({
+  REDIS_URL: z.string().refine((text) => /^rediss?:\/\//.test(text), 'a redis:// or rediss:// URL').default(DEFAULT_REDIS_URL),
+  FLEET_KEY_PREFIX: z.string().min(1).max(64).regex(/^[A-Za-z0-9:._-]+$/, 'letters, digits, ":", ".", "_", "-"').default(DEFAULT_KEY_PREFIX),
+  FLEET_HTTP_HOST: z.string().min(1).default(CONFIG_DEFAULTS.httpHost),
+  FLEET_HTTP_PORT: z.coerce.number().int().min(0).max(65535).default(CONFIG_DEFAULTS.httpPort),
+  FLEET_PUBLIC_URL: httpUrl.optional(),
+  FLEET_DATA_DIR: z.string().min(1).default(CONFIG_DEFAULTS.dataDir),
+  FLEET_MAX_ARTIFACT_BYTES: byteCount(CONFIG_DEFAULTS.maxArtifactBytes),
+  FLEET_MAX_BODY_BYTES: byteCount(CONFIG_DEFAULTS.maxBodyBytes),
+  FLEET_MAX_IMPORT_BYTES: byteCount(CONFIG_DEFAULTS.maxImportBytes),
+  FLEET_IMPORT_KEY_CHECK: z.enum(['full', 'decode']).default(CONFIG_DEFAULTS.importKeyCheck),
+  FLEET_IMPORT_KEY_WORKERS: z.coerce.number().int().min(1).max(64).default(CONFIG_DEFAULTS.importKeyWorkers),
+  FLEET_OPERATOR_TOKEN: z.string().min(16, 'at least 16 characters').max(256).optional(),
+  FLEET_READONLY_TOKEN: z.string().min(16, 'at least 16 characters').max(256).optional(),
+  FLEET_DIRECTOR_KEY: optionalText,
+  FLEET_BROKER_URL: z.string().refine((text) => /^(mqtts?|wss?|tcp|tls):\/\//.test(text), 'an mqtt(s)://, ws(s)://, tcp:// or tls:// URL').optional(),
+  FLEET_BROKER_USERNAME: optionalText,
+  FLEET_BROKER_SECRET: optionalText,
+});
+
+function hostForUrl(host: string): string {
+  const shown = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
+  return shown.includes(':') ? `[${shown}]` : shown;
+}
+
+/** Reads and validates the orchestrator's variables; throws ConfigError (ERR_CONFIG) naming each bad one. */
+export function loadOrchestratorConfig(env: NodeJS.ProcessEnv = process.env): OrchestratorConfig {
+  // Empty strings count as unset, so `FLEET_PUBLIC_URL= fleet-ota serve` means "default".
+  const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
+  const parsed = envSchema.safeParse(present);
+  if (!parsed.success) {
+    // Never echo values: a token or secret may be the bad variable.
+    throw new ConfigError(parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`));
+  }
+  const e = parsed.data;
+  if (e.FLEET_OPERATOR_TOKEN !== undefined && e.FLEET_OPERATOR_TOKEN === e.FLEET_READONLY_TOKEN) {
+    throw new ConfigError(['FLEET_READONLY_TOKEN: must differ from FLEET_OPERATOR_TOKEN']);
+  }
+  const publicUrl = (e.FLEET_PUBLIC_URL ?? `http://${hostForUrl(e.FLEET_HTTP_HOST)}:${e.FLEET_HTTP_PORT}`).replace(/\/+$/, '');
+  return {
+    redisUrl: e.REDIS_URL,
+    keyPrefix: e.FLEET_KEY_PREFIX,
+    httpHost: e.FLEET_HTTP_HOST,
+    httpPort: e.FLEET_HTTP_PORT,
+    publicUrl,
+    publicUrlFromEnv: e.FLEET_PUBLIC_URL !== undefined,
+    dataDir: e.FLEET_DATA_DIR,
+    maxArtifactBytes: e.FLEET_MAX_ARTIFACT_BYTES,
+    maxBodyBytes: e.FLEET_MAX_BODY_BYTES,
+    maxImportBytes: e.FLEET_MAX_IMPORT_BYTES,
+    importKeyCheck: e.FLEET_IMPORT_KEY_CHECK,
+    importKeyWorkers: e.FLEET_IMPORT_KEY_WORKERS,
+    operatorToken: e.FLEET_OPERATOR_TOKEN,
+    readonlyToken: e.FLEET_READONLY_TOKEN,
+    directorKeyPath: e.FLEET_DIRECTOR_KEY,
+    brokerUrl: e.FLEET_BROKER_URL,
+    brokerUsername: e.FLEET_BROKER_USERNAME,
+    brokerSecret: e.FLEET_BROKER_SECRET,
+  };
+}

@@ -1,0 +1,30 @@
+// Bearer-token authorization hooks (auth/tokens.ts stores the hashes). A missing or unknown
+// token is 401 `unauthorized`; a read-only token on a write is 403 `forbidden`.
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Redis } from 'ioredis';
+import { lookupToken, roleAllows, type ApiRole } from '../auth/tokens.js';
+import { ApiError } from './errors.js';
+
+export type RoleHook = (request: FastifyRequest, reply: FastifyReply) => Promise<void>;
+
+/** RFC 6750 §2.1: `Authorization: Bearer <token>`. */
+function bearerToken(header: string | undefined): string | undefined {
+  if (!header) return undefined;
+  const match = /^Bearer[ ]+(\S+)\s*$/i.exec(header);
+  return match?.[1];
+}
+
+/** A hook usable as onRequest (before the body is read: preferred) or preHandler. */
+export function roleHook(redis: Redis, prefix: string, required: ApiRole): RoleHook {
+  return async (request, reply) => {
+    const token = bearerToken(request.headers.authorization);
+    const record = token ? await lookupToken(redis, prefix, token) : undefined;
+    if (!record) {
+      // RFC 6750 §3: a 401 names the scheme.
+      void reply.header('www-authenticate', 'Bearer realm="fleet-ota"');
+      throw new ApiError(401, 'unauthorized', token ? 'unknown or revoked token' : 'missing bearer token');
+    }
+    if (!roleAllows(record.role, required)) throw new ApiError(403, 'forbidden', `this route needs the ${required} role`);
+    request.auth = { role: record.role };
+  };
+}

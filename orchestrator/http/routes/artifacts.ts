@@ -1,0 +1,81 @@
+// Artifact routes. PUT streams an upload into the store (hashed on the way, size-limited,
+// nothing left behind on failure). GET is public, for devices: ETag = sha256, single Range,
+// If-Range, If-None-Match (PROTOCOL.md: Artifacts; RFC 9110 §13-14).
+import type { FastifyPluginAsync } from 'fastify';
+import type { Readable } from 'node:stream';
+import { decideRange, etagMatches, ifRangeAllows } from '../../artifacts/range.js';
+import type { RouteOptions } from '../app.js';
+import { ApiError } from '../errors.js';
+import { abandonBody } from '../streamed-body.js';
+import { artifactSchema, bearer, errorResponses, SHA256_PATTERN } from '../schemas.js';
+
+const params = { type: 'object', required: ['sha256'], properties: { sha256: { type: 'string', pattern: SHA256_PATTERN } } } as const;
+
+export const artifactRoutes: FastifyPluginAsync<RouteOptions> = async (app, { config }) => {
+  const store = app.services.artifacts;
+  app.addContentTypeParser('application/octet-stream', (_request, payload, done) => done(null, payload));
+
+  app.put('/artifacts', {
+    onRequest: [
+      app.requireRole('operator'),
+      async (request) => {
+        const length = Number(request.headers['content-length'] ?? 0);
+        if (length > config.maxArtifactBytes) throw new ApiError(413, 'too_large', `artifact exceeds ${config.maxArtifactBytes} bytes`);
+      },
+    ],
+    schema: {
+      summary: 'Upload an artifact (raw bytes, application/octet-stream); content-addressed by SHA-256',
+      tags: ['artifacts'],
+      security: bearer,
+      consumes: ['application/octet-stream'],
+      response: { 200: artifactSchema, 201: artifactSchema, ...errorResponses },
+    },
+  }, async (request, reply) => {
+    if (!String(request.headers['content-type'] ?? '').toLowerCase().startsWith('application/octet-stream')) {
+      throw new ApiError(415, 'unsupported_media_type', 'send the artifact as application/octet-stream');
+    }
+    let stored;
+    try {
+      stored = await store.put(request.body as Readable, { maxBytes: config.maxArtifactBytes });
+    } catch (error) {
+      abandonBody(request, reply);
+      if (error instanceof ApiError) throw error;
+      // The client went away mid-upload: the store already removed its temp file.
+      if (request.raw.destroyed || request.raw.readableAborted) throw new ApiError(400, 'upload_aborted', 'the upload was interrupted');
+      throw error;
+    }
+    const uri = `${config.publicUrl}/v1/artifacts/${stored.sha256}`;
+    return reply.status(stored.created ? 201 : 200).send({ sha256: stored.sha256, size: stored.size, uri });
+  });
+
+  app.get<{ Params: { sha256: string } }>('/artifacts/:sha256', {
+    schema: {
+      summary: 'Download an artifact (public: devices fetch payload.uri); Range and conditional requests',
+      tags: ['artifacts'],
+      params,
+      response: { 416: { $ref: 'ApiError#' }, 404: { $ref: 'ApiError#' }, 400: { $ref: 'ApiError#' } },
+    },
+  }, async (request, reply) => {
+    const { sha256 } = request.params;
+    const info = await store.stat(sha256);
+    if (!info) throw new ApiError(404, 'not_found', `artifact ${sha256} not found`);
+    // Content-addressed: the hash is a strong validator that never changes.
+    const etag = `"${sha256}"`;
+    void reply.header('etag', etag).header('accept-ranges', 'bytes').header('cache-control', 'public, max-age=31536000, immutable');
+    if (etagMatches(request.headers['if-none-match'], etag)) return reply.status(304).send();
+    const ifRange = request.headers['if-range'];
+    const range = ifRangeAllows(typeof ifRange === 'string' ? ifRange : undefined, etag) ? decideRange(request.headers.range, info.size) : { kind: 'full' as const };
+    if (range.kind === 'unsatisfiable') {
+      return reply.status(416).header('content-range', `bytes */${info.size}`).type('application/json; charset=utf-8')
+        .send({ code: 'range_not_satisfiable', message: `artifact has ${info.size} bytes` });
+    }
+    void reply.type('application/octet-stream');
+    if (range.kind === 'partial') {
+      return reply.status(206)
+        .header('content-range', `bytes ${range.start}-${range.end}/${info.size}`)
+        .header('content-length', String(range.end - range.start + 1))
+        .send(store.read(sha256, range));
+    }
+    return reply.status(200).header('content-length', String(info.size)).send(store.read(sha256));
+  });
+};

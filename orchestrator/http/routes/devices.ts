@@ -1,0 +1,68 @@
+// Device routes: register one, list with filters and cursor, show one, revoke.
+import type { FastifyPluginAsync } from 'fastify';
+import type { RouteOptions } from '../app.js';
+import { notFound } from '../errors.js';
+import { bearer, deviceInputSchema, deviceListQuery, deviceParams, errorResponses } from '../schemas.js';
+
+interface ListQuery {
+  group?: string;
+  tag?: string;
+  vendorId?: string;
+  classId?: string;
+  revoked?: boolean;
+  installedReleaseId?: string;
+  cursor?: string;
+  limit?: number;
+}
+
+export const deviceRoutes: FastifyPluginAsync<RouteOptions> = async (app) => {
+  const { registry } = app.services;
+  const read = app.requireRole('read');
+  const operator = app.requireRole('operator');
+
+  app.post('/devices', {
+    onRequest: operator,
+    schema: { summary: 'Register one device', tags: ['devices'], security: bearer, body: deviceInputSchema, response: { 201: { $ref: 'Device#' }, ...errorResponses } },
+  }, async (request, reply) => reply.status(201).send(await registry.register(request.body)));
+
+  app.get<{ Querystring: ListQuery }>('/devices', {
+    onRequest: read,
+    schema: {
+      summary: 'List devices (filters, cursor paging in id order)',
+      tags: ['devices'],
+      security: bearer,
+      querystring: deviceListQuery,
+      response: {
+        200: {
+          type: 'object',
+          required: ['devices', 'nextCursor'],
+          properties: { devices: { type: 'array', items: { $ref: 'Device#' } }, nextCursor: { type: ['string', 'null'] } },
+        },
+        ...errorResponses,
+      },
+    },
+  }, async (request) => {
+    const { cursor, limit, ...filter } = request.query;
+    return registry.list(filter, { ...(cursor !== undefined ? { cursor } : {}), ...(limit !== undefined ? { limit } : {}) });
+  });
+
+  app.get<{ Params: { id: string } }>('/devices/:id', {
+    onRequest: read,
+    schema: { summary: 'Show one device', tags: ['devices'], security: bearer, params: deviceParams, response: { 200: { $ref: 'Device#' }, ...errorResponses } },
+  }, async (request) => {
+    const device = await registry.get(request.params.id);
+    if (!device) throw notFound('device', request.params.id);
+    return device;
+  });
+
+  app.post<{ Params: { id: string } }>('/devices/:id/revoke', {
+    onRequest: operator,
+    schema: {
+      summary: 'Revoke a device (the broker drops it: revocation channel)',
+      tags: ['devices'],
+      security: bearer,
+      params: deviceParams,
+      response: { 200: { $ref: 'Device#' }, ...errorResponses },
+    },
+  }, async (request) => registry.revoke(request.params.id));
+};

@@ -1,0 +1,7 @@
+// GET /v1/openapi.json: the OpenAPI document @fastify/swagger builds from the route schemas. Public.
+import type { FastifyPluginAsync } from 'fastify';
+import type { RouteOptions } from '../app.js';
+
+export const openapiRoutes: FastifyPluginAsync<RouteOptions> = async (app) => {
+  app.get('/openapi.json', { schema: { summary: 'OpenAPI document', tags: ['meta'], response: { 200: { type: 'object', additionalProperties: true } } } }, async () => app.swagger());
+};

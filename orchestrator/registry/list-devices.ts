@@ -1,0 +1,74 @@
+// Device listing with filters and cursor paging: walks the narrowest sorted-set index in
+// lexicographic order (ZRANGEBYLEX) from the cursor and filters the records it reads.
+// The cursor is the last id examined, so pages stay stable while devices are added.
+import type { Redis } from 'ioredis';
+import { decodeDeviceRecord, registryKeys, type DeviceRecord } from './device-record.js';
+import { REGISTRY_LIMITS } from './limits.js';
+
+export interface DeviceFilter {
+  group?: string;
+  tag?: string;
+  vendorId?: string;
+  classId?: string;
+  revoked?: boolean;
+  installedReleaseId?: string;
+}
+
+export interface DevicePage {
+  devices: DeviceRecord[];
+  /** Pass back as `cursor` for the next page; null when the listing is complete. */
+  nextCursor: string | null;
+}
+
+function matches(record: DeviceRecord, filter: DeviceFilter): boolean {
+  if (filter.group !== undefined && !record.groups.includes(filter.group)) return false;
+  if (filter.tag !== undefined && !record.tags.includes(filter.tag)) return false;
+  if (filter.vendorId !== undefined && record.vendorId !== filter.vendorId) return false;
+  if (filter.classId !== undefined && record.classId !== filter.classId) return false;
+  if (filter.revoked !== undefined && record.revoked !== filter.revoked) return false;
+  if (filter.installedReleaseId !== undefined && record.installedReleaseId !== filter.installedReleaseId) return false;
+  return true;
+}
+
+/** The sorted set that holds every match and as few others as possible. */
+function drivingIndex(prefix: string, filter: DeviceFilter): string {
+  const keys = registryKeys(prefix);
+  if (filter.group !== undefined) return keys.group(filter.group);
+  if (filter.tag !== undefined) return keys.tag(filter.tag);
+  if (filter.vendorId !== undefined && filter.classId !== undefined) return keys.deviceClass(filter.vendorId, filter.classId);
+  if (filter.revoked === true) return keys.revokedIndex;
+  return keys.deviceIndex;
+}
+
+export async function listDevices(redis: Redis, prefix: string, filter: DeviceFilter, page: { cursor?: string; limit?: number }): Promise<DevicePage> {
+  const limit = Math.min(Math.max(1, page.limit ?? REGISTRY_LIMITS.defaultPageSize), REGISTRY_LIMITS.maxPageSize);
+  const index = drivingIndex(prefix, filter);
+  const keys = registryKeys(prefix);
+  const devices: DeviceRecord[] = [];
+  let from = page.cursor ? `(${page.cursor}` : '-';
+  let scanned = 0;
+  let last: string | undefined;
+  while (devices.length < limit && scanned < REGISTRY_LIMITS.maxScannedPerPage) {
+    const want = Math.min(Math.max(limit - devices.length, 64), REGISTRY_LIMITS.maxScannedPerPage - scanned);
+    const ids = await redis.zrangebylex(index, from, '+', 'LIMIT', 0, want);
+    if (ids.length === 0) return { devices, nextCursor: null };
+    const pipeline = redis.pipeline();
+    for (const id of ids) pipeline.hgetall(keys.device(id));
+    const replies = (await pipeline.exec()) ?? [];
+    for (let i = 0; i < ids.length; i++) {
+      scanned++;
+      last = ids[i]!;
+      const record = decodeDeviceRecord((replies[i]?.[1] ?? {}) as Record<string, string>);
+      if (record && matches(record, filter)) {
+        devices.push(record);
+        if (devices.length === limit) break;
+      }
+    }
+    if (ids.length < want && last === ids[ids.length - 1]) {
+      // The index ran out inside this chunk: nothing follows.
+      return { devices, nextCursor: null };
+    }
+    from = `(${last}`;
+  }
+  return { devices, nextCursor: last ?? null };
+}

@@ -1,0 +1,81 @@
+// The device registry service: one object binding the registry operations to a Redis
+// connection and key prefix. Routes and the rollout engine call it; it knows nothing of HTTP.
+import type { Redis } from 'ioredis';
+import { ApiError } from '../http/errors.js';
+import type { DeviceRecord } from './device-record.js';
+import { computeFleetSummary, createSummaryCache, type FleetSummary } from './fleet-summary.js';
+import { getDevice } from './get-device.js';
+import { importDevices, type ImportResult } from './import-devices.js';
+import type { ImportFormat } from './import-lines.js';
+import type { KeyChecker } from './key-checker.js';
+import { isAcceptableWireKey } from './acceptable-key.js';
+import { listDevices, type DeviceFilter, type DevicePage } from './list-devices.js';
+import { createPublicKeyCache } from './public-key-cache.js';
+import { registerDevices } from './register-devices.js';
+import { resolveTarget, type TargetSelector } from './resolve-target.js';
+import { revokeDevice } from './revoke-device.js';
+import { validateDeviceInput } from './validate-device.js';
+
+export interface Registry {
+  /** Registers one device; ApiError 400 (invalid_*), 409 device_exists. */
+  register(input: unknown): Promise<DeviceRecord>;
+  /** Bulk import from a streamed NDJSON or CSV body. */
+  import(source: AsyncIterable<Buffer | string>, format: ImportFormat, options: { maxBytes: number }): Promise<ImportResult>;
+  /** Revokes and publishes the id on the revocation channel; ApiError 404 if unknown. */
+  revoke(deviceId: string): Promise<DeviceRecord>;
+  get(deviceId: string): Promise<DeviceRecord | undefined>;
+  list(filter: DeviceFilter, page: { cursor?: string; limit?: number }): Promise<DevicePage>;
+  /** Sorted ids of the devices a rollout targets (resolve-target.ts). */
+  resolveTarget(selector: TargetSelector): Promise<string[]>;
+  /** The registered key of a device that is not revoked (briefly cached). */
+  getPublicKey(deviceId: string): Promise<Uint8Array | undefined>;
+  /** Drops a cached key (a revocation seen on the channel). */
+  forgetPublicKey(deviceId: string): void;
+  summary(): Promise<FleetSummary>;
+}
+
+export interface RegistryOptions {
+  redis: Redis;
+  prefix: string;
+  keyChecker: KeyChecker;
+  now?: () => Date;
+}
+
+export function createRegistry(options: RegistryOptions): Registry {
+  const { redis, prefix, keyChecker } = options;
+  const now = options.now ?? (() => new Date());
+  const keys = createPublicKeyCache(redis, prefix);
+  const summary = createSummaryCache(() => computeFleetSummary(redis, prefix, now()));
+
+  return {
+    async register(input) {
+      const parsed = validateDeviceInput(input);
+      if (!parsed.ok) throw new ApiError(400, parsed.code, parsed.message);
+      // A single key is checked in full whatever the import mode: ~1 ms.
+      if (!isAcceptableWireKey(parsed.device.publicKey)) {
+        throw new ApiError(400, 'invalid_public_key', 'publicKey is not an acceptable Ed25519 public key (curve point of prime order)');
+      }
+      const [created] = await registerDevices(redis, prefix, [parsed.device], now());
+      if (!created) throw new ApiError(409, 'device_exists', `device ${parsed.device.id} is already registered`);
+      keys.forget(parsed.device.id);
+      const record = await getDevice(redis, prefix, parsed.device.id);
+      if (!record) throw new ApiError(500, 'internal', 'device vanished after registration');
+      return record;
+    },
+    import: (source, format, importOptions) => importDevices(source, format, { redis, prefix, keyChecker, now, maxBytes: importOptions.maxBytes }),
+    async revoke(deviceId) {
+      const outcome = await revokeDevice(redis, prefix, deviceId, now());
+      keys.forget(deviceId);
+      if (outcome === 'not_found') throw new ApiError(404, 'not_found', `device ${deviceId} not found`);
+      const record = await getDevice(redis, prefix, deviceId);
+      if (!record) throw new ApiError(404, 'not_found', `device ${deviceId} not found`);
+      return record;
+    },
+    get: (deviceId) => getDevice(redis, prefix, deviceId),
+    list: (filter, page) => listDevices(redis, prefix, filter, page),
+    resolveTarget: (selector) => resolveTarget(redis, prefix, selector),
+    getPublicKey: (deviceId) => keys.get(deviceId),
+    forgetPublicKey: (deviceId) => keys.forget(deviceId),
+    summary: () => summary.get(),
+  };
+}

@@ -1,0 +1,98 @@
+// Root documents (PROTOCOL.md: Root document): publishes a new version after checking it against
+// the current one, and serves the chain. Roots are signed offline; this service holds no root key.
+import type { Redis } from 'ioredis';
+import { nodeEd25519, parseWireTime, ProtocolError, rootEnvelope, verifyNextRoot, verifyTrustAnchor, type RootEnvelope } from '../../protocol/index.js';
+import { ApiError } from '../http/errors.js';
+import { luaScript, runLua } from '../registry/lua.js';
+import { releaseKeys } from './release-keys.js';
+
+export interface RootStore {
+  current(): Promise<RootEnvelope | undefined>;
+  /** Roots newer than `version`, oldest first (a directive message carries them). */
+  chainSince(version: number): Promise<RootEnvelope[]>;
+  /** Every root, oldest first. */
+  list(): Promise<RootEnvelope[]>;
+  /**
+   * Publishes a root: the first must pass verifyTrustAnchor, later ones verifyNextRoot against
+   * the current one (PROTOCOL.md: N+1 signed by N's root threshold and its own). ApiError codes:
+   * invalid_root 400, root_invalid / root_expired 422, root_conflict 409.
+   */
+  publish(envelope: unknown): Promise<RootEnvelope>;
+}
+
+// KEYS: roots hash, current version. ARGV: expected current ('0': none), new version, envelope.
+// Compare-and-set: two publishers racing on the same version cannot both win.
+const PUBLISH = luaScript('publish-root', `
+local current = redis.call('GET', KEYS[2]) or '0'
+if current ~= ARGV[1] then return 0 end
+redis.call('HSET', KEYS[1], ARGV[2], ARGV[3])
+redis.call('SET', KEYS[2], ARGV[2])
+return 1
+`);
+
+export function createRootStore(redis: Redis, prefix: string, now: () => Date = () => new Date()): RootStore {
+  const keys = releaseKeys(prefix);
+  // Published roots never change: parsed envelopes are cached by version.
+  const parsed = new Map<number, RootEnvelope>();
+  const load = async (versions: number[]): Promise<RootEnvelope[]> => {
+    const missing = versions.filter((v) => !parsed.has(v));
+    if (missing.length > 0) {
+      const texts = await redis.hmget(keys.roots, ...missing.map(String));
+      missing.forEach((v, i) => {
+        const text = texts[i];
+        if (text) parsed.set(v, JSON.parse(text) as RootEnvelope);
+      });
+    }
+    return versions.flatMap((v) => (parsed.has(v) ? [parsed.get(v)!] : []));
+  };
+  const currentVersion = async (): Promise<number> => Number((await redis.get(keys.rootCurrent)) ?? 0);
+  const range = (from: number, to: number) => Array.from({ length: Math.max(0, to - from + 1) }, (_, i) => from + i);
+
+  const current = async (): Promise<RootEnvelope | undefined> => {
+    const version = await currentVersion();
+    if (version === 0) return undefined;
+    return (await load([version]))[0];
+  };
+
+  return {
+    current,
+    async chainSince(version) {
+      return load(range(Math.max(version + 1, 1), await currentVersion()));
+    },
+    async list() {
+      const versions = (await redis.hkeys(keys.roots)).map(Number).sort((a, b) => a - b);
+      return load(versions);
+    },
+    async publish(input) {
+      const shape = rootEnvelope.safeParse(input);
+      if (!shape.success) {
+        const issue = shape.error.issues[0];
+        throw new ApiError(400, 'invalid_root', `not a root envelope${issue ? `: ${issue.path.join('.')}: ${issue.message}` : ''}`);
+      }
+      const envelope = input as RootEnvelope;
+      const trusted = await current();
+      try {
+        if (trusted) verifyNextRoot(trusted.signed, envelope, nodeEd25519);
+        else verifyTrustAnchor(envelope, nodeEd25519);
+      } catch (error) {
+        if (error instanceof ProtocolError) {
+          if (trusted && envelope.signed.version <= trusted.signed.version) {
+            throw new ApiError(409, 'root_conflict', `root version ${envelope.signed.version} is not newer than the current ${trusted.signed.version}`);
+          }
+          throw new ApiError(422, error.code, error.message);
+        }
+        throw error;
+      }
+      // A root that is already expired would make every device refuse (root_expired).
+      const expiresAt = parseWireTime(envelope.signed.expiresAt);
+      if (expiresAt === undefined || expiresAt * 1000 <= now().getTime()) {
+        throw new ApiError(422, 'root_expired', `root ${envelope.signed.version} expired at ${envelope.signed.expiresAt}`);
+      }
+      const expected = trusted ? String(trusted.signed.version) : '0';
+      const stored = await runLua(redis, PUBLISH, [keys.roots, keys.rootCurrent], [expected, String(envelope.signed.version), JSON.stringify(envelope)]);
+      if (stored !== 1) throw new ApiError(409, 'root_conflict', 'another root was published meanwhile; retry against the new current root');
+      parsed.set(envelope.signed.version, envelope);
+      return envelope;
+    },
+  };
+}

@@ -1,0 +1,93 @@
+// Boots the orchestrator: Redis (refusing an evicting one), bootstrap tokens, the artifact
+// store, the HTTP app, then listens. Routes and background workers plug in through hooks.
+// It installs no signal handlers: `fleet-ota serve` does (orchestrator/cli/commands/serve.ts).
+import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
+import type { Redis } from 'ioredis';
+import type { AddressInfo } from 'node:net';
+import { createFsArtifactStore } from './artifacts/fs-store.js';
+import { storeBootstrapTokens } from './auth/tokens.js';
+import type { OrchestratorConfig } from './config.js';
+import { buildApp } from './http/app.js';
+import { createLogger, type Logger } from './infra/logger.js';
+import { assertNoEviction, createRedis } from './infra/redis.js';
+import { registryKeys } from './registry/device-record.js';
+
+export interface StartedContext {
+  url: string;
+  app: FastifyInstance;
+  redis: Redis;
+  config: OrchestratorConfig;
+  logger: Logger;
+}
+
+export interface OrchestratorHooks {
+  /** Route plugins registered under /v1 after the core routes (the rollout engine's). */
+  extraRoutes?: FastifyPluginAsync[];
+  /** Runs once the server listens (start background workers here). */
+  onStarted?(ctx: StartedContext): Promise<void>;
+  /** Runs first on close (stop background workers here), before HTTP and Redis go away. */
+  onClose?(): Promise<void>;
+}
+
+export interface RunningOrchestrator {
+  url: string;
+  app: FastifyInstance;
+  redis: Redis;
+  close(): Promise<void>;
+}
+
+export async function startOrchestrator(config: OrchestratorConfig, hooks: OrchestratorHooks = {}, logger: Logger = createLogger('orchestrator')): Promise<RunningOrchestrator> {
+  // A copy: the public URL is fixed up below once an OS-chosen port is known.
+  const cfg: OrchestratorConfig = { ...config };
+  const redis = createRedis(cfg.redisUrl);
+  const subscriber = redis.duplicate();
+  const cleanups: Array<() => Promise<unknown>> = [
+    () => subscriber.quit().catch(() => subscriber.disconnect()),
+    () => redis.quit().catch(() => redis.disconnect()),
+  ];
+  const undo = async () => {
+    for (const cleanup of cleanups.splice(0)) await cleanup().catch(() => {});
+  };
+  try {
+    await assertNoEviction(redis);
+    // Tokens are stored hashed; the values themselves are never logged.
+    await storeBootstrapTokens(redis, cfg.keyPrefix, { operator: cfg.operatorToken, read: cfg.readonlyToken });
+    const artifactStore = createFsArtifactStore(cfg.dataDir);
+    await artifactStore.init();
+
+    const app = await buildApp({ redis, prefix: cfg.keyPrefix, config: cfg, logger, artifactStore, ...(hooks.extraRoutes ? { extraRoutes: hooks.extraRoutes } : {}) });
+    cleanups.unshift(() => app.close());
+
+    // Revocations from any orchestrator process drop this one's cached device key.
+    const channel = registryKeys(cfg.keyPrefix).revokedChannel;
+    subscriber.on('message', (from: string, deviceId: string) => {
+      if (from === channel) app.services.registry.forgetPublicKey(deviceId);
+    });
+    await subscriber.subscribe(channel);
+
+    await app.listen({ host: cfg.httpHost, port: cfg.httpPort });
+    const address = app.server.address() as AddressInfo;
+    const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+    const url = `http://${host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host}:${address.port}`;
+    if (!cfg.publicUrlFromEnv) cfg.publicUrl = url;
+
+    // Registered first so that a half-started set of workers is still stopped.
+    if (hooks.onClose) cleanups.unshift(hooks.onClose);
+    if (hooks.onStarted) await hooks.onStarted({ url, app, redis, config: cfg, logger });
+    logger.info({ url, publicUrl: cfg.publicUrl, prefix: cfg.keyPrefix, dataDir: cfg.dataDir }, 'orchestrator listening');
+
+    let closing: Promise<void> | undefined;
+    return {
+      url,
+      app,
+      redis,
+      close: () => {
+        closing ??= undo();
+        return closing;
+      },
+    };
+  } catch (error) {
+    await undo();
+    throw error;
+  }
+}
