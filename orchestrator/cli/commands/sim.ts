@@ -1,0 +1,172 @@
+// `fleet-ota sim`: runs a simulated fleet in this process until SIGINT/SIGTERM. Thin: parses
+// options, gets the trust anchor, registers the devices, prints live counts; the devices are
+// device-sim's reference agents. Never prints a key or the operator token.
+import { readFile } from 'node:fs/promises';
+import { InvalidArgumentError, type Command } from 'commander';
+import { pino } from 'pino';
+import { rootEnvelope, updateRoot, verifyTrustAnchor, nodeEd25519, type RootEnvelope } from '../../../protocol/index.js';
+import { FileDeviceStore, silentAgentLogger, type AgentLogger } from '../../../device-sim/agent/index.js';
+import {
+  ApiCallError, connectFleet, DEFAULT_CONNECT, DEFAULT_ID_PREFIX, DEFAULT_SEED, fetchTrustAnchor, formatCounts,
+  MAX_FLEET_SIZE, parseProfileMix, provisionFleet, registerDevices, type FleetState,
+} from '../../../device-sim/sim/index.js';
+
+export interface SimCommandOptions {
+  devices: number;
+  broker: string;
+  api?: string;
+  token?: string;
+  root?: string;
+  profile: string;
+  vendor: string;
+  class: string;
+  idPrefix: string;
+  seed: number;
+  stateDir?: string;
+  concurrency: number;
+  tokenLifetime: number;
+  register: boolean;
+  logLevel?: string;
+}
+
+export interface SimIo {
+  signal: AbortSignal;
+  out: NodeJS.WritableStream;
+  isTTY: boolean;
+  /** Seconds since the epoch. */
+  now?: () => number;
+  logger?: AgentLogger;
+}
+
+/** Refresh periods of the live counts line. */
+export const SIM_PRINT = { ttyMs: 1_000, plainMs: 5_000 } as const;
+
+class SimCommandError extends Error {
+  constructor(readonly code: string, message: string, readonly exitCode: number) {
+    super(message);
+  }
+}
+
+function integer(min: number, max: number): (value: string) => number {
+  return (value) => {
+    if (!/^\d{1,15}$/.test(value) || Number(value) < min || Number(value) > max) throw new InvalidArgumentError(`expected an integer in ${min}..${max}`);
+    return Number(value);
+  };
+}
+
+/** A root file: one RootEnvelope, or `{ "roots": [...] }` (the newest after walking the chain). */
+async function readRootFile(path: string, nowSeconds: number): Promise<RootEnvelope> {
+  let json: unknown;
+  try {
+    json = JSON.parse(await readFile(path, 'utf8'));
+  } catch (error) {
+    throw new SimCommandError('ERR_ROOT_FILE', `cannot read root file ${path}: ${(error as Error).message}`, 2);
+  }
+  const list = Array.isArray((json as { roots?: unknown }).roots) ? (json as { roots: unknown[] }).roots : [json];
+  const roots: RootEnvelope[] = [];
+  for (const item of list) {
+    const parsed = rootEnvelope.safeParse(item);
+    if (!parsed.success) throw new SimCommandError('ERR_ROOT_FILE', `${path} does not hold root documents`, 2);
+    roots.push(parsed.data);
+  }
+  roots.sort((a, b) => a.signed.version - b.signed.version);
+  try {
+    const newest = updateRoot(verifyTrustAnchor(roots[0]!, nodeEd25519), roots.slice(1), nowSeconds, nodeEd25519);
+    return roots.find((r) => r.signed.version === newest.version)!;
+  } catch (error) {
+    throw new SimCommandError('ERR_ROOT_FILE', `${path}: root refused (${(error as { code?: string }).code ?? 'invalid'})`, 2);
+  }
+}
+
+function apiFailure(error: unknown): never {
+  if (error instanceof ApiCallError) throw new SimCommandError(error.code, error.message, error.code === 'ERR_API_REFUSED' ? 3 : 1);
+  throw error;
+}
+
+/** The whole command, callable from tests: resolves once stopped by `io.signal`. */
+export async function runSim(o: SimCommandOptions, io: SimIo): Promise<Record<FleetState, number>> {
+  const now = io.now ?? (() => Date.now() / 1000);
+  const say = (line: string): void => void io.out.write(`${line}\n`);
+  let mix;
+  try {
+    mix = parseProfileMix(o.profile);
+  } catch (error) {
+    throw new SimCommandError('ERR_PROFILE', (error as Error).message, 2);
+  }
+  if (!o.root && !o.api) throw new SimCommandError('ERR_USAGE', 'give --api (to fetch the roots and register devices) or --root <file>', 2);
+  const token = o.token ?? process.env.FLEET_OPERATOR_TOKEN;
+  if (o.api && o.register && !token) throw new SimCommandError('ERR_USAGE', 'registering devices needs --token or FLEET_OPERATOR_TOKEN (or pass --no-register)', 2);
+
+  const root = o.root ? await readRootFile(o.root, now()) : await fetchTrustAnchor(o.api!, now()).catch(apiFailure);
+  say(`trust anchor: root v${root.signed.version} (${o.root ? o.root : `${o.api}/v1/roots`})`);
+
+  const fleet = await provisionFleet({
+    count: o.devices, idPrefix: o.idPrefix, root, vendorId: o.vendor, classId: o.class, profiles: mix, seed: o.seed,
+    ...(o.stateDir ? { store: new FileDeviceStore(o.stateDir) } : {}),
+  });
+  const byProfile = new Map<string, number>();
+  for (const d of fleet.devices) byProfile.set(d.profile, (byProfile.get(d.profile) ?? 0) + 1);
+  say(`provisioned ${fleet.devices.length} devices ${fleet.devices[0]!.id}..${fleet.devices.at(-1)!.id} (${[...byProfile].map(([p, n]) => `${p} ${n}`).join(', ')})`);
+
+  if (o.api && o.register) {
+    const result = await registerDevices(o.api, token!, fleet.devices).catch(apiFailure);
+    say(`registered ${result.imported} devices with ${o.api}${result.failedCount ? `; ${result.failedCount} refused, first: ${result.failed.slice(0, 3).map((f) => `line ${f.line} ${f.code}`).join(', ')}` : ''}`);
+  }
+  if (io.signal.aborted) return {} as Record<FleetState, number>;
+
+  say(`connecting to ${o.broker} (at most ${o.concurrency} at a time)...`);
+  const handle = await connectFleet(fleet, {
+    brokerUrl: o.broker, connectConcurrency: o.concurrency, tokenLifetimeSeconds: o.tokenLifetime, logger: io.logger ?? silentAgentLogger,
+  });
+  const line = (): string => formatCounts(handle.counts(), handle.connected(), fleet.devices.length);
+  // One refreshing line on a terminal; a plain line every few seconds in a log.
+  const timer = setInterval(() => {
+    if (io.isTTY) io.out.write(`\r\x1b[2K${line()}`);
+    else say(`${new Date().toISOString()} ${line()}`);
+  }, io.isTTY ? SIM_PRINT.ttyMs : SIM_PRINT.plainMs);
+  if (!io.isTTY) say(`${new Date().toISOString()} ${line()}`);
+  await new Promise<void>((resolve) => {
+    if (io.signal.aborted) return resolve();
+    io.signal.addEventListener('abort', () => resolve(), { once: true });
+  });
+  clearInterval(timer);
+  const counts = handle.counts();
+  if (io.isTTY) io.out.write('\n');
+  say(`stopping: ${line()}`);
+  await handle.stop();
+  say('disconnected');
+  return counts;
+}
+
+export function registerSimCommands(program: Command): void {
+  program.command('sim')
+    .description('run a simulated fleet of devices (reference agents) until SIGINT/SIGTERM, printing live counts per state')
+    .requiredOption('--broker <url>', 'MQTT broker URL (mqtt:// or mqtts://)')
+    .option('--devices <n>', 'number of devices', integer(1, MAX_FLEET_SIZE), 1000)
+    .option('--api <url>', 'orchestrator API: trust anchor from GET /v1/roots, devices registered with POST /v1/devices/import')
+    .option('--token <token>', 'operator token for the import (default: $FLEET_OPERATOR_TOKEN)')
+    .option('--root <file>', 'trust anchor file (a root envelope, or {"roots":[...]}) instead of GET /v1/roots')
+    .option('--profile <mix>', 'healthy | mixed | "healthy:90,install-failure:10" (see README)', 'healthy')
+    .option('--vendor <id>', 'vendorId of the devices', 'acme')
+    .option('--class <id>', 'classId of the devices', 'gw-1')
+    .option('--id-prefix <prefix>', 'device id prefix', DEFAULT_ID_PREFIX)
+    .option('--seed <n>', 'seed for profile assignment and simulated faults', integer(0, 2 ** 31), DEFAULT_SEED)
+    .option('--state-dir <dir>', 'keep device records (keys, state) in files here, reused by the next run')
+    .option('--concurrency <n>', 'connection attempts in flight while the fleet comes up', integer(1, 10_000), DEFAULT_CONNECT.connectConcurrency)
+    .option('--token-lifetime <s>', 'connect token lifetime in seconds', integer(60, 86_400), DEFAULT_CONNECT.tokenLifetimeSeconds)
+    .option('--no-register', 'do not register the devices (already registered)')
+    .option('--log-level <level>', 'agent logs on stderr (debug, info, warn, error)')
+    .action(async (o: SimCommandOptions) => {
+      const controller = new AbortController();
+      const stop = (): void => controller.abort();
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+      const logger = o.logLevel ? pino({ name: 'sim', level: o.logLevel }, pino.destination(2)) : undefined;
+      try {
+        await runSim(o, { signal: controller.signal, out: process.stdout, isTTY: process.stdout.isTTY === true, ...(logger ? { logger } : {}) });
+      } finally {
+        process.off('SIGINT', stop);
+        process.off('SIGTERM', stop);
+      }
+    });
+}

@@ -1,0 +1,100 @@
+// `fleet-ota sim`: trust anchor from GET /v1/roots, registration with POST /v1/devices/import
+// (a local HTTP server records both), devices connected to a real Aedes, clean stop on a
+// signal; once through runSim(), once through the real binary with SIGTERM.
+import { spawn } from 'node:child_process';
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { PassThrough } from 'node:stream';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decodePublicKey } from '../../protocol/index.js';
+import { runSim, type SimCommandOptions } from '../../orchestrator/cli/commands/sim.js';
+import { waitFor } from './support/fakes.js';
+import { startTestBroker, type TestBroker } from './support/broker.js';
+import { trustFixture } from './support/trust.js';
+
+const t = trustFixture();
+let broker: TestBroker;
+let api: Server;
+let apiUrl: string;
+const imports: Array<{ headers: IncomingHttpHeaders; body: string }> = [];
+
+beforeAll(async () => {
+  broker = await startTestBroker();
+  api = createServer((req, res) => {
+    let body = '';
+    req.on('data', (chunk: Buffer) => (body += chunk.toString()));
+    req.on('end', () => {
+      if (req.method === 'GET' && req.url === '/v1/roots') return void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ roots: [t.root2, t.root] }));
+      if (req.method === 'POST' && req.url === '/v1/devices/import') {
+        if (req.headers.authorization !== 'Bearer operator-token-0123456789') return void res.writeHead(401, { 'content-type': 'application/json' }).end('{"code":"unauthorized"}');
+        imports.push({ headers: req.headers, body });
+        const lines = body.split('\n').filter(Boolean);
+        return void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ imported: lines.length, failedCount: 0, failed: [] }));
+      }
+      res.writeHead(404).end();
+    });
+  });
+  await new Promise<void>((resolve) => api.listen(0, '127.0.0.1', resolve));
+  apiUrl = `http://127.0.0.1:${(api.address() as AddressInfo).port}`;
+});
+afterAll(async () => {
+  await broker.close();
+  api.closeAllConnections();
+  await new Promise((resolve) => api.close(resolve));
+});
+
+const base = (over: Partial<SimCommandOptions>): SimCommandOptions => ({
+  devices: 5, broker: '', api: undefined, profile: 'healthy', vendor: 'acme', class: 'gw-1', idPrefix: 'cli-', seed: 1,
+  concurrency: 10, tokenLifetime: 3600, register: true, ...over,
+});
+
+describe('fleet-ota sim', () => {
+  it('provisions with the newest root, registers as NDJSON with the token, connects, stops on abort', async () => {
+    const out = new PassThrough();
+    let text = '';
+    out.on('data', (chunk: Buffer) => (text += chunk.toString()));
+    const controller = new AbortController();
+    const before = imports.length;
+    const running = runSim(base({ broker: broker.url, api: apiUrl, token: 'operator-token-0123456789', profile: 'healthy:60,install-failure:40' }), { signal: controller.signal, out, isTTY: false });
+    await waitFor(() => /connected 5\/5/.test(text), 20_000, 'five connected');
+    controller.abort();
+    const counts = await running;
+    expect(counts).toEqual({ idle: 5 });
+    expect(text).toContain('trust anchor: root v2');
+    expect(text).toMatch(/registered 5 devices/);
+    expect(text).toMatch(/disconnected\n$/);
+    const [request] = imports.slice(before);
+    expect(request!.headers['content-type']).toBe('application/x-ndjson');
+    const lines = request!.body.trim().split('\n').map((l) => JSON.parse(l));
+    expect(lines).toHaveLength(5);
+    expect(lines[0]).toEqual({ id: 'cli-00000', publicKey: expect.any(String), vendorId: 'acme', classId: 'gw-1', groups: [], tags: [expect.stringMatching(/^sim\.(healthy|install-failure)$/)] });
+    expect(lines.every((l) => decodePublicKey(l.publicKey))).toBe(true);
+    expect(lines.filter((l) => l.tags[0] === 'sim.install-failure')).toHaveLength(2);
+    expect(broker.connects.filter((c) => c.clientId.startsWith('cli-')).every((c) => c.username === c.clientId)).toBe(true);
+  }, 60_000);
+
+  it('refuses bad input with usage and refusal exit codes', async () => {
+    const io = { signal: new AbortController().signal, out: new PassThrough(), isTTY: false };
+    await expect(runSim(base({ broker: broker.url, api: apiUrl, token: 'x', profile: 'sick:100' }), io)).rejects.toMatchObject({ code: 'ERR_PROFILE', exitCode: 2 });
+    await expect(runSim(base({ broker: broker.url }), io)).rejects.toMatchObject({ code: 'ERR_USAGE', exitCode: 2 });
+    await expect(runSim(base({ broker: broker.url, api: apiUrl, token: 'wrong-token-0123456789' }), io)).rejects.toMatchObject({ code: 'ERR_API_REFUSED', exitCode: 3 });
+    await expect(runSim(base({ broker: broker.url, api: 'http://127.0.0.1:9', register: false }), io)).rejects.toMatchObject({ code: 'ERR_API_UNREACHABLE', exitCode: 1 });
+  });
+
+  it('runs through the real binary and exits 0 on SIGTERM', async () => {
+    const child = spawn(process.execPath, ['orchestrator/cli/fleet-ota.js', 'sim', '--devices', '3', '--broker', broker.url, '--api', apiUrl, '--id-prefix', 'bin-', '--profile', 'mixed'], {
+      cwd: new URL('../../', import.meta.url).pathname,
+      env: { ...process.env, FLEET_OPERATOR_TOKEN: 'operator-token-0123456789' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let text = '';
+    child.stdout.on('data', (chunk: Buffer) => (text += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (text += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    await waitFor(() => /connected 3\/3/.test(text), 30_000, `binary connected: ${text}`);
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect(text).toContain('registered 3 devices');
+    expect(text).toContain('disconnected');
+  }, 60_000);
+});
