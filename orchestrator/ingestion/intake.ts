@@ -9,11 +9,20 @@ export function ingestStreamKey(prefix: string): string {
   return `${prefix}ingest`;
 }
 
+/** Shared-subscription group: the broker hands each report to one intake connection of the group. */
+export const INTAKE_SHARE_GROUP = 'fleet-orchestrators';
+
+export function intakeTopics(shared: boolean): string[] {
+  const topics = [ALL_STATUS_TOPICS, ALL_PRESENCE_TOPICS];
+  return shared ? topics.map((t) => `$share/${INTAKE_SHARE_GROUP}/${t}`) : topics;
+}
+
 /**
  * MQTT.js sends the PUBACK only after `handleMessage` calls back, and takes the next packet
  * after that: so the XADD completes before the ack, one message at a time per connection.
+ * Several connections in one shared-subscription group add up to parallel intake.
  */
-export async function startIntake(client: MqttClient, redis: Redis, prefix: string): Promise<void> {
+export async function startIntake(client: MqttClient, redis: Redis, prefix: string, shared = true): Promise<void> {
   const key = ingestStreamKey(prefix);
   client.handleMessage = (packet, callback) => {
     if (packet.cmd !== 'publish') return callback();
@@ -23,5 +32,5 @@ export async function startIntake(client: MqttClient, redis: Redis, prefix: stri
       (error: Error) => callback(error),
     );
   };
-  await client.subscribeAsync([ALL_STATUS_TOPICS, ALL_PRESENCE_TOPICS], { qos: 1 });
+  await client.subscribeAsync(intakeTopics(shared), { qos: 1 });
 }

@@ -14,6 +14,8 @@ export interface DecisionInput {
     status: WaveStatus;
     notifiedAt?: number;
     approved: boolean;
+    /** The operator resumed after a halt: this wave's thresholds no longer stop it. */
+    overridden?: boolean;
     counts: StateCounts;
     reasons: ReasonCounts;
   };
@@ -49,7 +51,7 @@ export function decide(input: DecisionInput): Command {
   // A crossed failure threshold stops the rollout before the next wave, even mid-notification.
   const size = Math.max(1, wave.size);
   const failures = failuresOf(wave.counts, wave.reasons);
-  if (wave.size > 0 && failures / size > wave.spec.failureThreshold) {
+  if (!wave.overridden && wave.size > 0 && failures / size > wave.spec.failureThreshold) {
     return { type: 'halt', action: input.failureAction, wave: index, reason: `failure threshold crossed in wave ${index}: ${failures} of ${wave.size} failed` };
   }
   if (wave.status === 'notifying' || wave.notifiedAt === undefined) return { type: 'none' };
@@ -58,9 +60,11 @@ export function decide(input: DecisionInput): Command {
   if (pending > 0 && input.nowSeconds >= wave.notifiedAt + wave.spec.deviceTimeoutSeconds) return { type: 'time_out', wave: index };
 
   const succeeded = wave.counts.succeeded ?? 0;
-  const successMet = wave.size === 0 || succeeded / size >= wave.spec.successThreshold;
+  // After an override the wave is done when every device has finished, whatever the outcome.
+  const successMet = wave.size === 0 || succeeded / size >= wave.spec.successThreshold || wave.overridden === true;
   const baked = input.nowSeconds >= wave.notifiedAt + wave.spec.bakeSeconds;
-  if (successMet && baked) {
+  // A wave ends with every device settled (stragglers end by timing out), so its counts are final.
+  if (successMet && baked && pending === 0) {
     if (wave.spec.promotion === 'manual' && !wave.approved) {
       return wave.status === 'awaiting_approval' ? { type: 'none' } : { type: 'await_approval', wave: index };
     }

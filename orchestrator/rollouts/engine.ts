@@ -125,7 +125,16 @@ export class RolloutEngine {
     return this.deps.store.view(id);
   }
 
+  /**
+   * Resumes a paused rollout. If a threshold paused it, resuming is the operator's judgement
+   * on the current wave: its thresholds stop being checked and it completes once every device
+   * has finished; later waves are held to their own thresholds.
+   */
   async resume(id: string): Promise<RolloutView> {
+    const r = await this.deps.store.require(id);
+    if (r.status === 'paused' && r.statusReason.includes('threshold')) {
+      await this.deps.redis.hset(this.deps.store.keys(id).wave(r.currentWave), 'overridden', 1);
+    }
     await this.transition(id, ['paused'], 'running', '');
     await this.schedule(id, 'rollout.resumed');
     return this.deps.store.view(id);
@@ -157,10 +166,10 @@ export class RolloutEngine {
       const notified = await this.deps.store.scripts.settleWave(this.deps.prefix, id, wave, 'canceled', '');
       for (let i = 0; i < notified.length; i += this.options.sliceSize) {
         const deviceIds = notified.slice(i, i + this.options.sliceSize);
-        await this.cancelQueue.add('cancel', { rolloutId: id, deviceIds, issuedAt }, { jobId: `cancel:${id}:${wave}:${i}`, removeOnComplete: true, removeOnFail: 1000, attempts: 5, backoff: { type: 'exponential', delay: 500 } });
+        await this.cancelQueue.add('cancel', { rolloutId: id, deviceIds, issuedAt }, { jobId: `cancel|${id}|${wave}|${i}`, removeOnComplete: true, removeOnFail: 1000, attempts: 5, backoff: { type: 'exponential', delay: 500 } });
       }
     }
-    await this.controlQueue.removeJobScheduler(`tick:${id}`);
+    await this.controlQueue.removeJobScheduler(`tick|${id}`);
     await this.deps.events.emit({ type: 'rollout.aborted', rolloutId: id, reason });
   }
 
@@ -172,7 +181,7 @@ export class RolloutEngine {
   }
 
   private async schedule(id: string, event: 'rollout.started' | 'rollout.resumed'): Promise<void> {
-    await this.controlQueue.upsertJobScheduler(`tick:${id}`, { every: this.options.tickMs }, { name: 'tick', data: { rolloutId: id }, opts: { removeOnComplete: true, removeOnFail: 100 } });
+    await this.controlQueue.upsertJobScheduler(`tick|${id}`, { every: this.options.tickMs }, { name: 'tick', data: { rolloutId: id }, opts: { removeOnComplete: true, removeOnFail: 100 } });
     await this.deps.events.emit({ type: event, rolloutId: id });
   }
 
@@ -185,7 +194,7 @@ export class RolloutEngine {
       if (!r) return;
       await this.emitCountsIfChanged(id);
       if (r.status === 'completed' || r.status === 'aborted') {
-        await this.controlQueue.removeJobScheduler(`tick:${id}`);
+        await this.controlQueue.removeJobScheduler(`tick|${id}`);
         return;
       }
       const wave = await this.deps.store.getWave(id, r.currentWave);
@@ -195,7 +204,7 @@ export class RolloutEngine {
         failureAction: r.spec.failureAction,
         currentWave: r.currentWave,
         waveCount: r.waveCount,
-        wave: { spec: r.spec.waves[r.currentWave]!, size: wave.size, status: wave.status, approved: wave.approved, counts, reasons, ...(wave.notifiedAt !== undefined ? { notifiedAt: wave.notifiedAt } : {}) },
+        wave: { spec: r.spec.waves[r.currentWave]!, size: wave.size, status: wave.status, approved: wave.approved, overridden: wave.overridden, counts, reasons, ...(wave.notifiedAt !== undefined ? { notifiedAt: wave.notifiedAt } : {}) },
         nowSeconds: this.now(),
       });
       if (command.type === 'none') return;
@@ -262,7 +271,7 @@ export class RolloutEngine {
       jobs.push({
         name: 'notify',
         data: { rolloutId: r.id, wave, slice, slices, offset: slice * sliceSize, count: sliceSize, issuedAt: startedAt + Math.floor(delay / 1000) },
-        opts: { jobId: `notify:${r.id}:${wave}:${slice}`, delay, removeOnComplete: true, removeOnFail: 1000, attempts: 10, backoff: { type: 'exponential' as const, delay: 500 } },
+        opts: { jobId: `notify|${r.id}|${wave}|${slice}`, delay, removeOnComplete: true, removeOnFail: 1000, attempts: 10, backoff: { type: 'exponential' as const, delay: 500 } },
       });
     }
     await this.notifyQueue.addBulk(jobs);
@@ -288,6 +297,15 @@ export class RolloutEngine {
       if (counter > 0) publishes.push(publishDirective(this.deps.mqtt, deviceId, sign(deviceId, counter)));
     });
     await Promise.all(publishes);
+    // An abort that landed while this slice was signing found these devices still queued: they
+    // now hold an install directive, so they get their cancel from here, after it.
+    const after = await this.deps.store.get(rolloutId);
+    if (after?.status === 'aborted') {
+      const published = ids.filter((_, i) => Number(counters[i]) > 0);
+      if (published.length > 0) {
+        await this.cancelQueue.add('cancel', { rolloutId, deviceIds: published, issuedAt: this.now() }, { jobId: `cancel|${rolloutId}|late|${wave}|${slice}`, removeOnComplete: true, removeOnFail: 1000, attempts: 5, backoff: { type: 'exponential', delay: 500 } });
+      }
+    }
     const done = await this.deps.store.scripts.markNotified(this.deps.prefix, rolloutId, wave, slice, slices, this.now(), ...ids);
     if (Number(done) === 1) await this.deps.events.emit({ type: 'wave.baking', rolloutId, wave });
   }

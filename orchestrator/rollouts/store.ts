@@ -33,6 +33,7 @@ export interface WaveRecord {
   notifyStartedAt?: number;
   notifiedAt?: number;
   approved: boolean;
+  overridden: boolean;
 }
 
 function splitCounts(hash: Record<string, string>): { counts: StateCounts; reasons: ReasonCounts } {
@@ -135,6 +136,7 @@ export class RolloutStore {
       size: Number(h.size ?? 0),
       slices: Number(h.slices ?? 0),
       approved: h.approved === '1',
+      overridden: h.overridden === '1',
     };
     if (h.notifyStartedAt) record.notifyStartedAt = Number(h.notifyStartedAt);
     if (h.notifiedAt) record.notifiedAt = Number(h.notifiedAt);

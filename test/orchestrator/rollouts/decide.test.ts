@@ -32,8 +32,9 @@ describe('decide', () => {
     expect(decide(input({ counts: { rejected: 20, notified: 80 }, reasons: { install_failed: 20 } })).type).toBe('halt');
   });
   it('waits for bake time, then promotes', () => {
-    expect(decide(input({ counts: { succeeded: 95, notified: 5 } }, { nowSeconds: 955 }))).toEqual({ type: 'none' });
-    expect(decide(input({ counts: { succeeded: 95, notified: 5 } }))).toEqual({ type: 'promote', wave: 0, last: false });
+    expect(decide(input({ counts: { succeeded: 95, failed: 5 } }, { nowSeconds: 955 }))).toEqual({ type: 'none' });
+    expect(decide(input({ counts: { succeeded: 95, failed: 5 } }))).toEqual({ type: 'promote', wave: 0, last: false });
+    expect(decide(input({ counts: { succeeded: 95, downloading: 5 } }))).toEqual({ type: 'none' });
     expect(decide(input({ counts: { succeeded: 100 } }, { currentWave: 2 }))).toEqual({ type: 'promote', wave: 2, last: true });
   });
   it('waits for approval under manual promotion', () => {
@@ -45,6 +46,10 @@ describe('decide', () => {
   it('times out devices after the device timeout', () => {
     expect(decide(input({ counts: { succeeded: 50, downloading: 50 } }, { nowSeconds: 1_049 })).type).toBe('none');
     expect(decide(input({ counts: { succeeded: 50, downloading: 50 } }, { nowSeconds: 1_050 }))).toEqual({ type: 'time_out', wave: 0 });
+  });
+  it('lets an overridden wave finish whatever its outcome', () => {
+    expect(decide(input({ overridden: true, counts: { failed: 60, succeeded: 40 } }))).toMatchObject({ type: 'promote' });
+    expect(decide(input({ overridden: true, counts: { failed: 60, installing: 40 } }))).toEqual({ type: 'none' });
   });
   it('pauses when everyone finished below the success threshold', () => {
     expect(decide(input({ counts: { succeeded: 85, rejected: 15 }, reasons: { declined: 15 } }))).toMatchObject({ type: 'halt', action: 'pause' });

@@ -1,0 +1,226 @@
+// One-machine fleet-ota: a fresh key set, the broker and the orchestrator in this process, a
+// signed release, and simulated devices registered through the API. The demo (`npm start`),
+// the benchmark and the integration tests all stand on it, so they exercise the real paths.
+import { randomBytes, createHash } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Redis } from 'ioredis';
+import { brokerConfig, generateServiceSecret, hashServiceSecret, startBroker, type RunningBroker, type BrokerLimits } from '../../broker/index.js';
+import { buildReleaseBody, formatWireTime, nodeEd25519, signRelease, type RootEnvelope, type SigningKey } from '../../protocol/index.js';
+import { loadOrchestratorConfig } from '../config.js';
+import { silentLogger, type Logger } from '../infra/logger.js';
+import { createRedis } from '../infra/redis.js';
+import { initKeySet } from '../keys/init-key-set.js';
+import { readPrivateKeyFile } from '../keys/key-file.js';
+import { readRootFile, rootFileName } from '../keys/key-set.js';
+import type { RolloutView } from '../rollouts/model.js';
+import type { RolloutSpecInput } from '../rollouts/spec.js';
+import type { EngineOptions } from '../rollouts/engine.js';
+import { startFleetOrchestrator, type FleetOrchestrator, type FleetOrchestratorOptions } from '../service.js';
+import { apiCaller, type ApiCall } from './api.js';
+
+export interface LocalStackOptions {
+  redisUrl?: string;
+  /** Redis key prefix; a fresh one per stack by default, deleted on close. */
+  prefix?: string;
+  httpPort?: number;
+  brokerPort?: number;
+  vendorId?: string;
+  classId?: string;
+  /** Where keys and artifacts go; a temp dir by default, removed on close. */
+  workDir?: string;
+  logger?: Logger;
+  engine?: Partial<EngineOptions>;
+  brokerLimits?: Partial<BrokerLimits>;
+  rootPlugins?: FleetOrchestratorOptions['rootPlugins'];
+  extraRoutes?: FleetOrchestratorOptions['extraRoutes'];
+  /** Keep Redis keys and the work dir after close (for inspection). */
+  keep?: boolean;
+}
+
+export interface PublishedRelease {
+  releaseId: string;
+  sequence: number;
+  digest: string;
+  payload: Uint8Array;
+}
+
+export interface LocalStack {
+  prefix: string;
+  redis: Redis;
+  broker: RunningBroker;
+  orchestrator: FleetOrchestrator;
+  apiUrl: string;
+  brokerUrl: string;
+  operatorToken: string;
+  readToken: string;
+  api: ApiCall;
+  root: RootEnvelope;
+  releaseKey: SigningKey;
+  vendorId: string;
+  classId: string;
+  workDir: string;
+  /** Starts one more orchestrator process-equivalent on the same Redis prefix and broker. */
+  spawnOrchestrator(): Promise<FleetOrchestrator>;
+  /** Registers devices through `POST /v1/devices/import` (NDJSON). */
+  registerDevices(devices: ReadonlyArray<{ id: string; publicKey: string; groups?: string[]; tags?: string[] }>): Promise<number>;
+  /** Uploads `payload` as an artifact, signs its manifest offline with the release key, imports it. */
+  publishRelease(input: { releaseId: string; version: string; sequence: number; payload?: Uint8Array; minSequence?: number }): Promise<PublishedRelease>;
+  createRollout(spec: RolloutSpecInput): Promise<RolloutView>;
+  rollout(id: string): Promise<RolloutView>;
+  /** Polls the rollout until `done(view)` holds; throws with the last view on timeout. */
+  waitForRollout(id: string, done: (view: RolloutView) => boolean, timeoutMs?: number): Promise<RolloutView>;
+  close(): Promise<void>;
+}
+
+/** Deletes every key under a prefix (SCAN + UNLINK): tests and demos clean up after themselves. */
+export async function deleteKeysWithPrefix(redis: Redis, prefix: string): Promise<number> {
+  let cursor = '0';
+  let deleted = 0;
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+    if (keys.length > 0) deleted += await redis.unlink(...keys);
+    cursor = next;
+  } while (cursor !== '0');
+  return deleted;
+}
+
+export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
+  const logger = options.logger ?? silentLogger();
+  const prefix = options.prefix ?? `fleet-local:${randomBytes(4).toString('hex')}:`;
+  const redisUrl = options.redisUrl ?? process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+  const vendorId = options.vendorId ?? 'acme';
+  const classId = options.classId ?? 'gw-1';
+  const ownsWorkDir = options.workDir === undefined;
+  const workDir = options.workDir ?? (await mkdtemp(join(tmpdir(), 'fleet-ota-')));
+  const redis = createRedis(redisUrl);
+  const closers: Array<() => Promise<unknown>> = [];
+  const close = async () => {
+    for (const closer of closers.splice(0).reverse()) await closer().catch((error: Error) => logger.warn({ err: error.message }, 'close step failed'));
+  };
+  closers.push(async () => redis.quit());
+  if (!options.keep) closers.push(async () => deleteKeysWithPrefix(redis, prefix));
+  if (ownsWorkDir && !options.keep) closers.push(async () => rm(workDir, { recursive: true, force: true }));
+  try {
+    // 1. Keys, as `fleet-ota keys init` makes them: root 2-of-3, one release key, one director key.
+    const keysDir = join(workDir, 'keys');
+    await initKeySet({ dir: keysDir, force: true });
+    const root = await readRootFile(join(keysDir, rootFileName(1)));
+    const releaseKey = await readPrivateKeyFile(join(keysDir, 'release-1.key'), 'release');
+    const directorKey = await readPrivateKeyFile(join(keysDir, 'director-1.key'), 'director');
+
+    // 2. The broker, with one service account for the orchestrator.
+    const serviceSecret = generateServiceSecret();
+    const broker = await startBroker(brokerConfig({
+      host: '127.0.0.1',
+      port: options.brokerPort ?? 0,
+      redisUrl,
+      keyPrefix: prefix,
+      serviceAccounts: [{ username: 'orchestrator', secretSha256: hashServiceSecret(serviceSecret), role: 'orchestrator' }],
+      // Every simulated device connects from 127.0.0.1: a per-address connect rate would throttle them all.
+      limits: { connectsPerIpPerSec: 0, ...options.brokerLimits },
+    }), { logger: logger.child({ part: 'broker' }) });
+    closers.push(() => broker.close());
+
+    // 3. The orchestrator: HTTP API, engine, ingestion.
+    const operatorToken = randomBytes(24).toString('base64url');
+    const readToken = randomBytes(24).toString('base64url');
+    const config = {
+      ...loadOrchestratorConfig({}),
+      redisUrl,
+      keyPrefix: prefix,
+      httpPort: options.httpPort ?? 0,
+      dataDir: join(workDir, 'data'),
+      operatorToken,
+      readonlyToken: readToken,
+      brokerUrl: broker.url,
+      brokerUsername: 'orchestrator',
+      brokerSecret: serviceSecret,
+    };
+    const orchestratorOptions: FleetOrchestratorOptions = {
+      config,
+      directorKey,
+      logger: logger.child({ part: 'orchestrator' }),
+      ...(options.engine ? { engine: options.engine } : {}),
+      ...(options.rootPlugins ? { rootPlugins: options.rootPlugins } : {}),
+      ...(options.extraRoutes ? { extraRoutes: options.extraRoutes } : {}),
+    };
+    const orchestrator = await startFleetOrchestrator(orchestratorOptions);
+    closers.push(() => orchestrator.close());
+    const api = apiCaller(orchestrator.url, operatorToken);
+    await api('POST', '/v1/roots', root);
+
+    const stack: LocalStack = {
+      prefix,
+      redis,
+      broker,
+      orchestrator,
+      apiUrl: orchestrator.url,
+      brokerUrl: broker.url,
+      operatorToken,
+      readToken,
+      api,
+      root,
+      releaseKey,
+      vendorId,
+      classId,
+      workDir,
+      async spawnOrchestrator() {
+        const another = await startFleetOrchestrator(orchestratorOptions);
+        closers.push(() => another.close());
+        return another;
+      },
+      async registerDevices(devices) {
+        let imported = 0;
+        for (let i = 0; i < devices.length; i += 50_000) {
+          const lines = devices.slice(i, i + 50_000).map((d) => JSON.stringify({ id: d.id, publicKey: d.publicKey, vendorId, classId, groups: d.groups ?? [], tags: d.tags ?? [] }));
+          const result = await api<{ imported: number; failed: unknown[] }>('POST', '/v1/devices/import', `${lines.join('\n')}\n`, 'application/x-ndjson');
+          if (result.failed.length > 0) throw new Error(`device import refused ${result.failed.length} lines: ${JSON.stringify(result.failed.slice(0, 3))}`);
+          imported += result.imported;
+        }
+        return imported;
+      },
+      async publishRelease(input) {
+        const payload = input.payload ?? new Uint8Array(randomBytes(1024));
+        const artifact = await api<{ sha256: string; size: number; uri: string }>('PUT', '/v1/artifacts', payload, 'application/octet-stream');
+        const body = buildReleaseBody({
+          releaseId: input.releaseId,
+          version: input.version,
+          sequence: input.sequence,
+          vendorId,
+          classId,
+          payload: { sha256: artifact.sha256, size: artifact.size, uri: artifact.uri },
+          ...(input.minSequence !== undefined ? { minSequence: input.minSequence } : {}),
+          createdAt: formatWireTime(Date.now() / 1000),
+        });
+        const envelope = signRelease(body, [releaseKey], nodeEd25519);
+        const stored = await api<{ digest: string }>('POST', '/v1/releases', envelope);
+        return { releaseId: input.releaseId, sequence: input.sequence, digest: stored.digest, payload };
+      },
+      createRollout: (spec) => api<RolloutView>('POST', '/v1/rollouts', spec),
+      rollout: (id) => api<RolloutView>('GET', `/v1/rollouts/${id}`),
+      async waitForRollout(id, done, timeoutMs = 30_000) {
+        const deadline = Date.now() + timeoutMs;
+        let view = await stack.rollout(id);
+        while (!done(view)) {
+          if (Date.now() > deadline) throw new Error(`rollout ${id} did not reach the expected state in ${timeoutMs} ms: ${JSON.stringify({ status: view.status, reason: view.statusReason, counts: view.counts, waves: view.waves.map((w) => [w.status, w.counts]) })}`);
+          await new Promise((resolve) => setTimeout(resolve, 100));
+          view = await stack.rollout(id);
+        }
+        return view;
+      },
+      close,
+    };
+    return stack;
+  } catch (error) {
+    await close();
+    throw error;
+  }
+}
+
+/** SHA-256 hex of bytes (artifact checks in tests and the demo). */
+export function sha256Hex(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+

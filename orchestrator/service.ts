@@ -1,0 +1,160 @@
+// The whole orchestrator process: the HTTP service (server.ts) plus the rollout engine, the
+// status intake and ingestion, wired to one Redis and one broker service account.
+import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
+import type { Redis } from 'ioredis';
+import type { MqttClient } from 'mqtt';
+import type { SigningKey } from '../protocol/index.js';
+import type { OrchestratorConfig } from './config.js';
+import { EventLog } from './events/event-log.js';
+import { createLogger, type Logger } from './infra/logger.js';
+import { StatusConsumer, type IngestOptions } from './ingestion/consumer.js';
+import { startIntake } from './ingestion/intake.js';
+import { readPrivateKeyFile } from './keys/key-file.js';
+import { connectService } from './mqtt/service-client.js';
+import { DirectiveSigner } from './rollouts/directive-signer.js';
+import { RolloutEngine, type EngineOptions } from './rollouts/engine.js';
+import { rolloutRoutes } from './rollouts/routes.js';
+import { RolloutStore } from './rollouts/store.js';
+import { startOrchestrator } from './server.js';
+import { roleAllows } from './auth/tokens.js';
+
+export interface FleetOrchestratorOptions {
+  config: OrchestratorConfig;
+  /** The director key; read from `config.directorKeyPath` when absent. */
+  directorKey?: SigningKey;
+  logger?: Logger;
+  engine?: Partial<EngineOptions>;
+  ingest?: Partial<IngestOptions>;
+  /** MQTT connections in the intake's shared-subscription group. */
+  intakeConnections?: number;
+  /** Root-level plugins (dashboard, /metrics), registered by the caller's wiring. */
+  rootPlugins?: Array<(app: FastifyInstance, parts: FleetOrchestratorParts) => Promise<void>>;
+  /** Extra /v1 route plugins. */
+  extraRoutes?: FastifyPluginAsync[];
+}
+
+export interface FleetOrchestratorParts {
+  redis: Redis;
+  prefix: string;
+  store: RolloutStore;
+  events: EventLog;
+}
+
+export interface FleetOrchestrator extends FleetOrchestratorParts {
+  url: string;
+  app: FastifyInstance;
+  engine: RolloutEngine;
+  consumer: StatusConsumer;
+  mqtt: MqttClient;
+  close(): Promise<void>;
+}
+
+export class OrchestratorSetupError extends Error {
+  readonly code = 'ERR_ORCHESTRATOR_SETUP';
+}
+
+export async function startFleetOrchestrator(options: FleetOrchestratorOptions): Promise<FleetOrchestrator> {
+  const { config } = options;
+  const logger = options.logger ?? createLogger('orchestrator');
+  if (!config.brokerUrl) throw new OrchestratorSetupError('FLEET_BROKER_URL is not set: the orchestrator publishes directives through the broker');
+  let directorKey = options.directorKey;
+  if (!directorKey) {
+    if (!config.directorKeyPath) throw new OrchestratorSetupError('FLEET_DIRECTOR_KEY is not set: the path of the director private key file (fleet-ota keys init creates one)');
+    directorKey = await readPrivateKeyFile(config.directorKeyPath, 'director');
+  }
+  const signer = new DirectiveSigner(directorKey);
+  const broker = { url: config.brokerUrl, ...(config.brokerUsername ? { username: config.brokerUsername } : {}), ...(config.brokerSecret ? { secret: config.brokerSecret } : {}) };
+
+  // Filled once the HTTP service is up; the routes answer 503 until then.
+  const holder: { engine?: RolloutEngine; store?: RolloutStore } = {};
+  const routes: FastifyPluginAsync = async (app) => {
+    app.get('/whoami', { preHandler: app.requireRole('read'), schema: { tags: ['auth'], summary: 'The role of the presented token' } }, async (request) => ({
+      role: request.auth?.role,
+      operator: request.auth ? roleAllows(request.auth.role, 'operator') : false,
+    }));
+    app.addHook('onRequest', async (request, reply) => {
+      if (request.url.startsWith('/v1/rollouts') && !holder.engine) await reply.code(503).send({ code: 'starting', message: 'the rollout engine is starting' });
+    });
+    await app.register(rolloutRoutes(lazy(() => holder.engine!), lazy(() => holder.store!)));
+  };
+
+  const mqttClients: MqttClient[] = [];
+  let consumer: StatusConsumer | undefined;
+  let engine: RolloutEngine | undefined;
+  let reader: Redis | undefined;
+  const running = await startOrchestrator(config, {
+    extraRoutes: [routes, ...(options.extraRoutes ?? [])],
+    onStarted: async (ctx) => {
+      const prefix = ctx.config.keyPrefix;
+      const store = new RolloutStore(ctx.redis, prefix);
+      const events = new EventLog(ctx.redis, prefix);
+      const current = await ctx.app.services.roots.current();
+      if (current && !current.signed.roles.director.keyids.includes(signer.keyid)) {
+        throw new OrchestratorSetupError(`the director key ${signer.keyid.slice(0, 12)}… is not a director key of root v${current.signed.version}; devices would reject every directive`);
+      }
+      const publisher = await connectService(broker, 'engine');
+      mqttClients.push(publisher);
+      engine = new RolloutEngine({
+        redis: ctx.redis,
+        prefix,
+        store,
+        events,
+        releases: ctx.app.services.releases,
+        roots: ctx.app.services.roots,
+        targets: ctx.app.services.registry,
+        signer,
+        mqtt: publisher,
+        logger,
+        ...(options.engine ? { options: options.engine } : {}),
+      });
+      engine.startWorkers();
+      reader = ctx.redis.duplicate();
+      consumer = new StatusConsumer(ctx.redis, reader, prefix, events, logger, options.ingest);
+      // A report applied may settle a wave: evaluate those rollouts now rather than at the next tick.
+      consumer.onApplied = (ids) => {
+        for (const id of ids) void engine?.tick(id).catch((error: Error) => logger.warn({ rolloutId: id, err: error.message }, 'tick after ingest failed'));
+      };
+      await consumer.start();
+      for (let i = 0; i < (options.intakeConnections ?? 4); i++) {
+        const intake = await connectService(broker, 'intake');
+        mqttClients.push(intake);
+        await startIntake(intake, ctx.redis, prefix, true);
+      }
+      holder.store = store;
+      holder.engine = engine;
+      for (const plugin of options.rootPlugins ?? []) await plugin(ctx.app, { redis: ctx.redis, prefix, store, events });
+    },
+    onClose: async () => {
+      // Intake first (no new acks), then ingestion drains, then the engine's workers.
+      await Promise.all(mqttClients.slice(1).map((c) => c.endAsync().catch(() => undefined)));
+      await consumer?.stop();
+      await engine?.close();
+      await mqttClients[0]?.endAsync().catch(() => undefined);
+      reader?.disconnect();
+    },
+  }, logger);
+
+  return {
+    url: running.url,
+    app: running.app,
+    redis: running.redis,
+    prefix: config.keyPrefix,
+    store: holder.store!,
+    events: new EventLog(running.redis, config.keyPrefix),
+    engine: engine!,
+    consumer: consumer!,
+    mqtt: mqttClients[0]!,
+    close: running.close,
+  };
+}
+
+/** A proxy that resolves its target on first use (routes are registered before the engine exists). */
+function lazy<T extends object>(get: () => T): T {
+  return new Proxy({} as T, {
+    get: (_target, property) => {
+      const target = get();
+      const value = Reflect.get(target, property, target) as unknown;
+      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+}

@@ -1,0 +1,94 @@
+// A scripted device for engine tests: a real MQTT client with its own key and connect token that
+// verifies directives with protocol/ and answers with a fixed script, or sends crafted reports.
+// (device-sim's agent is the full device; this one exists to control each report exactly.)
+import { randomBytes } from 'node:crypto';
+import mqtt, { type MqttClient } from 'mqtt';
+import {
+  buildConnectToken, buildStatusBody, checkDirectiveMessage, directiveTopic, encodePublicKey, encodeStatusReport,
+  formatWireTime, nodeEd25519, signingKeyFromSeed, statusTopic, type DirectivePlan, type ReasonCode, type ReportedState, type RootSigned, type SigningKey,
+} from '../../protocol/index.js';
+
+export type Script = 'succeed' | 'silent' | { fail: ReasonCode } | { reject: ReasonCode };
+
+export interface ScriptedDevice {
+  id: string;
+  publicKey: string;
+  key: SigningKey;
+  plans: DirectivePlan[];
+  refusals: string[];
+  script: Script;
+  connect(brokerUrl: string): Promise<void>;
+  report(plan: Pick<DirectivePlan['directive'], 'rolloutId' | 'counter'>, state: ReportedState, extra?: { reason?: ReasonCode; progress?: number; seq?: number; signWith?: SigningKey; deviceId?: string }): Promise<void>;
+  close(): Promise<void>;
+}
+
+export function scriptedDevice(id: string, root: RootSigned, script: Script = 'succeed'): ScriptedDevice {
+  const key = signingKeyFromSeed(new Uint8Array(randomBytes(32)), nodeEd25519);
+  let client: MqttClient | undefined;
+  let seq = 0;
+  let counter = 0;
+  let trusted = root;
+  const device: ScriptedDevice = {
+    id,
+    publicKey: encodePublicKey(key.publicKey),
+    key,
+    plans: [],
+    refusals: [],
+    script,
+    async connect(brokerUrl) {
+      const now = Math.floor(Date.now() / 1000);
+      client = mqtt.connect(brokerUrl, { clientId: id, username: id, password: buildConnectToken(id, key.secretKey, now, 3600, nodeEd25519), reconnectPeriod: 0, clean: true });
+      await new Promise<void>((resolve, reject) => {
+        client!.once('connect', () => resolve());
+        client!.once('error', reject);
+      });
+      client.on('message', (_topic, payload) => void onDirective(new Uint8Array(payload)));
+      await client.subscribeAsync(directiveTopic(id), { qos: 1 });
+    },
+    async report(plan, state, extra = {}) {
+      seq = extra.seq ?? seq + 1;
+      const body = buildStatusBody({
+        deviceId: extra.deviceId ?? id,
+        rolloutId: plan.rolloutId,
+        counter: plan.counter,
+        seq,
+        state,
+        ...(extra.progress !== undefined ? { progress: extra.progress } : {}),
+        ...(extra.reason ? { reason: extra.reason } : {}),
+        installed: { releaseId: 'factory', sequence: 0 },
+        rootVersion: trusted.version,
+        at: formatWireTime(Date.now() / 1000),
+      });
+      await client!.publishAsync(statusTopic(id), Buffer.from(encodeStatusReport(body, extra.signWith ?? key, nodeEd25519)), { qos: 1 });
+    },
+    async close() {
+      await client?.endAsync();
+    },
+  };
+
+  async function onDirective(bytes: Uint8Array): Promise<void> {
+    const result = checkDirectiveMessage({ root: trusted, deviceId: id, counter, sequence: 0, vendorId: 'acme', classId: 'gw-1' }, bytes, Math.floor(Date.now() / 1000), nodeEd25519);
+    if (!result.ok) {
+      device.refusals.push(result.reason);
+      return;
+    }
+    const plan = result.plan;
+    trusted = plan.root;
+    counter = plan.directive.counter;
+    device.plans.push(plan);
+    if (plan.action === 'cancel' || device.script === 'silent') return;
+    const d = plan.directive;
+    if (typeof device.script === 'object' && 'reject' in device.script) {
+      await device.report(d, 'rejected', { reason: device.script.reject });
+      return;
+    }
+    await device.report(d, 'accepted');
+    await device.report(d, 'downloading', { progress: 100 });
+    if (typeof device.script === 'object' && 'fail' in device.script) {
+      await device.report(d, 'failed', { reason: device.script.fail });
+      return;
+    }
+    for (const state of ['verifying', 'installing', 'rebooting', 'succeeded'] as const) await device.report(d, state);
+  }
+  return device;
+}
