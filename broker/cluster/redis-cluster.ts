@@ -27,7 +27,12 @@ export function mqttNamespace(keyPrefix: string): string {
 
 export function createRedisCluster(redisUrl: string, keyPrefix: string): ClusterBackends {
   const namespace = mqttNamespace(keyPrefix);
-  const mq = mqemitterRedis({ connectionString: redisUrl });
+  // Our own ioredis 6 connections rather than the 5.x that mqemitter-redis bundles: 5.8.2+
+  // races a SUBSCRIBE sent while connecting with its ready check and throws "Connection in
+  // subscriber mode" (ioredis #2037, fixed in 6.0), which left a node deaf to its peers.
+  const subConn = new Redis(redisUrl, { maxRetriesPerRequest: null, enableReadyCheck: false });
+  const ownPubConn = new Redis(redisUrl, { maxRetriesPerRequest: null, enableAutoPipelining: true });
+  const mq = mqemitterRedis({ subConn, pubConn: ownPubConn } as unknown as Parameters<typeof mqemitterRedis>[0]);
   const internals = mq as unknown as MqEmitterRedisInternals;
   // mqemitter-redis 7.2: channels are the MQTT topic (wildcards turned into glob `*`); the
   // message itself carries the topic, so only the channel names need the namespace.

@@ -42,13 +42,13 @@ export async function startListener(
     : createTcpServer({ noDelay: true });
 
   server.on('connection', (socket: Socket) => {
-    if (sockets.size >= options.maxConnections) {
-      observer.refused('max_connections');
+    if (!rate.allow(socket.remoteAddress ?? '', performance.now())) {
+      observer.refused('connect_rate');
       socket.destroy();
       return;
     }
-    if (!rate.allow(socket.remoteAddress ?? '', performance.now())) {
-      observer.refused('connect_rate');
+    if (sockets.size >= options.maxConnections) {
+      observer.refused('max_connections');
       socket.destroy();
       return;
     }

@@ -1,0 +1,73 @@
+// `fleet-ota broker`: runs one MQTT broker node from the environment (+ --config file, --port)
+// until SIGINT/SIGTERM, then closes gracefully. `fleet-ota broker account` makes a service
+// account: the secret goes to a 0600 file, only its hash is printed. Never prints a secret.
+import { writeFile } from 'node:fs/promises';
+import { InvalidArgumentError, type Command } from 'commander';
+import { generateServiceSecret, hashServiceSecret, loadBrokerConfig, startBroker, type RunningBroker, type ServiceRole } from '../../../broker/index.js';
+
+const EXIT_USAGE = 2;
+
+function port(value: string): number {
+  if (!/^\d{1,5}$/.test(value) || Number(value) > 65_535) throw new InvalidArgumentError('expected an integer port from 0 to 65535');
+  return Number(value);
+}
+
+function role(value: string): ServiceRole {
+  if (value !== 'orchestrator' && value !== 'dashboard') throw new InvalidArgumentError('expected "orchestrator" or "dashboard"');
+  return value;
+}
+
+function username(value: string): string {
+  if (!/^[A-Za-z0-9._-]{1,64}$/.test(value)) throw new InvalidArgumentError('expected 1-64 characters of [A-Za-z0-9._-]');
+  return value;
+}
+
+/** Resolves on the first SIGINT or SIGTERM; a second one while closing exits at once. */
+function untilSignal(): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    const onSignal = (signal: NodeJS.Signals) => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      process.once('SIGINT', () => process.exit(130));
+      process.once('SIGTERM', () => process.exit(143));
+      resolve(signal);
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  });
+}
+
+export function registerBrokerCommands(program: Command): void {
+  const broker = program
+    .command('broker')
+    .description('run the MQTT broker: device tokens, per-topic ACL, limits, presence (config: FLEET_BROKER_* environment variables)')
+    .option('--config <file>', 'JSON config file (BrokerConfig fields; environment variables override it)')
+    .option('--port <port>', 'listen port, 0 for any free one (overrides FLEET_BROKER_PORT and the file)', port)
+    .action(async (options: { config?: string; port?: number }) => {
+      let config;
+      try {
+        config = loadBrokerConfig(process.env, options.config);
+      } catch (error) {
+        throw Object.assign(error as Error, { exitCode: EXIT_USAGE });
+      }
+      if (options.port !== undefined) config.port = options.port;
+      const running: RunningBroker = await startBroker(config);
+      process.stdout.write(`${running.url}\n`);
+      if (running.metricsPort !== undefined) process.stdout.write(`metrics: http://${config.metricsHost ?? config.host}:${running.metricsPort}/metrics\n`);
+      await untilSignal();
+      await running.close();
+    });
+
+  broker
+    .command('account')
+    .description('create a service account: writes a random secret to --secret-file (0600) and prints the entry for FLEET_BROKER_SERVICE_ACCOUNTS')
+    .requiredOption('--username <name>', 'account name, the MQTT username', username)
+    .requiredOption('--role <role>', '"orchestrator" (publish directives, read status/presence) or "dashboard" (read only)', role)
+    .requiredOption('--secret-file <path>', 'where to write the secret (must not exist)')
+    .action(async (options: { username: string; role: ServiceRole; secretFile: string }) => {
+      const secret = generateServiceSecret();
+      await writeFile(options.secretFile, `${secret}\n`, { mode: 0o600, flag: 'wx' });
+      const entry = { username: options.username, secretSha256: hashServiceSecret(secret), role: options.role };
+      process.stdout.write(`${JSON.stringify(entry)}\n`);
+    });
+}
