@@ -70,6 +70,9 @@ export async function buildApp(deps: AppDeps, options: BuildAppOptions = {}): Pr
       components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer' } } },
     },
   });
+  // JSON only, unless a route plugin registers another parser for itself (import, upload):
+  // text/plain would otherwise reach the schema check and be refused as a bad body, not a 415.
+  app.removeContentTypeParser('text/plain');
   app.addSchema(errorSchema);
   app.addSchema(deviceSchema);
   app.addSchema(envelopeSchema);

@@ -28,6 +28,8 @@ export const artifactRoutes: FastifyPluginAsync<RouteOptions> = async (app, { co
       tags: ['artifacts'],
       security: bearer,
       consumes: ['application/octet-stream'],
+      // Documentation only: an empty schema accepts the stream the parser hands over.
+      body: { description: 'the artifact bytes' },
       response: { 200: artifactSchema, 201: artifactSchema, ...errorResponses },
     },
   }, async (request, reply) => {

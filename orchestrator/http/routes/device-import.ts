@@ -32,6 +32,8 @@ export const deviceImportRoutes: FastifyPluginAsync<RouteOptions> = async (app, 
       tags: ['devices'],
       security: bearer,
       consumes: Object.keys(FORMATS),
+      // Documentation only: an empty schema accepts the stream the parser hands over.
+      body: { description: 'NDJSON: one {"id","publicKey","vendorId","classId","groups":[],"tags":[]} per line. CSV: a header line, then one device per line.' },
       response: { 200: importResultSchema, ...errorResponses },
     },
   }, async (request, reply) => {

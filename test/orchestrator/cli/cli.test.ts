@@ -1,0 +1,153 @@
+// The real binary (`node orchestrator/cli/fleet-ota.js ...`) against a real orchestrator server
+// on a loopback port: a new user creates tokens and keys, publishes root v1, imports 1,000
+// devices, uploads an artifact and imports a release signed offline; --json output for
+// scripts; exit codes 0 ok, 1 failure, 2 usage, 3 refused by the server.
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadOrchestratorConfig } from '../../../orchestrator/config.js';
+import { silentLogger } from '../../../orchestrator/infra/logger.js';
+import { startOrchestrator, type RunningOrchestrator } from '../../../orchestrator/server.js';
+import { deletePrefix, randomDeviceKey, testPrefix } from '../helpers.js';
+
+const BIN = join(import.meta.dirname, '../../../orchestrator/cli/fleet-ota.js');
+const DEVICES = 1000;
+
+let server: RunningOrchestrator;
+let dir: string;
+let prefix: string;
+const tokens = { operator: '', read: '' };
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function cli(args: string[], env: Record<string, string> = {}): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [BIN, ...args], {
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? dir, REDIS_URL: 'redis://127.0.0.1:6379', FLEET_KEY_PREFIX: prefix, FLEET_API_URL: server.url, FLEET_API_TOKEN: tokens.operator, ...env },
+      timeout: 60_000,
+    }, (error, stdout, stderr) => {
+      const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+const json = (run: Run) => {
+  expect(run.stderr).toBe('');
+  return JSON.parse(run.stdout) as Record<string, unknown>;
+};
+
+beforeAll(async () => {
+  prefix = testPrefix('cli');
+  dir = await mkdtemp(join(tmpdir(), 'fleet-ota-cli-'));
+  const config = loadOrchestratorConfig({ FLEET_KEY_PREFIX: prefix, FLEET_DATA_DIR: join(dir, 'data'), FLEET_HTTP_PORT: '0' });
+  server = await startOrchestrator(config, {}, silentLogger());
+}, 60_000);
+
+afterAll(async () => {
+  await server?.close();
+  const { createRedis } = await import('../../../orchestrator/infra/redis.js');
+  const redis = createRedis();
+  await deletePrefix(redis, prefix);
+  await redis.quit();
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('fleet-ota, from a new user to a signed release', () => {
+  it('creates an operator and a read-only token straight in Redis, printed once', async () => {
+    const operator = json(await cli(['tokens', 'create', '--role', 'operator', '--json']));
+    expect(operator.role).toBe('operator');
+    tokens.operator = String(operator.token);
+    const read = await cli(['tokens', 'create', '--role', 'read', '--label', 'dashboard']);
+    expect(read.code).toBe(0);
+    tokens.read = read.stdout.split('\n')[0]!;
+    expect(tokens.read).toMatch(/^fota_/);
+  }, 60_000);
+
+  it('creates a key set offline and publishes root v1', async () => {
+    expect((await cli(['keys', 'init', '--dir', join(dir, 'keys'), '--release-keys', '3', '--release-threshold', '2', '--json'])).code).toBe(0);
+    const published = await cli(['root', 'publish', join(dir, 'keys', 'root.1.json')]);
+    expect(published).toMatchObject({ code: 0, stdout: expect.stringContaining('published root v1') });
+  }, 60_000);
+
+  it(`imports ${DEVICES} devices from a file`, async () => {
+    const lines = Array.from({ length: DEVICES }, (_, i) => JSON.stringify({ id: `dev-${String(i).padStart(4, '0')}`, publicKey: randomDeviceKey(), vendorId: 'acme', classId: 'gw-2', groups: [i < 100 ? 'canary' : 'main'], tags: [] }));
+    await writeFile(join(dir, 'devices.ndjson'), `${lines.join('\n')}\n`);
+    const run = await cli(['devices', 'import', join(dir, 'devices.ndjson'), '--json']);
+    expect(run.code).toBe(0);
+    expect(json(run)).toEqual({ imported: DEVICES, failedCount: 0, failed: [] });
+    const listed = json(await cli(['devices', 'list', '--group', 'canary', '--all', '--limit', '30', '--json']));
+    expect((listed.devices as unknown[]).length).toBe(100);
+    const shown = await cli(['devices', 'show', 'dev-0042'], { FLEET_API_TOKEN: tokens.read });
+    expect(shown.stdout).toMatch(/class\s+acme\/gw-2/);
+  }, 120_000);
+
+  it('exits 3 when a CSV import has refused lines, and reports them', async () => {
+    await writeFile(join(dir, 'more.csv'), `id,publicKey,vendorId,classId,groups,tags\ncsv-1,${randomDeviceKey()},acme,gw-2,main;eu,\ndev-0001,${randomDeviceKey()},acme,gw-2,,\nbad id,${randomDeviceKey()},acme,gw-2,,\n`);
+    const run = await cli(['devices', 'import', join(dir, 'more.csv')]);
+    expect(run.code).toBe(3);
+    expect(run.stdout).toContain('imported 1 device; 2 lines refused');
+    expect(run.stdout).toContain('line 3: device_exists');
+    expect(run.stdout).toContain('line 4: invalid_device_id');
+  }, 60_000);
+
+  let uri = '';
+
+  it('uploads an artifact and prints sha256, size and uri', async () => {
+    const bytes = randomBytes(300_000);
+    await writeFile(join(dir, 'firmware.bin'), bytes);
+    const stored = json(await cli(['releases', 'upload', join(dir, 'firmware.bin'), '--json']));
+    expect(stored.size).toBe(bytes.length);
+    expect(stored.uri).toBe(`${server.url}/v1/artifacts/${String(stored.sha256)}`);
+    uri = String(stored.uri);
+    const download = await fetch(uri, { headers: { range: 'bytes=0-99' } });
+    expect(download.status).toBe(206);
+    expect(Buffer.from(await download.arrayBuffer()).equals(bytes.subarray(0, 100))).toBe(true);
+  }, 60_000);
+
+  it('imports a release signed offline with 2 of the 3 release keys, and refuses it twice', async () => {
+    const signed = await cli([
+      'keys', 'sign-release', '--key', join(dir, 'keys', 'release-1.key'), '--key', join(dir, 'keys', 'release-2.key'),
+      '--artifact', join(dir, 'firmware.bin'), '--uri', uri, '--release-id', 'fw-1.0.0', '--version', '1.0.0', '--sequence', '1',
+      '--vendor', 'acme', '--class', 'gw-2', '--out', join(dir, 'fw-1.0.0.json'),
+    ]);
+    expect(signed.code).toBe(0);
+    const imported = json(await cli(['releases', 'import', join(dir, 'fw-1.0.0.json'), '--json']));
+    expect(imported).toMatchObject({ releaseId: 'fw-1.0.0', sequence: 1, digest: expect.stringMatching(/^[0-9a-f]{64}$/) });
+    const again = await cli(['releases', 'import', join(dir, 'fw-1.0.0.json')]);
+    expect(again.code).toBe(3);
+    expect(again.stderr).toContain('(duplicate_release)');
+    const listed = await cli(['releases', 'list'], { FLEET_API_TOKEN: tokens.read });
+    expect(listed.stdout).toMatch(/fw-1\.0\.0\s+1\.0\.0\s+acme\/gw-2\s+1/);
+  }, 120_000);
+});
+
+describe('exit codes', () => {
+  it('3 when the server refuses: a read-only token on a write', async () => {
+    const run = await cli(['devices', 'revoke', 'dev-0001'], { FLEET_API_TOKEN: tokens.read });
+    expect(run.code).toBe(3);
+    expect(run.stderr).toContain('(forbidden)');
+  }, 60_000);
+
+  it('1 when the server cannot be reached', async () => {
+    const run = await cli(['releases', 'list', '--api', 'http://127.0.0.1:1']);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain('(network)');
+  }, 60_000);
+
+  it('2 for usage errors: a missing argument, an unreadable or malformed file', async () => {
+    expect((await cli(['devices', 'import'])).code).toBe(2);
+    expect((await cli(['releases', 'import', join(dir, 'nope.json')])).code).toBe(2);
+    await writeFile(join(dir, 'broken.json'), '{"signed":');
+    const broken = await cli(['root', 'publish', join(dir, 'broken.json')]);
+    expect(broken.code).toBe(2);
+    expect(broken.stderr).toContain('(bad_json)');
+  }, 60_000);
+});
