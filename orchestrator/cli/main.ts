@@ -2,6 +2,11 @@
 // Exit codes scripts can rely on: 0 ok, 1 failure, 2 usage error, 3 refused by the server.
 import { Command, CommanderError } from 'commander';
 import { registerKeysCommands } from './commands/keys.js';
+import { registerDevicesCommands } from './commands/devices.js';
+import { registerReleasesCommands } from './commands/releases.js';
+import { registerRootCommands } from './commands/root.js';
+import { registerServeCommands } from './commands/serve.js';
+import { registerTokensCommands } from './commands/tokens.js';
 import { registerSimCommands } from './commands/sim.js';
 import { registerBrokerCommands } from './commands/broker.js';
 
@@ -14,6 +19,11 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .exitOverride();
   registerKeysCommands(program);
+  registerDevicesCommands(program);
+  registerReleasesCommands(program);
+  registerRootCommands(program);
+  registerServeCommands(program);
+  registerTokensCommands(program);
   registerSimCommands(program);
   registerBrokerCommands(program);
   return program;
