@@ -1,6 +1,7 @@
 // The whole orchestrator process: the HTTP service (server.ts) plus the rollout engine, the
 // status intake and ingestion, wired to one Redis and one broker service account.
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
+import { hostname } from 'node:os';
 import type { Redis } from 'ioredis';
 import type { MqttClient } from 'mqtt';
 import type { SigningKey } from '../protocol/index.js';
@@ -25,7 +26,17 @@ export interface FleetOrchestratorOptions {
   logger?: Logger;
   engine?: Partial<EngineOptions>;
   ingest?: Partial<IngestOptions>;
-  /** MQTT connections in the intake's shared-subscription group. */
+  /**
+   * Names this orchestrator's persistent intake session on the broker (FLEET_INSTANCE_ID,
+   * default the host name): a process restarted under the same id receives the status reports
+   * the broker queued while it was down.
+   */
+  instanceId?: string;
+  /**
+   * Intake connections. 1 (default): one persistent session that subscribes to every report.
+   * More: a shared-subscription group for throughput, which the broker does not queue for
+   * while every member is away (see README).
+   */
   intakeConnections?: number;
   /** Root-level plugins (dashboard, /metrics), registered by the caller's wiring. */
   rootPlugins?: Array<(app: FastifyInstance, parts: FleetOrchestratorParts) => Promise<void>>;
@@ -115,10 +126,12 @@ export async function startFleetOrchestrator(options: FleetOrchestratorOptions):
         for (const id of ids) void engine?.tick(id).catch((error: Error) => logger.warn({ rolloutId: id, err: error.message }, 'tick after ingest failed'));
       };
       await consumer.start();
-      for (let i = 0; i < (options.intakeConnections ?? 4); i++) {
-        const intake = await connectService(broker, 'intake');
+      const connections = options.intakeConnections ?? 1;
+      const instanceId = options.instanceId ?? process.env.FLEET_INSTANCE_ID ?? hostname();
+      for (let i = 0; i < connections; i++) {
+        const intake = connections === 1 ? await connectService(broker, 'intake', instanceId) : await connectService(broker, 'intake');
         mqttClients.push(intake);
-        await startIntake(intake, ctx.redis, prefix, true);
+        await startIntake(intake, ctx.redis, prefix, connections > 1);
       }
       holder.store = store;
       holder.engine = engine;

@@ -61,8 +61,11 @@ export interface LocalStack {
   vendorId: string;
   classId: string;
   workDir: string;
-  /** Starts one more orchestrator process-equivalent on the same Redis prefix and broker. */
-  spawnOrchestrator(): Promise<FleetOrchestrator>;
+  /**
+   * Starts one more orchestrator on the same Redis prefix and broker: a new instance, or a
+   * restart of a stopped one when given its instance id (it resumes that intake session).
+   */
+  spawnOrchestrator(instanceId?: string): Promise<FleetOrchestrator>;
   /** Registers devices through `POST /v1/devices/import` (NDJSON). */
   registerDevices(devices: ReadonlyArray<{ id: string; publicKey: string; groups?: string[]; tags?: string[] }>): Promise<number>;
   /** Uploads `payload` as an artifact, signs its manifest offline with the release key, imports it. */
@@ -146,7 +149,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       ...(options.rootPlugins ? { rootPlugins: options.rootPlugins } : {}),
       ...(options.extraRoutes ? { extraRoutes: options.extraRoutes } : {}),
     };
-    const orchestrator = await startFleetOrchestrator(orchestratorOptions);
+    let instances = 1;
+    const orchestrator = await startFleetOrchestrator({ ...orchestratorOptions, instanceId: `${prefix}orchestrator-1` });
     closers.push(() => orchestrator.close());
     const api = apiCaller(orchestrator.url, operatorToken);
     await api('POST', '/v1/roots', root);
@@ -166,8 +170,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       vendorId,
       classId,
       workDir,
-      async spawnOrchestrator() {
-        const another = await startFleetOrchestrator(orchestratorOptions);
+      async spawnOrchestrator(instanceId) {
+        const another = await startFleetOrchestrator({ ...orchestratorOptions, instanceId: instanceId ?? `${prefix}orchestrator-${++instances}` });
         closers.push(() => another.close());
         return another;
       },

@@ -10,10 +10,15 @@ export interface ServiceCredentials {
   secret?: string;
 }
 
-export async function connectService(credentials: ServiceCredentials, role: string): Promise<MqttClient> {
+/**
+ * Connects a service account. With `sessionId`, the session is persistent (clean: false) under
+ * a stable client id: the broker queues QoS 1 messages while this process is away, and a
+ * process restarted with the same id receives them.
+ */
+export async function connectService(credentials: ServiceCredentials, role: string, sessionId?: string): Promise<MqttClient> {
   const options: mqtt.IClientOptions = {
-    clientId: `fleet-${role}-${randomBytes(6).toString('hex')}`,
-    clean: true,
+    clientId: sessionId ? `fleet-${role}-${sessionId.replace(/[^A-Za-z0-9_-]/g, '-').slice(0, 64)}` : `fleet-${role}-${randomBytes(6).toString('hex')}`,
+    clean: sessionId === undefined,
     reconnectPeriod: 1_000,
     connectTimeout: 10_000,
     // Many directives in flight at once; MQTT.js queues beyond the broker's receive maximum.
