@@ -1,0 +1,191 @@
+// The dashboard in a real browser (Debian's Chromium through playwright-core) while rollouts run
+// against real Redis, the real broker, the real orchestrator and simulated devices: the waves and
+// counts on screen reach the rollout's final numbers without a reload, operator buttons appear
+// only for an operator token, and a confirmed click on Pause pauses the rollout.
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Redis } from 'ioredis';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connectFleet, provisionFleet, type FleetHandle } from '../../../device-sim/sim/index.js';
+import { dashboardRoutes } from '../../../orchestrator/dashboard/routes.js';
+import { startLocalStack, type LocalStack } from '../../../orchestrator/demo/local-stack.js';
+import { eventRoutes } from '../../../orchestrator/events/sse-routes.js';
+import { createOrchestratorMetrics, type OrchestratorMetrics } from '../../../orchestrator/metrics/index.js';
+import type { RolloutView } from '../../../orchestrator/rollouts/model.js';
+import { deleteByPrefix, testPrefix, testRedis } from '../events/helpers.js';
+import { parsePrometheusText, sampleValue } from '../metrics/prom-text.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const ARTIFACTS = join(process.cwd(), 'test', 'artifacts');
+const DEVICES = 30;
+
+const prefix = testPrefix('dashboard');
+let redis: Redis;
+let stack: LocalStack;
+let metrics: OrchestratorMetrics;
+let fleet: FleetHandle;
+let context: BrowserContext;
+let profileDir: string;
+let dashboardUrl: string;
+let metricsUrl: string;
+const pageProblems: string[] = [];
+
+async function openDashboard(secret: string, hash = '#/'): Promise<Page> {
+  const page = await context.newPage();
+  page.on('pageerror', (error) => pageProblems.push(`pageerror: ${error.message}`));
+  page.on('console', (message) => {
+    if (message.type() === 'error') pageProblems.push(`console: ${message.text()}`);
+  });
+  page.on('response', (response) => {
+    if (response.status() >= 400) pageProblems.push(`${response.status()} ${response.url().replace(/token=[^&]+/, 'token=…')}`);
+  });
+  // The token rides in the fragment (never sent to the server); the page takes it and drops it.
+  const token = encodeURIComponent(secret);
+  await page.goto(hash === '#/' ? `${dashboardUrl}#token=${token}` : `${dashboardUrl}${hash}&token=${token}`);
+  return page;
+}
+
+const text = (page: Page, testId: string) => page.getByTestId(testId).textContent();
+
+beforeAll(async () => {
+  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (.ci/run does)`);
+  redis = testRedis();
+  metrics = createOrchestratorMetrics({ redis, prefix, defaultMetrics: false });
+  // The dashboard, the event stream and /metrics, registered the way the app's plugin hooks allow.
+  stack = await startLocalStack({ prefix, engine: { tickMs: 100 }, extraRoutes: [eventRoutes({ redis, prefix }), dashboardRoutes(), metrics.plugin] });
+  metrics.observeMqtt(stack.orchestrator.mqtt);
+  dashboardUrl = `${stack.apiUrl}/v1/dashboard/`;
+  metricsUrl = `${stack.apiUrl}/v1/metrics`;
+
+  const provisioned = await provisionFleet({ count: DEVICES, idPrefix: 'dash-', root: stack.root, vendorId: stack.vendorId, classId: stack.classId, profiles: 'healthy:90,install-failure:10', seed: 11 });
+  await stack.registerDevices(provisioned.devices.map((d) => ({ id: d.id, publicKey: d.publicKey })));
+  fleet = await connectFleet(provisioned, { brokerUrl: stack.brokerUrl });
+
+  profileDir = await mkdtemp(join(tmpdir(), 'fleet-ota-chromium-'));
+  context = await chromium.launchPersistentContext(profileDir, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    viewport: { width: 1400, height: 1000 },
+  });
+}, 120_000);
+
+afterAll(async () => {
+  await context?.close();
+  if (profileDir) await rm(profileDir, { recursive: true, force: true });
+  await fleet?.stop();
+  await stack?.close();
+  await metrics?.close();
+  await deleteByPrefix(redis, prefix);
+  redis?.disconnect();
+}, 60_000);
+
+describe('ops dashboard in Chromium', () => {
+  it('follows a 3-wave rollout of 30 simulated devices live to its final numbers', async () => {
+    const page = await openDashboard(stack.operatorToken);
+    await expect.poll(() => text(page, 'conn-status'), { timeout: 10_000 }).toBe('live');
+    // The token left the address bar once read.
+    expect(await page.evaluate('location.hash')).toBe('#/');
+    await expect.poll(() => text(page, 'fleet-total')).toBe(String(DEVICES));
+    // Marks this document: a reload would lose it, so the numbers below arrive live.
+    await page.evaluate('window.fleetOtaMarker = 42');
+
+    await stack.publishRelease({ releaseId: 'dash-rel-1', version: '2.0.0', sequence: 10 });
+    const tolerant = { successThreshold: 0.5, failureThreshold: 0.5 };
+    const created = await stack.createRollout({ releaseId: 'dash-rel-1', waves: [{ percent: 10, ...tolerant }, { percent: 40, ...tolerant }, { percent: 100, ...tolerant }] });
+    expect(created.waves.map((w) => w.size)).toEqual([3, 9, 18]);
+
+    // The overview learns of the new rollout from the stream; open it from the list.
+    const link = page.getByTestId(`rollout-row-${created.id}`).getByRole('link');
+    await link.waitFor({ timeout: 10_000 });
+    await link.click();
+    await expect.poll(() => text(page, 'rollout-id')).toBe(created.id);
+
+    const done: RolloutView = await stack.waitForRollout(created.id, (v) => v.status === 'completed', 60_000);
+    expect((done.counts.succeeded ?? 0) + (done.counts.failed ?? 0)).toBe(DEVICES);
+
+    // The screen reaches the final numbers.
+    await expect.poll(() => text(page, 'rollout-status'), { timeout: 10_000 }).toBe('completed');
+    for (const state of ['succeeded', 'failed', 'queued', 'notified'] as const) {
+      await expect.poll(async () => (await page.getByTestId(`count-${state}`).locator('td').nth(1).textContent()), { timeout: 10_000 }).toBe(String(done.counts[state] ?? 0));
+    }
+    for (const wave of done.waves) {
+      const ok = wave.counts.succeeded ?? 0;
+      const bad = wave.counts.failed ?? 0;
+      await expect.poll(() => text(page, `wave-${wave.index}-label`)).toBe(`done · ${ok} / ${wave.size} succeeded · ${bad} failed · 0 in progress`);
+      const widths = await page.getByTestId(`wave-${wave.index}`).locator('.bar span').evaluateAll((spans) => spans.map((s) => (s as unknown as { style: { width: string } }).style.width));
+      expect(widths.map((w) => Number.parseFloat(w))).toEqual([ok, bad, 0, 0].map((n) => (100 * n) / wave.size).map((n) => expect.closeTo(n, 2)));
+    }
+    for (const [reason, n] of Object.entries(done.reasons)) {
+      await expect.poll(async () => page.getByTestId(`reason-${reason}`).locator('td').nth(1).textContent()).toBe(String(n));
+    }
+    expect(Object.keys(done.reasons)).toEqual(['install_failed']);
+
+    // The chart was drawn from rollout.counts events, and the devices table holds one page.
+    expect(await page.getByTestId('rollout-chart').locator('canvas').count()).toBe(1);
+    expect(Number(await page.getByTestId('rollout-chart').getAttribute('data-points'))).toBeGreaterThanOrEqual(2);
+    await expect.poll(async () => page.getByTestId('rejection-row').count()).toBe(done.counts.failed ?? 0);
+    expect(await page.getByTestId('rollout-chart').locator('.u-legend').count()).toBe(1);
+    await expect.poll(async () => page.getByTestId('device-row').count()).toBe(DEVICES);
+    expect(await page.evaluate('window.fleetOtaMarker')).toBe(42);
+
+    // /metrics agrees with the rollout's own counts.
+    const families = parsePrometheusText(await (await fetch(metricsUrl)).text());
+    expect(sampleValue(families, 'fleet_rollout_devices', { rollout: created.id, state: 'succeeded' })).toBe(done.counts.succeeded);
+    expect(sampleValue(families, 'fleet_rollout_devices', { rollout: created.id, state: 'failed' })).toBe(done.counts.failed ?? 0);
+    expect(sampleValue(families, 'fleet_rejections_total', { reason: 'install_failed' })).toBe(done.reasons.install_failed);
+    expect(sampleValue(families, 'fleet_directives_published_total')).toBe(DEVICES);
+    expect(sampleValue(families, 'fleet_rollouts', { status: 'completed' })).toBe(1);
+
+    await mkdir(ARTIFACTS, { recursive: true });
+    await page.screenshot({ path: join(ARTIFACTS, 'dashboard.png'), fullPage: true });
+    await page.close();
+  }, 120_000);
+
+  it('shows operator buttons to an operator only, and a confirmed Pause pauses the rollout', async () => {
+    await stack.publishRelease({ releaseId: 'dash-rel-2', version: '2.1.0', sequence: 11 });
+    // Healthy canaries and a long bake keep the rollout running after its first wave.
+    const canaries = fleet.devices.filter((d) => d.profile === 'healthy').slice(0, 3).map((d) => d.id);
+    const created = await stack.createRollout({ releaseId: 'dash-rel-2', waves: [{ deviceIds: canaries, bakeSeconds: 3_600 }, { percent: 100 }] });
+
+    const reader = await openDashboard(stack.readToken, `#/rollouts/${created.id}`);
+    await expect.poll(() => text(reader, 'rollout-status'), { timeout: 10_000 }).toBe('running');
+    await stack.waitForRollout(created.id, (v) => v.waves[0]!.status === 'baking' && (v.waves[0]!.counts.succeeded ?? 0) === 3, 30_000);
+    expect(await text(reader, 'role')).toBe('read-only');
+    expect(await reader.getByTestId('operator-actions').isHidden()).toBe(true);
+    await reader.close();
+
+    const page = await openDashboard(stack.operatorToken, `#/rollouts/${created.id}`);
+    await expect.poll(() => text(page, 'rollout-status'), { timeout: 10_000 }).toBe('running');
+    expect(await text(page, 'role')).toBe('operator');
+    const pause = page.getByTestId('btn-pause');
+    await expect.poll(() => pause.isEnabled()).toBe(true);
+
+    // Dismissed: nothing happens.
+    page.once('dialog', (dialog) => void dialog.dismiss());
+    await pause.click();
+    await new Promise((r) => setTimeout(r, 300));
+    expect((await stack.rollout(created.id)).status).toBe('running');
+
+    // Accepted: the rollout pauses, as the API says.
+    let asked = '';
+    page.once('dialog', (dialog) => {
+      asked = dialog.message();
+      void dialog.accept();
+    });
+    await pause.click();
+    await expect.poll(async () => (await stack.rollout(created.id)).status, { timeout: 10_000 }).toBe('paused');
+    expect(asked).toContain(created.id);
+    expect((await stack.rollout(created.id)).statusReason).toBe('paused from the dashboard');
+    await expect.poll(() => text(page, 'rollout-status')).toBe('paused');
+    await expect.poll(() => page.getByTestId('btn-resume').isEnabled()).toBe(true);
+    expect(await pause.isDisabled()).toBe(true);
+    await page.close();
+
+    await stack.api('POST', `/v1/rollouts/${created.id}/abort`, {});
+    expect(pageProblems).toEqual([]);
+  }, 90_000);
+});
