@@ -1,6 +1,6 @@
 // A plain in-process Aedes on port 0 for device-sim integration tests, with a hook to check
-// connect credentials. The real broker (broker/, issue 4) was not committed when these tests
-// were written; switch to startBroker() once it is (see the report).
+// connect credentials, and a service-side observer client. The real broker (broker/) is used
+// by integration/real-broker.test.ts; these tests keep plain Aedes to test the agent alone.
 import { createServer, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { Aedes, type Client } from 'aedes';
@@ -53,8 +53,8 @@ export class Observer {
   readonly presence: Array<{ deviceId: string; value: string }> = [];
   private constructor(readonly client: MqttClient) {}
 
-  static async connect(url: string): Promise<Observer> {
-    const client = await mqtt.connectAsync(url, { clientId: `observer-${Math.random().toString(16).slice(2)}`, reconnectPeriod: 0 });
+  static async connect(url: string, credentials?: { username: string; password: string }): Promise<Observer> {
+    const client = await mqtt.connectAsync(url, { clientId: `observer-${Math.random().toString(16).slice(2)}`, reconnectPeriod: 0, ...credentials });
     const observer = new Observer(client);
     client.on('message', (topic, payload) => {
       const parsed = parseDeviceTopic(topic);
