@@ -9,6 +9,9 @@ import { registerServeCommands } from './commands/serve.js';
 import { registerTokensCommands } from './commands/tokens.js';
 import { registerSimCommands } from './commands/sim.js';
 import { registerBrokerCommands } from './commands/broker.js';
+import { registerRolloutsCommands } from './commands/rollouts.js';
+import { registerDemoCommands } from './commands/demo.js';
+import { startFleetOrchestrator } from '../service.js';
 
 export const EXIT = { ok: 0, failure: 1, usage: 2, refused: 3 } as const;
 
@@ -22,7 +25,10 @@ export function buildProgram(): Command {
   registerDevicesCommands(program);
   registerReleasesCommands(program);
   registerRootCommands(program);
-  registerServeCommands(program);
+  // The full orchestrator: HTTP API plus rollout engine and status ingestion.
+  registerServeCommands(program, { start: (config) => startFleetOrchestrator({ config }) });
+  registerRolloutsCommands(program);
+  registerDemoCommands(program);
   registerTokensCommands(program);
   registerSimCommands(program);
   registerBrokerCommands(program);

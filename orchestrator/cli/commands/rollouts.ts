@@ -1,0 +1,245 @@
+// `fleet-ota rollouts create|list|show|devices|watch|start|pause|resume|abort|approve|rollback`:
+// staged rollouts through the HTTP API. Rollback is a roll-forward: the previous image
+// re-released under a higher sequence, signed offline; the command walks the operator through it.
+import type { Command } from 'commander';
+import { buildReleaseBody, formatWireTime, nodeEd25519, signRelease, type ReleaseEnvelope } from '../../../protocol/index.js';
+import { readPrivateKeyFile } from '../../keys/key-file.js';
+import type { RolloutView } from '../../rollouts/model.js';
+import type { RolloutSpecInput } from '../../rollouts/spec.js';
+import { CLI_EXIT, CliError, createApiClient, output, table, withApiOptions, type ApiClient, type ApiOptions } from '../api-client.js';
+import { frameWriter, isFinished, renderRollout } from '../rollout-progress.js';
+
+interface CreateOptions extends ApiOptions {
+  release: string;
+  id?: string;
+  device?: string[];
+  group?: string[];
+  tag?: string[];
+  installedRelease?: string;
+  waves: string;
+  canary?: string;
+  successThreshold?: string;
+  failureThreshold?: string;
+  bake?: string;
+  deviceTimeout?: string;
+  manual?: boolean;
+  policy?: 'auto' | 'optional' | 'forced';
+  deadline?: string;
+  window?: string;
+  failureAction?: 'pause' | 'abort';
+  maxPerMinute?: string;
+  start: boolean;
+  watch?: boolean;
+}
+
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+function number(flag: string, text: string | undefined, parse: (t: string) => number = Number): number | undefined {
+  if (text === undefined) return undefined;
+  const n = parse(text);
+  if (!Number.isFinite(n)) throw new CliError(CLI_EXIT.usage, 'bad_option', `${flag} ${text} is not a number`);
+  return n;
+}
+
+/** `1%,10%,100%` (cumulative shares), `5,50,all` (counts, then the rest), mixed. */
+export function parseWaves(text: string, common: Record<string, unknown>): Array<Record<string, unknown>> {
+  return text.split(',').map((part) => part.trim()).filter(Boolean).map((part) => {
+    if (part === 'all') return { percent: 100, ...common };
+    const percent = /^(\d+(?:\.\d+)?)%$/.exec(part);
+    if (percent) return { percent: Number(percent[1]), ...common };
+    if (/^\d+$/.test(part)) return { count: Number(part), ...common };
+    throw new CliError(CLI_EXIT.usage, 'bad_waves', `--waves: "${part}" is neither N% nor a count nor "all"`);
+  });
+}
+
+export function specFromOptions(o: CreateOptions): RolloutSpecInput {
+  const common: Record<string, unknown> = {};
+  const set = (key: string, value: unknown) => {
+    if (value !== undefined) common[key] = value;
+  };
+  set('successThreshold', number('--success-threshold', o.successThreshold));
+  set('failureThreshold', number('--failure-threshold', o.failureThreshold));
+  set('bakeSeconds', number('--bake', o.bake));
+  set('deviceTimeoutSeconds', number('--device-timeout', o.deviceTimeout));
+  if (o.manual) common.promotion = 'manual';
+  const waves = parseWaves(o.waves, common);
+  if (o.canary) waves.unshift({ deviceIds: o.canary.split(',').map((s) => s.trim()).filter(Boolean), ...common });
+  let window: { start: string; end: string } | undefined;
+  if (o.window) {
+    const match = /^(\d\d:\d\d)-(\d\d:\d\d)$/.exec(o.window);
+    if (!match) throw new CliError(CLI_EXIT.usage, 'bad_window', '--window takes HH:MM-HH:MM (UTC)');
+    window = { start: match[1]!, end: match[2]! };
+  }
+  const target: Record<string, unknown> = {};
+  if (o.device?.length) target.deviceIds = o.device;
+  if (o.group?.length) target.groups = o.group;
+  if (o.tag?.length) target.tags = o.tag;
+  if (o.installedRelease) target.installedReleaseId = o.installedRelease;
+  const maxPerMinute = number('--max-per-minute', o.maxPerMinute);
+  return {
+    releaseId: o.release,
+    ...(o.id ? { id: o.id } : {}),
+    target,
+    waves: waves as RolloutSpecInput['waves'],
+    policy: { mode: o.policy ?? 'auto', ...(o.deadline ? { deadline: o.deadline } : {}), ...(window ? { window } : {}) },
+    failureAction: o.failureAction ?? 'pause',
+    ...(maxPerMinute !== undefined ? { maxNotificationsPerMinute: maxPerMinute } : {}),
+    start: o.start,
+  };
+}
+
+/** Redraws the rollout until it completes or aborts (or, unless `follow`, pauses). */
+export async function watchRollout(client: ApiClient, id: string, options: { follow?: boolean; intervalMs?: number } = {}): Promise<RolloutView> {
+  const draw = frameWriter(process.stdout);
+  for (;;) {
+    const view = await client.request<RolloutView>('GET', `/v1/rollouts/${encodeURIComponent(id)}`);
+    draw(renderRollout(view, process.stdout.isTTY));
+    if (isFinished(view) || (!options.follow && view.status === 'paused')) return view;
+    await new Promise((resolve) => setTimeout(resolve, options.intervalMs ?? 500));
+  }
+}
+
+function summaryRows(rollouts: Array<{ id: string; releaseId: string; status: string; currentWave: number; waveCount: number; total: number; counts: Record<string, number> }>): string[][] {
+  return rollouts.map((r) => [r.id, r.releaseId, r.status, `${Math.min(r.currentWave + 1, r.waveCount)}/${r.waveCount}`, String(r.total), String(r.counts.succeeded ?? 0), String((r.counts.failed ?? 0) + (r.counts.rejected ?? 0) + (r.counts.timed_out ?? 0))]);
+}
+
+export function registerRolloutsCommands(program: Command): void {
+  const rollouts = program.command('rollouts').description('create, watch and steer staged rollouts');
+
+  withApiOptions(rollouts.command('create'))
+    .description('create a staged rollout of a release (starts it unless --no-start)')
+    .requiredOption('--release <id>', 'release to roll out')
+    .option('--id <id>', 'rollout id (default generated)')
+    .option('--device <id>', 'target device (repeatable)', collect)
+    .option('--group <name>', 'target group (repeatable)', collect)
+    .option('--tag <name>', 'target tag (repeatable)', collect)
+    .option('--installed-release <id>', 'only devices that have this release installed')
+    .option('--waves <list>', 'waves: cumulative shares and/or counts, e.g. 1%,10%,100% or 5,50,all', '1%,10%,100%')
+    .option('--canary <ids>', 'comma-separated canary device ids: a first wave of exactly these')
+    .option('--success-threshold <fraction>', 'share of a wave that must succeed to promote (default 0.9)')
+    .option('--failure-threshold <fraction>', 'share of a wave that may fail before the failure action (default 0.1)')
+    .option('--bake <seconds>', 'minimum seconds between a wave\'s last notification and its promotion')
+    .option('--device-timeout <seconds>', 'seconds a notified device has to finish (default 600)')
+    .option('--manual', 'wait for `rollouts approve` before each next wave')
+    .option('--policy <mode>', 'auto | optional | forced', 'auto')
+    .option('--deadline <time>', 'RFC 3339 UTC time after which a forced update ignores the window')
+    .option('--window <HH:MM-HH:MM>', 'maintenance window in UTC (wraps past midnight)')
+    .option('--failure-action <action>', 'pause | abort when the failure threshold is crossed', 'pause')
+    .option('--max-per-minute <n>', 'cap on devices notified per minute')
+    .option('--no-start', 'create without starting (then `rollouts start`)')
+    .option('--watch', 'show live progress until the rollout finishes or pauses')
+    .action(async (options: CreateOptions) => {
+      const client = createApiClient(options);
+      const view = await client.request<RolloutView>('POST', '/v1/rollouts', { json: specFromOptions(options) });
+      if (options.watch && !options.json) {
+        await watchRollout(client, view.id);
+        return;
+      }
+      output(options, view, () => renderRollout(view).join('\n'));
+    });
+
+  withApiOptions(rollouts.command('list'))
+    .description('list rollouts, newest first')
+    .option('--limit <n>', 'page size', '50')
+    .action(async (options: ApiOptions & { limit: string }) => {
+      const page = await createApiClient(options).request<{ rollouts: Parameters<typeof summaryRows>[0] }>('GET', `/v1/rollouts?limit=${Number(options.limit)}`);
+      output(options, page, () => table(['ROLLOUT', 'RELEASE', 'STATUS', 'WAVE', 'DEVICES', 'OK', 'FAILED'], summaryRows(page.rollouts)));
+    });
+
+  withApiOptions(rollouts.command('show <id>'))
+    .description('show one rollout: waves, counts, reasons')
+    .action(async (id: string, options: ApiOptions) => {
+      const view = await createApiClient(options).request<RolloutView>('GET', `/v1/rollouts/${encodeURIComponent(id)}`);
+      output(options, view, () => renderRollout(view).join('\n'));
+    });
+
+  withApiOptions(rollouts.command('devices <id>'))
+    .description('list devices of a rollout, optionally in one state or wave')
+    .option('--state <state>', 'only devices in this state')
+    .option('--wave <n>', 'only devices of this wave')
+    .option('--limit <n>', 'page size', '100')
+    .option('--cursor <cursor>', 'continue from a previous page')
+    .action(async (id: string, options: ApiOptions & { state?: string; wave?: string; limit: string; cursor?: string }) => {
+      const query = new URLSearchParams({ limit: options.limit });
+      if (options.state) query.set('state', options.state);
+      if (options.wave) query.set('wave', options.wave);
+      if (options.cursor) query.set('cursor', options.cursor);
+      const page = await createApiClient(options).request<{ devices: Array<{ id: string; state: string; wave: number; progress: number; reason: string }>; cursor?: string }>('GET', `/v1/rollouts/${encodeURIComponent(id)}/devices?${query}`);
+      output(options, page, () => `${table(['DEVICE', 'STATE', 'WAVE', 'REASON'], page.devices.map((d) => [d.id, d.state, String(d.wave), d.reason || '-']))}${page.cursor ? `\nmore: --cursor ${page.cursor}` : ''}`);
+    });
+
+  withApiOptions(rollouts.command('watch <id>'))
+    .description('live progress per wave until the rollout finishes (or pauses, unless --follow)')
+    .option('--follow', 'keep watching through pauses')
+    .action(async (id: string, options: ApiOptions & { follow?: boolean }) => {
+      const view = await watchRollout(createApiClient(options), id, { follow: options.follow ?? false });
+      if (view.status === 'aborted') process.exitCode = CLI_EXIT.failure;
+    });
+
+  for (const action of ['start', 'pause', 'resume', 'abort', 'approve'] as const) {
+    const command = withApiOptions(rollouts.command(`${action} <id>`)).description(
+      { start: 'start a created rollout', pause: 'pause notifying (devices already notified continue)', resume: 'resume a paused rollout (after a threshold pause, accepts the current wave as it stands)', abort: 'abort: cancel pending devices, send a signed cancel to notified ones', approve: 'approve promotion of the current wave (manual promotion)' }[action],
+    );
+    if (action === 'pause' || action === 'abort') command.option('--reason <text>', 'why (shown on the dashboard)');
+    command.action(async (id: string, options: ApiOptions & { reason?: string }) => {
+      const view = await createApiClient(options).request<RolloutView>('POST', `/v1/rollouts/${encodeURIComponent(id)}/${action}`, { json: options.reason ? { reason: options.reason } : {} });
+      output(options, view, () => renderRollout(view).join('\n'));
+    });
+  }
+
+  withApiOptions(rollouts.command('rollback <id>'))
+    .description('roll a bad release back by rolling forward: re-release a previous image under a higher sequence')
+    .option('--to <releaseId>', 'the release whose image to bring back (default: the newest one below the rolled-out release)')
+    .option('--release-key <file>', 'release private key file (repeatable up to the threshold); without it, prints the offline steps', collect)
+    .option('--new-release-id <id>', 'id of the re-release (default <to>-rb<sequence>)')
+    .option('--waves <list>', 'waves of the roll-forward rollout', '10%,100%')
+    .option('--yes', 'abort the bad rollout if it is still running, without asking')
+    .action(async (id: string, options: ApiOptions & { to?: string; releaseKey?: string[]; newReleaseId?: string; waves: string; yes?: boolean }) => {
+      await rollback(createApiClient(options), id, options);
+    });
+}
+
+interface ReleaseInfo { releaseId: string; version: string; sequence: number; vendorId: string; classId: string; envelope?: ReleaseEnvelope }
+
+async function rollback(client: ApiClient, id: string, options: ApiOptions & { to?: string; releaseKey?: string[]; newReleaseId?: string; waves: string; yes?: boolean }): Promise<void> {
+  const bad = await client.request<RolloutView>('GET', `/v1/rollouts/${encodeURIComponent(id)}`);
+  const badRelease = await client.request<ReleaseInfo>('GET', `/v1/releases/${encodeURIComponent(bad.releaseId)}`);
+  const { vendorId, classId } = badRelease;
+  const list = await client.request<{ releases: ReleaseInfo[] }>('GET', `/v1/releases?vendorId=${vendorId}&classId=${classId}&limit=200`);
+  const releases = list.releases;
+  const target = options.to
+    ? releases.find((r) => r.releaseId === options.to)
+    : releases.filter((r) => r.sequence < badRelease.sequence).sort((a, b) => b.sequence - a.sequence)[0];
+  if (!target) throw new CliError(CLI_EXIT.usage, 'no_previous_release', options.to ? `no release ${options.to} for ${vendorId}/${classId}` : `no release of ${vendorId}/${classId} below sequence ${badRelease.sequence} to roll back to`);
+  const full = await client.request<ReleaseInfo & { envelope: ReleaseEnvelope }>('GET', `/v1/releases/${encodeURIComponent(target.releaseId)}`);
+  // Anti-rollback is never switched off: the old image comes back under a new, higher sequence.
+  const sequence = Math.max(...releases.map((r) => r.sequence)) + 1;
+  const releaseId = options.newReleaseId ?? `${target.releaseId}-rb${sequence}`.slice(0, 64);
+  const version = `${target.version.split('+')[0]}+rollback.${sequence}`;
+  const payload = full.envelope.signed.payload;
+  const say = (text: string) => process.stdout.write(`${text}\n`);
+
+  say(`Rolling ${vendorId}/${classId} back from ${bad.releaseId} (sequence ${badRelease.sequence}) to the image of ${target.releaseId} (sequence ${target.sequence}).`);
+  say(`Devices never install a lower sequence, so the image is re-released as ${releaseId}, version ${version}, sequence ${sequence}.`);
+  if (!isFinished(bad)) {
+    if (!options.yes) throw new CliError(CLI_EXIT.usage, 'rollout_active', `rollout ${id} is ${bad.status}; abort it first (fleet-ota rollouts abort ${id}) or pass --yes`);
+    await client.request('POST', `/v1/rollouts/${encodeURIComponent(id)}/abort`, { json: { reason: `rolled back to ${target.releaseId}` } });
+    say(`1. aborted ${id}`);
+  }
+  if (!options.releaseKey?.length) {
+    say('The release is signed offline with release keys. On the signing machine run:');
+    say(`  fleet-ota keys sign-release --key <release key file> --sha256 ${payload.sha256} --size ${payload.size} --uri ${payload.uri} \\`);
+    say(`    --release-id ${releaseId} --version ${version} --sequence ${sequence} --vendor ${vendorId} --class ${classId} --out ${releaseId}.json`);
+    say('Then, here:');
+    say(`  fleet-ota releases import ${releaseId}.json`);
+    say(`  fleet-ota rollouts create --release ${releaseId} --waves ${options.waves} --watch`);
+    return;
+  }
+  const keys = await Promise.all(options.releaseKey.map((file) => readPrivateKeyFile(file, 'release')));
+  const body = buildReleaseBody({ releaseId, version, sequence, vendorId, classId, payload, createdAt: formatWireTime(Date.now() / 1000) });
+  await client.request('POST', '/v1/releases', { json: signRelease(body, keys, nodeEd25519) });
+  say(`2. signed and imported ${releaseId}`);
+  const created = await client.request<RolloutView>('POST', '/v1/rollouts', { json: { releaseId, target: bad.spec.target, waves: parseWaves(options.waves, {}) } });
+  say(`3. started rollout ${created.id}`);
+  if (!options.json) await watchRollout(client, created.id);
+}

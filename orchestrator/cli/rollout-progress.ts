@@ -1,0 +1,56 @@
+// Terminal picture of a rollout: one bar per wave (succeeded / failed / in flight), counts by
+// state and failure reasons. Used by `fleet-ota rollouts watch` and the demo.
+import type { RolloutView, StateCounts } from '../rollouts/model.js';
+
+const FAILED_STATES = ['failed', 'rejected', 'timed_out'] as const;
+const BAR_WIDTH = 30;
+
+function sum(counts: StateCounts, states: readonly string[]): number {
+  return states.reduce((n, s) => n + ((counts as Record<string, number>)[s] ?? 0), 0);
+}
+
+/** A bar of `width` cells: '#' succeeded, 'x' failed, '-' in flight, '.' not yet notified. */
+export function waveBar(counts: StateCounts, size: number, width = BAR_WIDTH): string {
+  if (size === 0) return ' '.repeat(width);
+  const ok = counts.succeeded ?? 0;
+  const bad = sum(counts, FAILED_STATES) + (counts.canceled ?? 0);
+  const queued = counts.queued ?? 0;
+  const cells = (n: number) => Math.round((n / size) * width);
+  const okCells = cells(ok);
+  const badCells = Math.min(width - okCells, cells(bad));
+  const queuedCells = Math.min(width - okCells - badCells, cells(queued));
+  return '#'.repeat(okCells) + 'x'.repeat(badCells) + '-'.repeat(width - okCells - badCells - queuedCells) + '.'.repeat(queuedCells);
+}
+
+function countsText(counts: StateCounts): string {
+  return Object.entries(counts).filter(([, n]) => (n ?? 0) > 0).map(([s, n]) => `${s} ${n}`).join(', ') || '-';
+}
+
+/** Lines describing the rollout now; `color` adds ANSI colors for terminals. */
+export function renderRollout(view: RolloutView, color = false): string[] {
+  const paint = (code: number, text: string) => (color ? `\u001b[${code}m${text}\u001b[0m` : text);
+  const statusColor = view.status === 'completed' ? 32 : view.status === 'aborted' ? 31 : view.status === 'paused' ? 33 : 36;
+  const lines = [`rollout ${view.id}  release ${view.releaseId}  ${paint(statusColor, view.status)}${view.statusReason ? ` (${view.statusReason})` : ''}`];
+  for (const wave of view.waves) {
+    const marker = wave.index === view.currentWave && view.status !== 'completed' ? '>' : ' ';
+    const done = (wave.counts.succeeded ?? 0) + sum(wave.counts, FAILED_STATES) + (wave.counts.canceled ?? 0);
+    lines.push(`${marker} wave ${wave.index} [${waveBar(wave.counts, wave.size)}] ${String(done).padStart(6)}/${String(wave.size).padEnd(6)} ${wave.status.padEnd(17)} ${countsText(wave.counts)}`);
+  }
+  const reasons = Object.entries(view.reasons);
+  if (reasons.length > 0) lines.push(`  reasons: ${reasons.map(([r, n]) => `${r} ${n}`).join(', ')}`);
+  return lines;
+}
+
+/** Redraws `lines` in place on a TTY (moves the cursor up over the previous frame). */
+export function frameWriter(stream: NodeJS.WriteStream): (lines: string[]) => void {
+  let previous = 0;
+  return (lines) => {
+    if (stream.isTTY && previous > 0) stream.write(`\u001b[${previous}F\u001b[J`);
+    stream.write(`${lines.join('\n')}\n`);
+    previous = stream.isTTY ? lines.length : 0;
+  };
+}
+
+export function isFinished(view: RolloutView): boolean {
+  return view.status === 'completed' || view.status === 'aborted';
+}
