@@ -1,7 +1,7 @@
 // Artifact routes. PUT streams an upload into the store (hashed on the way, size-limited,
 // nothing left behind on failure). GET is public, for devices: ETag = sha256, single Range,
 // If-Range, If-None-Match (PROTOCOL.md: Artifacts; RFC 9110 §13-14).
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { Readable } from 'node:stream';
 import { decideRange, etagMatches, ifRangeAllows } from '../../artifacts/range.js';
 import type { RouteOptions } from '../app.js';
@@ -50,14 +50,7 @@ export const artifactRoutes: FastifyPluginAsync<RouteOptions> = async (app, { co
     return reply.status(stored.created ? 201 : 200).send({ sha256: stored.sha256, size: stored.size, uri });
   });
 
-  app.get<{ Params: { sha256: string } }>('/artifacts/:sha256', {
-    schema: {
-      summary: 'Download an artifact (public: devices fetch payload.uri); Range and conditional requests',
-      tags: ['artifacts'],
-      params,
-      response: { 416: { $ref: 'ApiError#' }, 404: { $ref: 'ApiError#' }, 400: { $ref: 'ApiError#' } },
-    },
-  }, async (request, reply) => {
+  const download = async (request: FastifyRequest<{ Params: { sha256: string } }>, reply: FastifyReply) => {
     const { sha256 } = request.params;
     const info = await store.stat(sha256);
     if (!info) throw new ApiError(404, 'not_found', `artifact ${sha256} not found`);
@@ -72,12 +65,21 @@ export const artifactRoutes: FastifyPluginAsync<RouteOptions> = async (app, { co
         .send({ code: 'range_not_satisfiable', message: `artifact has ${info.size} bytes` });
     }
     void reply.type('application/octet-stream');
-    if (range.kind === 'partial') {
-      return reply.status(206)
-        .header('content-range', `bytes ${range.start}-${range.end}/${info.size}`)
-        .header('content-length', String(range.end - range.start + 1))
-        .send(store.read(sha256, range));
-    }
-    return reply.status(200).header('content-length', String(info.size)).send(store.read(sha256));
-  });
+    const [status, start, end] = range.kind === 'partial' ? [206, range.start, range.end] : [200, 0, info.size - 1];
+    if (range.kind === 'partial') void reply.header('content-range', `bytes ${start}-${end}/${info.size}`);
+    void reply.status(status).header('content-length', String(end - start + 1));
+    // HEAD: headers only, without opening the file (Node sends no body for HEAD).
+    if (request.method === 'HEAD') return reply.send();
+    return reply.send(range.kind === 'partial' ? store.read(sha256, range) : store.read(sha256));
+  };
+
+  const downloadSchema = {
+    summary: 'Download an artifact (public: devices fetch payload.uri); Range and conditional requests',
+    tags: ['artifacts'],
+    params,
+    response: { 416: { $ref: 'ApiError#' }, 404: { $ref: 'ApiError#' }, 400: { $ref: 'ApiError#' } },
+  };
+  // An explicit HEAD route: fastify's automatic one would read the whole file to discard it.
+  app.get('/artifacts/:sha256', { exposeHeadRoute: false, schema: downloadSchema }, download);
+  app.head('/artifacts/:sha256', { schema: { ...downloadSchema, summary: 'Artifact headers (size, ETag) without the body' } }, download);
 };
