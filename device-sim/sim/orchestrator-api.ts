@@ -4,7 +4,7 @@ import { nodeEd25519, rootEnvelope, updateRoot, verifyTrustAnchor, type Ed25519,
 import type { SimDevice } from './provision.js';
 
 export class ApiCallError extends Error {
-  constructor(readonly code: 'ERR_API_UNREACHABLE' | 'ERR_API_REFUSED' | 'ERR_API_RESPONSE' | 'ERR_ROOT_CHAIN', message: string, readonly status?: number) {
+  constructor(readonly code: 'ERR_API_UNREACHABLE' | 'ERR_API_REFUSED' | 'ERR_API_RESPONSE' | 'ERR_NO_ROOT' | 'ERR_ROOT_CHAIN', message: string, readonly status?: number) {
     super(message);
     this.name = 'ApiCallError';
   }
@@ -47,7 +47,7 @@ async function call(url: string, init: RequestInit): Promise<unknown> {
 export async function fetchTrustAnchor(api: string, nowSeconds: number, ed25519: Ed25519 = nodeEd25519): Promise<RootEnvelope> {
   const body = await call(new URL('/v1/roots', api).href, { method: 'GET', headers: { accept: 'application/json' } });
   const list = (body as { roots?: unknown } | undefined)?.roots;
-  if (!Array.isArray(list) || list.length === 0) throw new ApiCallError('ERR_ROOT_CHAIN', 'the orchestrator has no root published');
+  if (!Array.isArray(list) || list.length === 0) throw new ApiCallError('ERR_NO_ROOT', 'the orchestrator has no root published');
   const roots: RootEnvelope[] = [];
   for (const item of list) {
     const parsed = rootEnvelope.safeParse(item);

@@ -45,7 +45,7 @@ afterAll(async () => {
 
 const base = (over: Partial<SimCommandOptions>): SimCommandOptions => ({
   devices: 5, broker: '', api: undefined, profile: 'healthy', vendor: 'acme', class: 'gw-1', idPrefix: 'cli-', seed: 1,
-  concurrency: 10, tokenLifetime: 3600, register: true, ...over,
+  concurrency: 10, tokenLifetime: 3600, register: true, wait: false, ...over,
 });
 
 describe('fleet-ota sim', () => {
@@ -79,6 +79,17 @@ describe('fleet-ota sim', () => {
     await expect(runSim(base({ broker: broker.url }), io)).rejects.toMatchObject({ code: 'ERR_USAGE', exitCode: 2 });
     await expect(runSim(base({ broker: broker.url, api: apiUrl, token: 'wrong-token-0123456789' }), io)).rejects.toMatchObject({ code: 'ERR_API_REFUSED', exitCode: 3 });
     await expect(runSim(base({ broker: broker.url, api: 'http://127.0.0.1:9', register: false }), io)).rejects.toMatchObject({ code: 'ERR_API_UNREACHABLE', exitCode: 1 });
+  });
+
+  it('waits for the API to come up (or stops when asked)', async () => {
+    const controller = new AbortController();
+    const out = new PassThrough();
+    let text = '';
+    out.on('data', (chunk: Buffer) => (text += chunk.toString()));
+    const running = runSim(base({ broker: broker.url, api: 'http://127.0.0.1:9', register: false, wait: true }), { signal: controller.signal, out, isTTY: false });
+    await waitFor(() => text.includes('waiting for'), 5_000, 'waiting line');
+    controller.abort();
+    expect(await running).toEqual({});
   });
 
   it('runs through the real binary and exits 0 on SIGTERM', async () => {

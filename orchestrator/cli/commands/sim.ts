@@ -26,6 +26,8 @@ export interface SimCommandOptions {
   concurrency: number;
   tokenLifetime: number;
   register: boolean;
+  /** Keep retrying GET /v1/roots while the API is down or has no root yet. */
+  wait: boolean;
   logLevel?: string;
 }
 
@@ -38,8 +40,8 @@ export interface SimIo {
   logger?: AgentLogger;
 }
 
-/** Refresh periods of the live counts line. */
-export const SIM_PRINT = { ttyMs: 1_000, plainMs: 5_000 } as const;
+/** Refresh periods of the live counts line; retry period while waiting for the API's root. */
+export const SIM_PRINT = { ttyMs: 1_000, plainMs: 5_000, rootRetryMs: 5_000 } as const;
 
 class SimCommandError extends Error {
   constructor(readonly code: string, message: string, readonly exitCode: number) {
@@ -78,6 +80,30 @@ async function readRootFile(path: string, nowSeconds: number): Promise<RootEnvel
   }
 }
 
+/**
+ * The trust anchor from the API. With `wait`, an API not up yet or without a root (a compose
+ * stack before `fleet-ota root publish`) is retried until it answers or the signal aborts.
+ */
+async function rootFromApi(api: string, wait: boolean, io: SimIo, now: () => number, say: (line: string) => void): Promise<RootEnvelope | undefined> {
+  for (let announced = false; ; announced = true) {
+    try {
+      return await fetchTrustAnchor(api, now());
+    } catch (error) {
+      const retryable = error instanceof ApiCallError && (error.code === 'ERR_API_UNREACHABLE' || error.code === 'ERR_NO_ROOT');
+      if (!wait || !retryable) apiFailure(error);
+      if (!announced) say(`waiting for ${api} to serve a root (${(error as Error).message}); publish one with fleet-ota root publish`);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, SIM_PRINT.rootRetryMs);
+        io.signal.addEventListener('abort', () => {
+          clearTimeout(timer);
+          resolve();
+        }, { once: true });
+      });
+      if (io.signal.aborted) return undefined;
+    }
+  }
+}
+
 function apiFailure(error: unknown): never {
   if (error instanceof ApiCallError) throw new SimCommandError(error.code, error.message, error.code === 'ERR_API_REFUSED' ? 3 : 1);
   throw error;
@@ -97,7 +123,8 @@ export async function runSim(o: SimCommandOptions, io: SimIo): Promise<Record<Fl
   const token = o.token ?? process.env.FLEET_OPERATOR_TOKEN;
   if (o.api && o.register && !token) throw new SimCommandError('ERR_USAGE', 'registering devices needs --token or FLEET_OPERATOR_TOKEN (or pass --no-register)', 2);
 
-  const root = o.root ? await readRootFile(o.root, now()) : await fetchTrustAnchor(o.api!, now()).catch(apiFailure);
+  const root = o.root ? await readRootFile(o.root, now()) : await rootFromApi(o.api!, o.wait, io, now, say);
+  if (!root) return {} as Record<FleetState, number>;
   say(`trust anchor: root v${root.signed.version} (${o.root ? o.root : `${o.api}/v1/roots`})`);
 
   const fleet = await provisionFleet({
@@ -155,6 +182,7 @@ export function registerSimCommands(program: Command): void {
     .option('--concurrency <n>', 'connection attempts in flight while the fleet comes up', integer(1, 10_000), DEFAULT_CONNECT.connectConcurrency)
     .option('--token-lifetime <s>', 'connect token lifetime in seconds', integer(60, 86_400), DEFAULT_CONNECT.tokenLifetimeSeconds)
     .option('--no-register', 'do not register the devices (already registered)')
+    .option('--no-wait', 'fail at once if the API is down or has no root (default: retry every 5 s)')
     .option('--log-level <level>', 'agent logs on stderr (debug, info, warn, error)')
     .action(async (o: SimCommandOptions) => {
       const controller = new AbortController();
