@@ -22,4 +22,6 @@ export const REGISTRY_LIMITS = {
   /** Public key cache for status verification: entries and lifetime. */
   publicKeyCacheEntries: 50_000,
   publicKeyCacheMs: 30_000,
+  /** How long "unknown or revoked" is remembered. */
+  publicKeyNegativeCacheMs: 2_000,
 } as const;

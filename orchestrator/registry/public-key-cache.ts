@@ -14,6 +14,7 @@ export interface PublicKeyCache {
 export function createPublicKeyCache(redis: Redis, prefix: string, options: { entries?: number; ttlMs?: number; now?: () => number } = {}): PublicKeyCache {
   const entries = options.entries ?? REGISTRY_LIMITS.publicKeyCacheEntries;
   const ttlMs = options.ttlMs ?? REGISTRY_LIMITS.publicKeyCacheMs;
+  const negativeTtlMs = REGISTRY_LIMITS.publicKeyNegativeCacheMs;
   const now = options.now ?? Date.now;
   const cache = new Map<string, { key: Uint8Array | undefined; until: number }>();
   const keys = registryKeys(prefix);
@@ -26,7 +27,9 @@ export function createPublicKeyCache(redis: Redis, prefix: string, options: { en
       // Map order is insertion order: dropping the oldest entry keeps the cache bounded.
       if (cache.size >= entries) cache.delete(cache.keys().next().value as string);
       cache.delete(deviceId);
-      cache.set(deviceId, { key, until: now() + ttlMs });
+      // "No key" is kept only briefly: another process may register the device any moment,
+      // and registrations are not broadcast like revocations are.
+      cache.set(deviceId, { key, until: now() + (key ? ttlMs : Math.min(ttlMs, negativeTtlMs)) });
       return key;
     },
     forget(deviceId) {
