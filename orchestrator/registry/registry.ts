@@ -1,5 +1,6 @@
-// The device registry service: one object binding the registry operations to a Redis
-// connection and key prefix. Routes and the rollout engine call it; it knows nothing of HTTP.
+// The device registry service: one object binding the registry operations to a Redis connection
+// and key prefix. Routes and the rollout engine call it; it speaks no HTTP, though its refusals
+// are the orchestrator's coded ApiError (http/errors.ts).
 import type { Redis } from 'ioredis';
 import { ApiError } from '../http/errors.js';
 import type { DeviceRecord } from './device-record.js';

@@ -78,9 +78,9 @@ describe('bulk import of 100,000 devices', () => {
     expect(summary.total).toBe(COUNT);
     expect(summary.byClass).toEqual(expect.arrayContaining([{ vendorId: 'acme', classId: 'gw-2', count: COUNT / 2 }]));
     expect(summary.byPresence.unknown).toBe(COUNT);
-    const again = performance.now();
-    await t.app.inject({ method: 'GET', url: '/v1/fleet/summary', headers: auth(t.read) });
-    expect(performance.now() - again).toBeLessThan(200);
+    // A dashboard polling again gets the cached pass, not a new one.
+    const again = (await t.app.inject({ method: 'GET', url: '/v1/fleet/summary', headers: auth(t.read) })).json();
+    expect(again.computedAt).toBe(summary.computedAt);
   });
 
   it('resolves a rollout target over 100,000 devices', async () => {
