@@ -28,6 +28,7 @@ describe('base64url', () => {
     ['whitespace', 'Zm9 v'],
     ['a newline', 'Zm9v\n'],
     ['a length of 4n+1', 'Zm9vY'],
+    ['a length of 4n+1 whose extra character carries only zero bits', 'Zm9vA'],
     ['non-zero trailing bits (Zh would also be "f")', 'Zh'],
     ['non-ASCII', 'Zm9vé'],
   ])('refuses %s', (_what, text) => {
