@@ -11,6 +11,7 @@ import { createRedis } from '../orchestrator/infra/redis.js';
 import { createConnectHooks } from './adapter/connect-hooks.js';
 import { liveClients, type AdapterContext } from './adapter/context.js';
 import { publishPresence } from './adapter/presence.js';
+import { indexRetainedLookups } from './adapter/retained-index.js';
 import { createPublishHooks, installDropFilter } from './adapter/publish-hooks.js';
 import { listenForRevocations } from './adapter/revocation.js';
 import { SharedSubscriptions } from './adapter/shared-subscriptions.js';
@@ -155,6 +156,7 @@ export async function startBroker(config: BrokerConfig, deps: BrokerDeps = {}): 
   // Aedes emits 'error' for persistence and will-sweep failures: log, never crash the node.
   (aedes as EventEmitter).on('error', (error: Error) => logger.error({ err: error }, 'aedes error'));
   await aedes.listen();
+  if (!cluster) indexRetainedLookups((aedes as unknown as { persistence: unknown }).persistence);
 
   const revocations = await listenForRevocations(context, redis.duplicate());
   const listener = await startListener(
