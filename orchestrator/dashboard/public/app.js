@@ -8,6 +8,7 @@ const DEVICE_PAGE = 50;
 const MAX_ROWS = 100;
 const CHART_MAX_POINTS = 5_000;
 const SUMMARY_REFRESH_MS = 5_000;
+const SUMMARY_STALE_RETRY_MS = 1_500;
 const DEVICES_REFRESH_MS = 3_000;
 const RECONNECT_MS = 5_000;
 const RECENT_REJECTIONS = 20;
@@ -87,6 +88,7 @@ const renderers = {
     if (!s) return;
     el('fleet-total').textContent = String(s.total);
     el('fleet-revoked').textContent = String(s.revoked);
+    el('fleet-computed').textContent = (s.computedAt ?? '').slice(11, 19);
     fillKv('fleet-presence', [['online', s.byPresence.online, 'presence-online'], ['offline', s.byPresence.offline, 'presence-offline'], ['unknown', s.byPresence.unknown, 'presence-unknown']]);
     fillKv('fleet-versions', s.byInstalledRelease.slice(0, 20).map((r) => [r.releaseId ? `${r.releaseId}${r.version ? ` (${r.version})` : ''}` : 'none reported', r.count]));
     fillKv('fleet-classes', s.byClass.slice(0, 20).map((c) => [`${c.vendorId} / ${c.classId}`, c.count]));
@@ -371,8 +373,13 @@ function throttled(key, ms, fn) {
 // ---- views ------------------------------------------------------------------------------------
 
 async function loadSummary() {
-  state.summary = await api('/v1/fleet/summary').catch(failed('Fleet summary'));
+  const summary = await api('/v1/fleet/summary').catch(failed('Fleet summary'));
+  if (!summary) return;
+  state.summary = summary;
   invalidate('summary');
+  // The server answers from its cache and refreshes it behind the answer: an old pass means
+  // a fresh one is under way, so ask once more shortly (once: not a polling loop).
+  if (Date.now() - Date.parse(summary.computedAt) > SUMMARY_REFRESH_MS) throttled('summary-stale', SUMMARY_STALE_RETRY_MS, loadSummary);
 }
 
 async function loadRollouts() {
