@@ -4,7 +4,8 @@
 //
 // Auth: the usual `Authorization: Bearer <token>`, or `?token=<token>` on this route only,
 // because a browser's EventSource cannot send headers. A query token is copied into the
-// Authorization header before requireRole runs; the app's request logger must redact it.
+// Authorization header before requireRole runs; the app's request logger must redact it
+// (sse-format.ts: redactQueryToken).
 import type { FastifyInstance, FastifyPluginAsync, preHandlerHookHandler } from 'fastify';
 import type { Redis } from 'ioredis';
 import type { ServerResponse } from 'node:http';

@@ -2,8 +2,9 @@
 // leaving, MQTT.js `packetsend`; a DUP retransmission is the same directive, [MQTT-3.3.1-1])
 // and status reports received (`packetreceive`), by the state they claim. Verification
 // outcomes are fleet_ingest_outcomes_total. Per process: each orchestrator counts what passes
-// through its own connections; the intake's shared subscription hands each report to one
-// process and each directive is published once, so sum() both across processes.
+// through its own connections. Directives are published once: sum() them across processes.
+// Reports: sum() when the intake shares one subscription across processes (each report reaches
+// one of them), max() when every process holds its own intake session (each receives all).
 import type { MqttClient } from 'mqtt';
 import { Counter, type Registry } from 'prom-client';
 import { parseDeviceTopic, REPORTED_STATES } from '../../protocol/index.js';
