@@ -41,8 +41,12 @@ export function createConnectHooks(context: AdapterContext) {
     callback(null, true);
   }
 
-  function refuse(done: AuthenticateDone, decision: Extract<ConnectDecision, { ok: false }>): void {
+  function refuse(client: Client, done: AuthenticateDone, decision: Extract<ConnectDecision, { ok: false }>): void {
     context.record(decision.reason);
+    // Aedes 1.2.0 Client#close wipes the inbound QoS 2 store of `client.id` when the refused
+    // connection asked for a clean session: that store belongs to the live client of the same
+    // id, if any (aedes #16/#337 in another form). A refused connection has no session at all.
+    internals(client).clean = false;
     done(authError(decision.reason, decision.returnCode), false);
   }
 
@@ -64,14 +68,14 @@ export function createConnectHooks(context: AdapterContext) {
   function authenticate(client: Client, username: string | undefined, password: Buffer | undefined, done: AuthenticateDone): void {
     decide(client, username, password).then(
       (decision) => {
-        if (!decision.ok) return refuse(done, decision);
+        if (!decision.ok) return refuse(client, done, decision);
         const identity = decision.identity;
         // aedes #16/#337: a taken client id is handed over only to the same identity; Aedes
         // unregisters nothing for a refused CONNECT, so the live client stays.
         const existing = liveClients(context.aedes)[client.id];
         const existingSession = existing && existing !== client ? context.sessions.get(existing) : undefined;
         if (existingSession && !sameIdentity(existingSession.identity, identity)) {
-          return refuse(done, { ok: false, reason: 'client_id_taken', returnCode: CONNACK.identifierRejected });
+          return refuse(client, done, { ok: false, reason: 'client_id_taken', returnCode: CONNACK.identifierRejected });
         }
         const previous = context.latest.get(client.id);
         if (previous && previous !== client) {

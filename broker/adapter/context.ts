@@ -18,6 +18,8 @@ export interface AedesInternals {
 
 export interface ClientInternals {
   conn: GuardedConnection;
+  /** Clean-session flag from CONNECT; Client#close acts on it. */
+  clean: boolean;
   closed: boolean;
   connected: boolean;
   /** Delivery functions Aedes subscribes with (lib/client.js); used by shared subscriptions. */

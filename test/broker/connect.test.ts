@@ -2,6 +2,7 @@
 // service accounts authenticate, a taken client id survives a hostile connect (aedes #16/#337),
 // and revocation closes a live device within a second.
 import { readFileSync } from 'node:fs';
+import { connect as connectTcp } from 'node:net';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { directiveTopic, parseWireTime, presenceTopic, statusTopic } from '../../protocol/index.js';
@@ -10,7 +11,7 @@ import { generateSigningKey } from '../../orchestrator/keys/key-file.js';
 import type { RunningBroker } from '../../broker/index.js';
 import {
   REDIS_URL, ORCHESTRATOR_SECRET, closedPromise, collect, connectDevice, connectService, customToken, deleteByPrefix, endAll,
-  provisionDevice, startTestBroker, testPrefix, tryConnect, uniqueId, waitFor, type TestDevice,
+  provisionDevice, rawConnect, rawPublish, sleep, startTestBroker, testPrefix, tryConnect, uniqueId, waitFor, type TestDevice,
 } from './helpers.js';
 
 const CONNACK = { identifierRejected: 2, serverUnavailable: 3, badCredentials: 4, notAuthorized: 5 };
@@ -131,6 +132,28 @@ describe('taken client id (aedes #16, #337)', () => {
     await orchestrator.publishAsync(directiveTopic(alice.id), 'still-here', { qos: 1 });
     await waitFor(() => inbox.some((m) => m.payload === 'still-here'), 5000, 'directive to the live device');
     await endAll(device, orchestrator);
+  });
+
+  it('a refused connect with the live id does not wipe the live client\'s QoS 2 state (no duplicate delivery)', async () => {
+    const orchestrator = await connectService(broker.url, 'orchestrator');
+    const seen = collect(orchestrator);
+    await orchestrator.subscribeAsync(statusTopic(alice.id), { qos: 2 });
+    // The live device: a raw socket that sends a QoS 2 PUBLISH and holds back PUBREL.
+    const socket = connectTcp(broker.port, '127.0.0.1');
+    const received: Buffer[] = [];
+    socket.on('data', (chunk: Buffer) => received.push(chunk));
+    socket.write(rawConnect(alice.id, alice.id, alice.token()));
+    await waitFor(() => Buffer.concat(received)[0] === 0x20, 5000, 'CONNACK');
+    socket.write(rawPublish(statusTopic(alice.id), 'exactly-once', 2, 7));
+    await waitFor(() => Buffer.concat(received).includes(Buffer.from([0x50, 0x02, 0x00, 0x07])), 5000, 'PUBREC');
+    // A hostile clean-session connect under the same id is refused...
+    expect(await tryConnect(broker.url, asDevice(alice, 'not-a-token'))).toMatchObject({ ok: false, code: CONNACK.badCredentials });
+    // ...and the live device's retransmission is still recognised as a duplicate [MQTT-4.3.3-2].
+    socket.write(rawPublish(statusTopic(alice.id), 'exactly-once', 2, 7, true));
+    await sleep(300);
+    expect(seen.filter((m) => m.payload === 'exactly-once')).toHaveLength(1);
+    socket.destroy();
+    await endAll(orchestrator);
   });
 
   it('the same device reconnecting takes over, and its old will does not report it offline', async () => {

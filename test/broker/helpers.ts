@@ -152,3 +152,29 @@ export function customToken(header: Record<string, unknown>, claims: Record<stri
   const signature = Buffer.from(nodeEd25519.sign(secretKey, new TextEncoder().encode(signingInput))).toString('base64url');
   return `${signingInput}.${signature}`;
 }
+
+/** Minimal MQTT 3.1.1 encoders for tests that must hold a packet flow half-way (MQTT.js won't). */
+function remainingLength(n: number): number[] {
+  const out: number[] = [];
+  do {
+    let byte = n % 128;
+    n = Math.floor(n / 128);
+    if (n > 0) byte |= 0x80;
+    out.push(byte);
+  } while (n > 0);
+  return out;
+}
+function utf8Field(text: string | Buffer): Buffer {
+  const bytes = Buffer.isBuffer(text) ? text : Buffer.from(text);
+  return Buffer.concat([Buffer.from([bytes.length >> 8, bytes.length & 0xff]), bytes]);
+}
+export function rawConnect(clientId: string, username: string, password: string, clean = true): Buffer {
+  const flags = 0x80 | 0x40 | (clean ? 0x02 : 0);
+  const body = Buffer.concat([utf8Field('MQTT'), Buffer.from([4, flags, 0, 60]), utf8Field(clientId), utf8Field(username), utf8Field(password)]);
+  return Buffer.concat([Buffer.from([0x10, ...remainingLength(body.length)]), body]);
+}
+export function rawPublish(topic: string, payload: string, qos: 0 | 1 | 2, messageId: number, dup = false): Buffer {
+  const id = qos > 0 ? Buffer.from([messageId >> 8, messageId & 0xff]) : Buffer.alloc(0);
+  const body = Buffer.concat([utf8Field(topic), id, Buffer.from(payload)]);
+  return Buffer.concat([Buffer.from([0x30 | (dup ? 0x08 : 0) | (qos << 1), ...remainingLength(body.length)]), body]);
+}
