@@ -41,6 +41,13 @@ export interface RawBenchmarkOptions {
 
 export type RawProgress = { phase: 'connecting'; connected: number; total: number } | { phase: 'running'; devicesDone: number; total: number };
 
+export interface ProcessFigures {
+  cpuMs: number;
+  cpuPercentOfOneCore: number;
+  messagesPerCpuSecond: number;
+  peakRssBytes: number;
+}
+
 export interface RawBenchmarkResult {
   kind: 'raw-mqtt';
   devices: number;
@@ -64,8 +71,12 @@ export interface RawBenchmarkResult {
   latencyMs: { p50: number; p99: number; max: number };
   /** Per device: directive published -> delivered to the device. */
   directiveDeliveryMs: { p50: number; p99: number; max: number };
-  broker: { cpuMs: number; cpuPercentOfOneCore: number; peakRssBytes: number };
-  clients: { cpuMs: number; cpuPercentOfOneCore: number; peakRssBytes: number };
+  /**
+   * CPU during wallMs. messagesPerCpuSecond = messages / CPU seconds: what one core would move if
+   * the process had it to itself, steady across runs on a busy machine where wallMs is not.
+   */
+  broker: ProcessFigures;
+  clients: ProcessFigures;
   environment: BenchEnvironment;
   startedAt: string;
 }
@@ -212,8 +223,8 @@ export async function runRawBenchmark(options: RawBenchmarkOptions): Promise<Raw
       messages,
       latencyMs: spread(latency),
       directiveDeliveryMs: spread(delivery),
-      broker: { cpuMs: Math.round(brokerCpuMs), cpuPercentOfOneCore: cpuPercent(brokerCpuMs, wallMs), peakRssBytes: brokerAfter.maxRssBytes },
-      clients: { cpuMs: Math.round(clientsCpuMs), cpuPercentOfOneCore: cpuPercent(clientsCpuMs, wallMs), peakRssBytes: process.resourceUsage().maxRSS * 1024 },
+      broker: { cpuMs: Math.round(brokerCpuMs), cpuPercentOfOneCore: cpuPercent(brokerCpuMs, wallMs), messagesPerCpuSecond: Math.round(perSecond(messages, brokerCpuMs)), peakRssBytes: brokerAfter.maxRssBytes },
+      clients: { cpuMs: Math.round(clientsCpuMs), cpuPercentOfOneCore: cpuPercent(clientsCpuMs, wallMs), messagesPerCpuSecond: Math.round(perSecond(messages, clientsCpuMs)), peakRssBytes: process.resourceUsage().maxRSS * 1024 },
       environment: benchEnvironment(),
       startedAt,
     };
@@ -232,6 +243,7 @@ export function describeRawResult(r: RawBenchmarkResult): string {
     `(1 x ${r.directiveBytes} B + ${r.statusesPerDevice} x ${r.statusBytes} B each) in ${s(r.wallMs)}: ` +
     `${Math.round(r.messagesPerSecond)} msg/s, ${Math.round(r.devicesPerSecond)} devices/s; ` +
     `directive->last status p50 ${s(r.latencyMs.p50)}, p99 ${s(r.latencyMs.p99)}; ` +
-    `broker CPU ${Math.round(r.broker.cpuPercentOfOneCore)}% of a core, clients ${Math.round(r.clients.cpuPercentOfOneCore)}%; connect ${s(r.connectMs)}`
+    `broker CPU ${Math.round(r.broker.cpuPercentOfOneCore)}% of a core (${r.broker.messagesPerCpuSecond} msg per CPU-second), ` +
+    `clients ${Math.round(r.clients.cpuPercentOfOneCore)}%; connect ${s(r.connectMs)}; load average ${r.environment.loadAverage1m} on ${r.environment.cpus} cores`
   );
 }
