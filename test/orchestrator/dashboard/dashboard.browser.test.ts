@@ -106,6 +106,8 @@ describe('ops dashboard in Chromium', () => {
     // The overview learns of the new rollout from the stream; open it from the list.
     const link = page.getByTestId(`rollout-row-${created.id}`).getByRole('link');
     await link.waitFor({ timeout: 10_000 });
+    await mkdir(ARTIFACTS, { recursive: true });
+    await page.screenshot({ path: join(ARTIFACTS, 'dashboard-overview.png'), fullPage: true });
     await link.click();
     await expect.poll(() => text(page, 'rollout-id')).toBe(created.id);
 
@@ -145,7 +147,6 @@ describe('ops dashboard in Chromium', () => {
     expect(sampleValue(families, 'fleet_directives_published_total')).toBe(DEVICES);
     expect(sampleValue(families, 'fleet_rollouts', { status: 'completed' })).toBe(1);
 
-    await mkdir(ARTIFACTS, { recursive: true });
     await page.screenshot({ path: join(ARTIFACTS, 'dashboard.png'), fullPage: true });
     await page.close();
   }, 120_000);
