@@ -162,8 +162,9 @@ async function startPrivate(binary: string, baseUrl: string, options: Required<P
   const dir = mkdtempSync(join(tmpdir(), 'fleet-ota-redis-'));
   // Persistence off (a throw-away store), loopback only, and noeviction as BullMQ requires.
   const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--maxmemory-policy', 'noeviction', '--daemonize', 'no', '--dir', dir];
-  // Same process group: a Ctrl-C in the terminal reaches the server too.
-  const child = spawn(binary, args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  // Own process group: a Ctrl-C in the terminal reaches only us, so a graceful shutdown (BullMQ
+  // closing its queues) still has its Redis; the exit and signal hooks below stop the server after.
+  const child = spawn(binary, args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   const lastLines = tail(child);
   let exited: string | undefined;
   child.once('exit', (code, signal) => {
