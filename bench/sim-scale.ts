@@ -4,19 +4,26 @@
 //
 //   npx tsx --expose-gc bench/sim-scale.ts --devices 10000 [--concurrency 200] [--hold 10]
 //   npx tsx --expose-gc bench/sim-scale.ts --devices 10000 --indexed-retained   (see indexRetained)
+//   npx tsx --expose-gc bench/sim-scale.ts --devices 10000 --real-broker        (broker/ in the child: token
+//        checks against devices written to Redis under a throwaway prefix, deleted at the end)
 //   npx tsx bench/sim-scale.ts --devices 10000 --broker mqtt://127.0.0.1:1884   (an already running broker)
 //
-// Without --broker a plain Aedes runs in a child process: each in-process connection would
-// hold two sockets (client and broker side) and `ulimit -n` is ~20,000. A broker that checks
-// tokens (broker/, issue 4) needs the devices registered first: use `fleet-ota sim` for that.
+// Without --broker the broker runs in a child process: each in-process connection would hold
+// two sockets (client and broker side) and `ulimit -n` is ~20,000.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { Readable } from 'node:stream';
 import { parseArgs } from 'node:util';
+import { Redis } from 'ioredis';
 import { buildRootBody, formatWireTime, nodeEd25519, signingKeyFromSeed, signRoot } from '../protocol/index.js';
-import { connectFleet, provisionFleet } from '../device-sim/sim/index.js';
+import { brokerConfig, startBroker } from '../broker/index.js';
+import { silentLogger } from '../orchestrator/infra/logger.js';
+import { encodeDeviceRecord, registryKeys } from '../orchestrator/registry/device-record.js';
+import { connectFleet, provisionFleet, type SimDevice } from '../device-sim/sim/index.js';
+
+const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 
 const { values } = parseArgs({
   options: {
@@ -25,6 +32,8 @@ const { values } = parseArgs({
     hold: { type: 'string', default: '10' },
     broker: { type: 'string' },
     'indexed-retained': { type: 'boolean', default: false },
+    'real-broker': { type: 'boolean', default: false },
+    prefix: { type: 'string' },
     'child-broker': { type: 'boolean', default: false },
   },
 });
@@ -51,6 +60,17 @@ function indexRetained(persistence: Record<string, unknown>): void {
 }
 
 async function runChildBroker(): Promise<void> {
+  if (values['real-broker']) {
+    const broker = await startBroker(brokerConfig({
+      port: 0, redisUrl: REDIS_URL, keyPrefix: values.prefix!, limits: { connectsPerIpPerSec: 0, maxConnections: 100_000, keyCacheMax: 100_000 },
+    }), { logger: silentLogger() });
+    process.stdout.write(`PORT ${broker.port}\n`);
+    process.on('message', (message) => {
+      if (message === 'cpu') process.send?.(process.cpuUsage());
+    });
+    process.on('SIGTERM', () => void broker.close().finally(() => process.exit(0)));
+    return;
+  }
   const { Aedes } = await import('aedes');
   const aedes = await Aedes.createBroker();
   if (values['indexed-retained']) indexRetained((aedes as unknown as { persistence: Record<string, unknown> }).persistence);
@@ -63,7 +83,11 @@ async function runChildBroker(): Promise<void> {
 }
 
 function startChildBroker(): Promise<{ url: string; child: ChildProcess }> {
-  const args = [fileURLToPath(import.meta.url), '--child-broker', ...(values['indexed-retained'] ? ['--indexed-retained'] : [])];
+  const args = [
+    fileURLToPath(import.meta.url), '--child-broker',
+    ...(values['indexed-retained'] ? ['--indexed-retained'] : []),
+    ...(values['real-broker'] ? ['--real-broker', '--prefix', values.prefix!] : []),
+  ];
   const child = spawn(process.execPath, [...process.execArgv, ...args], { stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
   return new Promise((resolve, reject) => {
     let text = '';
@@ -88,6 +112,28 @@ function brokerCpu(child: ChildProcess | undefined): Promise<number> {
     child.once('message', (usage) => resolve((usage as NodeJS.CpuUsage).user + (usage as NodeJS.CpuUsage).system));
     child.send('cpu');
   });
+}
+
+/** The registry records the real broker checks tokens against (one pipeline per 1,000). */
+async function registerInRedis(redis: Redis, prefix: string, devices: readonly SimDevice[]): Promise<void> {
+  for (let i = 0; i < devices.length; i += 1000) {
+    const pipeline = redis.pipeline();
+    for (const d of devices.slice(i, i + 1000)) {
+      pipeline.hset(registryKeys(prefix).device(d.id), encodeDeviceRecord({
+        id: d.id, publicKey: d.publicKey, vendorId: d.vendorId, classId: d.classId, groups: [], tags: [], revoked: false, createdAt: '2026-01-01T00:00:00Z',
+      }));
+    }
+    await pipeline.exec();
+  }
+}
+
+async function deleteByPrefix(redis: Redis, prefix: string): Promise<void> {
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+    cursor = next;
+    if (keys.length > 0) await redis.del(...keys);
+  } while (cursor !== '0');
 }
 
 function ownCpu(): number {
@@ -122,14 +168,19 @@ async function main(): Promise<void> {
     roles: { root: { publicKeys: [rootKey.publicKey], threshold: 1 }, release: { publicKeys: [rootKey.publicKey], threshold: 1 }, director: { publicKeys: [rootKey.publicKey], threshold: 1 } },
   }), [rootKey], nodeEd25519);
 
+  const real = values['real-broker'] === true;
+  values.prefix = `bench:sim-scale:${Math.random().toString(16).slice(2, 10)}:`;
+  const redis = real ? new Redis(REDIS_URL) : undefined;
   const broker = values.broker ? { url: values.broker, child: undefined } : await startChildBroker();
-  process.stdout.write(`broker ${broker.url}${broker.child ? ` (plain Aedes, child process${values['indexed-retained'] ? ', retained messages indexed by topic' : ''})` : ''}; ${devices} devices, connect concurrency ${concurrency}; gc ${gcExposed ? 'exposed' : 'NOT exposed (run with --expose-gc for steadier figures)'}\n`);
+  const kind = real ? 'broker/ (token auth against Redis)' : `plain Aedes${values['indexed-retained'] ? ', retained messages indexed by topic' : ''}`;
+  process.stdout.write(`broker ${broker.url}${broker.child ? ` (${kind}, child process)` : ''}; ${devices} devices, connect concurrency ${concurrency}; gc ${gcExposed ? 'exposed' : 'NOT exposed (run with --expose-gc for steadier figures)'}\n`);
 
   const base = await memory();
   let started = performance.now();
   const fleet = await provisionFleet({ count: devices, idPrefix: 'bench-', root, vendorId: 'acme', classId: 'gw-1', seed: 1 });
   const provisionMs = performance.now() - started;
   const provisioned = await memory();
+  if (redis) await registerInRedis(redis, values.prefix, fleet.devices);
 
   const cpuBefore = { sim: ownCpu(), broker: await brokerCpu(broker.child) };
   started = performance.now();
@@ -148,6 +199,10 @@ async function main(): Promise<void> {
   await handle.stop();
   const stopMs = performance.now() - started;
   broker.child?.kill('SIGTERM');
+  if (redis) {
+    await deleteByPrefix(redis, values.prefix);
+    redis.disconnect();
+  }
 
   const perDevice = (m: Memory) => ({ heap: (m.heapUsed - base.heapUsed) / devices, rss: (m.rss - base.rss) / devices });
   const identity = perDevice(provisioned);
