@@ -12,9 +12,14 @@ async function withRedis<T>(work: (redis: Redis, prefix: string) => Promise<T>):
   const config = loadOrchestratorConfig();
   // Fail fast instead of retrying forever when Redis is not there.
   const redis = createRedis(config.redisUrl, { maxRetriesPerRequest: 1, retryStrategy: () => null, lazyConnect: true });
+  // Connection errors surface through connect() below, not as a second report on stderr.
+  let lastError: Error | undefined;
+  redis.on('error', (error: Error) => {
+    lastError = error;
+  });
   try {
     await redis.connect().catch((error: Error) => {
-      throw new CliError(CLI_EXIT.failure, 'redis_unreachable', `cannot reach Redis at ${config.redisUrl}: ${error.message}`);
+      throw new CliError(CLI_EXIT.failure, 'redis_unreachable', `cannot reach Redis at ${config.redisUrl}: ${(lastError ?? error).message}`);
     });
     return await work(redis, config.keyPrefix);
   } finally {
