@@ -55,6 +55,8 @@ export interface LocalStack {
   brokerUrl: string;
   operatorToken: string;
   readToken: string;
+  /** The orchestrator's broker service account (tests and tools that subscribe like it). */
+  serviceAccount: { username: string; secret: string };
   api: ApiCall;
   root: RootEnvelope;
   releaseKey: SigningKey;
@@ -164,6 +166,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       brokerUrl: broker.url,
       operatorToken,
       readToken,
+      serviceAccount: { username: 'orchestrator', secret: serviceSecret },
       api,
       root,
       releaseKey,

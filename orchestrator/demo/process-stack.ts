@@ -1,0 +1,232 @@
+// fleet-ota as separate processes on loopback: `fleet-ota broker` and `fleet-ota serve`, each a
+// child process configured only through its environment, exactly as an operator runs them.
+// The end-to-end tests and the benchmark drive it; devices run in the calling process.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Redis } from 'ioredis';
+import { generateServiceSecret, hashServiceSecret } from '../../broker/index.js';
+import { buildReleaseBody, formatWireTime, nodeEd25519, signRelease, type RootEnvelope, type SigningKey } from '../../protocol/index.js';
+import { createRedis } from '../infra/redis.js';
+import { initKeySet } from '../keys/init-key-set.js';
+import { readPrivateKeyFile } from '../keys/key-file.js';
+import { readRootFile, rootFileName } from '../keys/key-set.js';
+import type { RolloutView } from '../rollouts/model.js';
+import type { RolloutSpecInput } from '../rollouts/spec.js';
+import { apiCaller, type ApiCall } from './api.js';
+import { deleteKeysWithPrefix } from './local-stack.js';
+
+const CLI = fileURLToPath(new URL('../cli/fleet-ota.js', import.meta.url));
+
+export interface ChildHandle {
+  process: ChildProcess;
+  output(): string;
+  /** Hard kill (SIGKILL): the crash case. */
+  kill(): Promise<void>;
+  /** SIGTERM and wait. */
+  stop(): Promise<void>;
+}
+
+function startChild(args: string[], env: Record<string, string>, ready: RegExp, timeoutMs = 20_000, nodeArgs: string[] = []): Promise<{ child: ChildHandle; match: RegExpMatchArray }> {
+  const proc = spawn(process.execPath, [...nodeArgs, CLI, ...args], { env: { ...process.env, LOG_LEVEL: 'warn', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
+  const child: ChildHandle = {
+    process: proc,
+    output: () => out,
+    kill: async () => {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
+      await exited;
+    },
+    stop: async () => {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGTERM');
+      await exited;
+    },
+  };
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      void child.kill();
+      reject(new Error(`fleet-ota ${args[0]} did not start in ${timeoutMs} ms:\n${out}`));
+    }, timeoutMs);
+    const onData = (chunk: Buffer) => {
+      out += chunk.toString();
+      if (out.length > 1_000_000) out = out.slice(-500_000);
+      const match = out.match(ready);
+      if (match) {
+        clearTimeout(timer);
+        resolve({ child, match });
+      }
+    };
+    proc.stdout!.on('data', onData);
+    proc.stderr!.on('data', onData);
+    proc.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`fleet-ota ${args[0]} exited with ${code}:\n${out}`));
+    });
+  });
+}
+
+export interface ProcessStackOptions {
+  redisUrl?: string;
+  prefix?: string;
+  vendorId?: string;
+  classId?: string;
+  /** Extra environment for the broker / orchestrator children. */
+  brokerEnv?: Record<string, string>;
+  orchestratorEnv?: Record<string, string>;
+  /** node flags for the orchestrator (e.g. --cpu-prof). */
+  orchestratorNodeArgs?: string[];
+}
+
+export interface ProcessStack {
+  prefix: string;
+  redis: Redis;
+  brokerUrl: string;
+  apiUrl: string;
+  api: ApiCall;
+  operatorToken: string;
+  root: RootEnvelope;
+  releaseKey: SigningKey;
+  directorKeyPath: string;
+  serviceAccount: { username: string; secret: string };
+  vendorId: string;
+  classId: string;
+  broker: ChildHandle;
+  orchestrator: ChildHandle;
+  /** Starts another orchestrator process (after a kill: the same instance id resumes its session). */
+  restartOrchestrator(): Promise<ChildHandle>;
+  registerDevices(devices: ReadonlyArray<{ id: string; publicKey: string }>): Promise<void>;
+  publishRelease(input: { releaseId: string; version: string; sequence: number; payload?: Uint8Array }): Promise<{ releaseId: string; digest: string }>;
+  createRollout(spec: RolloutSpecInput): Promise<RolloutView>;
+  waitForRollout(id: string, done: (view: RolloutView) => boolean, timeoutMs?: number): Promise<RolloutView>;
+  close(): Promise<void>;
+}
+
+export async function startProcessStack(options: ProcessStackOptions = {}): Promise<ProcessStack> {
+  const redisUrl = options.redisUrl ?? process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+  const prefix = options.prefix ?? `fleet-proc:${randomBytes(4).toString('hex')}:`;
+  const vendorId = options.vendorId ?? 'acme';
+  const classId = options.classId ?? 'gw-1';
+  const workDir = await mkdtemp(join(tmpdir(), 'fleet-ota-proc-'));
+  const redis = createRedis(redisUrl);
+  const children: ChildHandle[] = [];
+  const close = async () => {
+    await Promise.all(children.map((c) => c.stop()));
+    await deleteKeysWithPrefix(redis, prefix);
+    await redis.quit();
+    await rm(workDir, { recursive: true, force: true });
+  };
+  try {
+    const keysDir = join(workDir, 'keys');
+    await initKeySet({ dir: keysDir });
+    const root = await readRootFile(join(keysDir, rootFileName(1)));
+    const releaseKey = await readPrivateKeyFile(join(keysDir, 'release-1.key'), 'release');
+    const secret = generateServiceSecret();
+    const { child: broker, match } = await startChild(['broker'], {
+      REDIS_URL: redisUrl,
+      FLEET_KEY_PREFIX: prefix,
+      FLEET_BROKER_PORT: '0',
+      FLEET_BROKER_SERVICE_ACCOUNTS: JSON.stringify([{ username: 'orchestrator', secretSha256: hashServiceSecret(secret), role: 'orchestrator' }]),
+      FLEET_BROKER_CONNECTS_PER_IP_PER_SEC: '0',
+      ...options.brokerEnv,
+    }, /(mqtts?:\/\/[\d.]+:\d+)/);
+    children.push(broker);
+    const brokerUrl = match[1]!;
+    const operatorToken = randomBytes(24).toString('base64url');
+    const orchestratorEnv = {
+      REDIS_URL: redisUrl,
+      FLEET_KEY_PREFIX: prefix,
+      FLEET_HTTP_PORT: '0',
+      FLEET_DATA_DIR: join(workDir, 'data'),
+      FLEET_OPERATOR_TOKEN: operatorToken,
+      FLEET_DIRECTOR_KEY: join(keysDir, 'director-1.key'),
+      FLEET_BROKER_URL: brokerUrl,
+      FLEET_BROKER_USERNAME: 'orchestrator',
+      FLEET_BROKER_SECRET: secret,
+      FLEET_INSTANCE_ID: `${prefix}orchestrator`,
+      ...options.orchestratorEnv,
+    };
+    const startOrchestrator = async () => {
+      const { child, match: url } = await startChild(['serve'], orchestratorEnv, /listening on (http:\/\/[\d.]+:\d+)/, 20_000, options.orchestratorNodeArgs ?? []);
+      children.push(child);
+      return { child, url: url[1]! };
+    };
+    const first = await startOrchestrator();
+    let apiUrl = first.url;
+    let api = apiCaller(apiUrl, operatorToken);
+    await api('POST', '/v1/roots', root);
+
+    const stack: ProcessStack = {
+      prefix,
+      redis,
+      brokerUrl,
+      get apiUrl() {
+        return apiUrl;
+      },
+      get api() {
+        return api;
+      },
+      operatorToken,
+      root,
+      releaseKey,
+      directorKeyPath: join(keysDir, 'director-1.key'),
+      serviceAccount: { username: 'orchestrator', secret },
+      vendorId,
+      classId,
+      broker,
+      orchestrator: first.child,
+      async restartOrchestrator() {
+        const next = await startOrchestrator();
+        apiUrl = next.url;
+        api = apiCaller(apiUrl, operatorToken);
+        stack.orchestrator = next.child;
+        return next.child;
+      },
+      async registerDevices(devices) {
+        for (let i = 0; i < devices.length; i += 50_000) {
+          const lines = devices.slice(i, i + 50_000).map((d) => JSON.stringify({ id: d.id, publicKey: d.publicKey, vendorId, classId, groups: [], tags: [] }));
+          const result = await api<{ failed: unknown[] }>('POST', '/v1/devices/import', `${lines.join('\n')}\n`, 'application/x-ndjson');
+          if (result.failed.length > 0) throw new Error(`import refused: ${JSON.stringify(result.failed.slice(0, 3))}`);
+        }
+      },
+      async publishRelease(input) {
+        const payload = input.payload ?? new Uint8Array(randomBytes(1024));
+        const artifact = await api<{ sha256: string; size: number; uri: string }>('PUT', '/v1/artifacts', payload, 'application/octet-stream');
+        const body = buildReleaseBody({ releaseId: input.releaseId, version: input.version, sequence: input.sequence, vendorId, classId, payload: artifact, createdAt: formatWireTime(Date.now() / 1000) });
+        const stored = await api<{ digest: string }>('POST', '/v1/releases', signRelease(body, [releaseKey], nodeEd25519));
+        return { releaseId: input.releaseId, digest: stored.digest };
+      },
+      createRollout: (spec) => api<RolloutView>('POST', '/v1/rollouts', spec),
+      async waitForRollout(id, done, timeoutMs = 60_000) {
+        const deadline = Date.now() + timeoutMs;
+        for (;;) {
+          const view = await api<RolloutView>('GET', `/v1/rollouts/${id}`).catch(() => undefined);
+          if (view && done(view)) return view;
+          if (Date.now() > deadline) throw new Error(`rollout ${id} not there in ${timeoutMs} ms: ${JSON.stringify(view && { status: view.status, counts: view.counts })}`);
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+      },
+      close,
+    };
+    return stack;
+  } catch (error) {
+    await close();
+    throw error;
+  }
+}
+
+/** CPU seconds (user + system) and peak RSS of a child process, from /proc (Linux). */
+export async function processUsage(pid: number): Promise<{ cpuSeconds: number; peakRssBytes: number } | undefined> {
+  try {
+    const stat = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1]!.split(' ');
+    const ticks = Number(stat[11]) + Number(stat[12]);
+    const status = await readFile(`/proc/${pid}/status`, 'utf8');
+    const hwm = /VmHWM:\s+(\d+) kB/.exec(status);
+    return { cpuSeconds: ticks / 100, peakRssBytes: Number(hwm?.[1] ?? 0) * 1024 };
+  } catch {
+    return undefined;
+  }
+}
