@@ -112,7 +112,7 @@ export class DeviceAgent {
     return this.fatalError;
   }
 
-  /** A copy of the current record (tests, tools). */
+  /** The current record (an immutable value: tests, tools). */
   snapshot(): DeviceRecord {
     return this.record;
   }
