@@ -7,12 +7,15 @@ import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
+import mqtt from 'mqtt';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectFleet, provisionFleet, type FleetHandle } from '../../../device-sim/sim/index.js';
 import { dashboardRoutes } from '../../../orchestrator/dashboard/routes.js';
 import { startLocalStack, type LocalStack } from '../../../orchestrator/demo/local-stack.js';
+import { BrokerRelay } from '../../../orchestrator/events/broker-relay.js';
 import { EventLog } from '../../../orchestrator/events/event-log.js';
+import { silentLogger } from '../../../orchestrator/infra/logger.js';
 import { eventRoutes } from '../../../orchestrator/events/sse-routes.js';
 import { createOrchestratorMetrics, type OrchestratorMetrics } from '../../../orchestrator/metrics/index.js';
 import { encodeDeviceRecord, registryKeys } from '../../../orchestrator/registry/device-record.js';
@@ -31,6 +34,7 @@ const prefix = testPrefix('dashboard');
 let redis: Redis;
 let stack: LocalStack;
 let metrics: OrchestratorMetrics;
+let relay: BrokerRelay;
 let fleet: FleetHandle;
 let context: BrowserContext;
 let profileDir: string;
@@ -62,6 +66,8 @@ beforeAll(async () => {
   // The dashboard, the event stream and /metrics, registered the way the app's plugin hooks allow.
   stack = await startLocalStack({ prefix, engine: { tickMs: 100 }, extraRoutes: [eventRoutes({ redis, prefix }), dashboardRoutes(), metrics.plugin] });
   metrics.observeMqtt(stack.orchestrator.mqtt);
+  relay = new BrokerRelay(redis, prefix, new EventLog(redis, prefix), silentLogger());
+  await relay.start();
   dashboardUrl = `${stack.apiUrl}/v1/dashboard/`;
   metricsUrl = `${stack.apiUrl}/v1/metrics`;
 
@@ -82,6 +88,7 @@ afterAll(async () => {
   await context?.close();
   if (profileDir) await rm(profileDir, { recursive: true, force: true });
   await fleet?.stop();
+  await relay?.stop();
   await stack?.close();
   await metrics?.close();
   await deleteByPrefix(redis, prefix);
@@ -95,6 +102,9 @@ describe('ops dashboard in Chromium', () => {
     // The token left the address bar once read.
     expect(await page.evaluate('location.hash')).toBe('#/');
     await expect.poll(() => text(page, 'fleet-total')).toBe(String(DEVICES));
+    // A refused MQTT connect reaches the page: broker -> pub/sub -> relay -> event log -> SSE.
+    await expect(mqtt.connectAsync(stack.brokerUrl, { clientId: 'intruder-1', username: 'intruder-1', password: 'not-a-token', reconnectPeriod: 0, connectTimeout: 5_000 })).rejects.toThrow();
+    await expect.poll(async () => page.getByTestId('broker-refusals').locator('tr').count(), { timeout: 10_000 }).toBeGreaterThan(0);
     // Marks this document: a reload would lose it, so the numbers below arrive live.
     await page.evaluate('window.fleetOtaMarker = 42');
 
