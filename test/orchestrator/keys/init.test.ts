@@ -3,14 +3,14 @@ import { readFile, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nobleEd25519, nodeEd25519, verifyTrustAnchor } from '../../../protocol/index.js';
-import { readRoot, runCli, runJson, tempDir } from './run-cli.js';
+import { CLI_TEST_TIMEOUT_MS, readRoot, runCli, runJson, tempDir } from './run-cli.js';
 
 interface InitJson {
   keys: { role: string; keyid: string; file: string }[];
   root: { file: string; version: number; expiresAt: string };
 }
 
-describe('fleet-ota keys init', () => {
+describe('fleet-ota keys init', { timeout: CLI_TEST_TIMEOUT_MS }, () => {
   let temp: Awaited<ReturnType<typeof tempDir>>;
   let dir: string;
   let init: InitJson;
@@ -18,7 +18,7 @@ describe('fleet-ota keys init', () => {
     temp = await tempDir();
     dir = join(temp.path, 'keys');
     init = await runJson<InitJson>(['keys', 'init', '--dir', dir]);
-  });
+  }, CLI_TEST_TIMEOUT_MS);
   afterAll(() => temp.remove());
 
   it('creates 3 root, 1 release and 1 director key file, each mode 0600, and root.1.json', async () => {

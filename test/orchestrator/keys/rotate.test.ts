@@ -22,7 +22,7 @@ import {
   type SigningKey,
 } from '../../../protocol/index.js';
 import { readPrivateKeyFile } from '../../../orchestrator/keys/key-file.js';
-import { readRoot, runCli, runJson, tempDir } from './run-cli.js';
+import { CLI_TEST_TIMEOUT_MS, readRoot, runCli, runJson, tempDir } from './run-cli.js';
 
 const now = toEpochSeconds(new Date());
 
@@ -39,7 +39,7 @@ function message(director: SigningKey, release: SigningKey, roots: RootEnvelope[
   return encodeDirectiveMessage({ directive, release: manifest, roots });
 }
 
-describe('fleet-ota keys rotate, revoke and sign-root', () => {
+describe('fleet-ota keys rotate, revoke and sign-root', { timeout: CLI_TEST_TIMEOUT_MS }, () => {
   let temp: Awaited<ReturnType<typeof tempDir>>;
   let dir: string;
   let v1: RootEnvelope;
@@ -56,7 +56,7 @@ describe('fleet-ota keys rotate, revoke and sign-root', () => {
     dir = join(temp.path, 'keys');
     await runJson(['keys', 'init', '--dir', dir]);
     v1 = await readRoot(dir, 1);
-  });
+  }, CLI_TEST_TIMEOUT_MS);
   afterAll(() => temp.remove());
 
   it('rotating the director key writes director-2.key and a root v2 that updateRoot accepts from v1', async () => {

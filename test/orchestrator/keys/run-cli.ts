@@ -7,6 +7,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { RootEnvelope } from '../../../protocol/index.js';
 
+/** Each CLI run starts node + tsx (~0.7 s idle); a loaded 2-core box can take several times that. */
+export const CLI_TEST_TIMEOUT_MS = 180_000;
+
 const CLI = fileURLToPath(new URL('../../../orchestrator/cli/fleet-ota.js', import.meta.url));
 
 export interface CliResult {

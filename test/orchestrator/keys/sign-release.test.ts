@@ -17,9 +17,9 @@ import {
   type ReleaseEnvelope,
 } from '../../../protocol/index.js';
 import { readPrivateKeyFile } from '../../../orchestrator/keys/key-file.js';
-import { readRoot, runCli, runJson, tempDir } from './run-cli.js';
+import { CLI_TEST_TIMEOUT_MS, readRoot, runCli, runJson, tempDir } from './run-cli.js';
 
-describe('fleet-ota keys sign-release', () => {
+describe('fleet-ota keys sign-release', { timeout: CLI_TEST_TIMEOUT_MS }, () => {
   let temp: Awaited<ReturnType<typeof tempDir>>;
   let dir: string;
   let artifact: Buffer;
@@ -32,7 +32,7 @@ describe('fleet-ota keys sign-release', () => {
     // Several stream chunks (64 KiB each), and not a multiple of the chunk size.
     artifact = randomBytes(3 * 1024 * 1024 + 123);
     await writeFile(join(temp.path, 'fw-7.bin'), artifact);
-  });
+  }, CLI_TEST_TIMEOUT_MS);
   afterAll(() => temp.remove());
 
   it('hashes the artifact, signs the manifest and writes it 0644; a device accepts it inside a director-signed directive', async () => {
