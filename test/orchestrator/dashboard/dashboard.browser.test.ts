@@ -11,13 +11,8 @@ import mqtt from 'mqtt';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectFleet, provisionFleet, type FleetHandle } from '../../../device-sim/sim/index.js';
-import { dashboardRoutes } from '../../../orchestrator/dashboard/routes.js';
 import { startLocalStack, type LocalStack } from '../../../orchestrator/demo/local-stack.js';
-import { BrokerRelay } from '../../../orchestrator/events/broker-relay.js';
 import { EventLog } from '../../../orchestrator/events/event-log.js';
-import { silentLogger } from '../../../orchestrator/infra/logger.js';
-import { eventRoutes } from '../../../orchestrator/events/sse-routes.js';
-import { createOrchestratorMetrics, type OrchestratorMetrics } from '../../../orchestrator/metrics/index.js';
 import { encodeDeviceRecord, registryKeys } from '../../../orchestrator/registry/device-record.js';
 import type { RolloutView } from '../../../orchestrator/rollouts/model.js';
 import { rolloutSpecSchema } from '../../../orchestrator/rollouts/spec.js';
@@ -33,8 +28,6 @@ const LARGE_FLEET = 100_000;
 const prefix = testPrefix('dashboard');
 let redis: Redis;
 let stack: LocalStack;
-let metrics: OrchestratorMetrics;
-let relay: BrokerRelay;
 let fleet: FleetHandle;
 let context: BrowserContext;
 let profileDir: string;
@@ -62,14 +55,10 @@ const text = (page: Page, testId: string) => page.getByTestId(testId).textConten
 beforeAll(async () => {
   if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (.ci/run does)`);
   redis = testRedis();
-  metrics = createOrchestratorMetrics({ redis, prefix, defaultMetrics: false });
-  // The dashboard, the event stream and /metrics, registered the way the app's plugin hooks allow.
-  stack = await startLocalStack({ prefix, engine: { tickMs: 100 }, extraRoutes: [eventRoutes({ redis, prefix }), dashboardRoutes(), metrics.plugin] });
-  metrics.observeMqtt(stack.orchestrator.mqtt);
-  relay = new BrokerRelay(redis, prefix, new EventLog(redis, prefix), silentLogger());
-  await relay.start();
-  dashboardUrl = `${stack.apiUrl}/v1/dashboard/`;
-  metricsUrl = `${stack.apiUrl}/v1/metrics`;
+  // The orchestrator as service.ts composes it: /dashboard/, /metrics, /v1/events, the broker relay.
+  stack = await startLocalStack({ prefix, engine: { tickMs: 100 } });
+  dashboardUrl = `${stack.apiUrl}/dashboard/`;
+  metricsUrl = `${stack.apiUrl}/metrics`;
 
   const provisioned = await provisionFleet({ count: DEVICES, idPrefix: 'dash-', root: stack.root, vendorId: stack.vendorId, classId: stack.classId, profiles: 'healthy:90,install-failure:10', seed: 11 });
   await stack.registerDevices(provisioned.devices.map((d) => ({ id: d.id, publicKey: d.publicKey })));
@@ -88,9 +77,7 @@ afterAll(async () => {
   await context?.close();
   if (profileDir) await rm(profileDir, { recursive: true, force: true });
   await fleet?.stop();
-  await relay?.stop();
   await stack?.close();
-  await metrics?.close();
   await deleteByPrefix(redis, prefix);
   redis?.disconnect();
 }, 60_000);
@@ -155,6 +142,8 @@ describe('ops dashboard in Chromium', () => {
     expect(sampleValue(families, 'fleet_rollout_devices', { rollout: created.id, state: 'failed' })).toBe(done.counts.failed ?? 0);
     expect(sampleValue(families, 'fleet_rejections_total', { reason: 'install_failed' })).toBe(done.reasons.install_failed);
     expect(sampleValue(families, 'fleet_directives_published_total')).toBe(DEVICES);
+    expect(sampleValue(families, 'fleet_status_reports_total', { state: 'succeeded' })).toBe(done.counts.succeeded);
+    expect(sampleValue(families, 'fleet_status_reports_total', { state: 'failed' })).toBe(done.counts.failed ?? 0);
     expect(sampleValue(families, 'fleet_rollouts', { status: 'completed' })).toBe(1);
 
     await page.screenshot({ path: join(ARTIFACTS, 'dashboard.png'), fullPage: true });
