@@ -15,7 +15,17 @@ import { statusSigned, type StatusEnvelope, type StatusSigned } from './schemas/
 import { signEnvelope } from './trust/envelope.js';
 import type { z } from 'zod';
 
-function validated<T>(schema: z.ZodType<T>, body: unknown, what: string): T {
+/** Drops keys whose value is undefined (they have no JSON form), at every depth. */
+function withoutUndefined(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(withoutUndefined);
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined).map(([k, v]) => [k, withoutUndefined(v)]));
+  }
+  return value;
+}
+
+function validated<T>(schema: z.ZodType<T>, input: unknown, what: string): T {
+  const body = withoutUndefined(input);
   const parsed = schema.safeParse(body);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];

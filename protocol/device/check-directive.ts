@@ -6,6 +6,7 @@ import type { Ed25519 } from '../crypto/ed25519.js';
 import { sha256Hex } from '../crypto/hash.js';
 import { assertSignedBodyNumbers, canonicalBytes } from '../encoding/canonical.js';
 import { fromUtf8 } from '../encoding/utf8.js';
+import { hasOnlyIntegerLiterals } from '../encoding/integer-literals.js';
 import { ProtocolError, type ReasonCode } from '../errors.js';
 import { LIMITS } from '../limits.js';
 import { directiveMessageSchema, type DirectiveSigned, type DirectiveMessage } from '../schemas/directive.js';
@@ -58,6 +59,7 @@ function parseMessage(bytes: Uint8Array): DirectiveMessage {
   if (bytes.length > LIMITS.directiveMessageBytes) throw new ProtocolError('too_large', `message of ${bytes.length} bytes`);
   const text = fromUtf8(bytes);
   if (text === undefined) throw new ProtocolError('bad_schema', 'not UTF-8');
+  if (!hasOnlyIntegerLiterals(text)) throw new ProtocolError('bad_schema', 'a number that is not a plain integer literal');
   let json: unknown;
   try {
     json = JSON.parse(text);
@@ -95,6 +97,12 @@ function runChecks(state: DeviceTrustState, bytes: Uint8Array, nowSeconds: numbe
   const directive = message.directive.signed;
   if (!meetsThreshold(message.directive, roleKeysOf(root, 'director'), ed25519)) {
     return fail('directive_signature', 'director threshold not met');
+  }
+
+  // The director signed the root version it works under; a device left below it was fed a
+  // truncated chain (the `roots` list is not signed): refuse rather than freeze on an old root.
+  if (directive.rootVersion > root.version) {
+    return fail('root_invalid', `directive issued under root ${directive.rootVersion}, chain reaches ${root.version}`);
   }
 
   // Step 4: addressed to this device.

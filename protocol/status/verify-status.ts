@@ -4,6 +4,7 @@ import type { Ed25519 } from '../crypto/ed25519.js';
 import { fromBase64url } from '../encoding/base64url.js';
 import { assertSignedBodyNumbers, canonicalBytes } from '../encoding/canonical.js';
 import { fromUtf8 } from '../encoding/utf8.js';
+import { hasOnlyIntegerLiterals } from '../encoding/integer-literals.js';
 import { LIMITS } from '../limits.js';
 import { statusEnvelope, type StatusSigned } from '../schemas/status.js';
 import { keyIdOf } from '../crypto/keys.js';
@@ -17,7 +18,7 @@ export type StatusCheck = { ok: true; report: StatusSigned } | { ok: false; refu
 export function parseStatusReport(bytes: Uint8Array): { ok: true; envelope: { signed: StatusSigned; signatures: { keyid: string; sig: string }[] } } | { ok: false; refusal: StatusRefusal } {
   if (bytes.length > LIMITS.statusReportBytes) return { ok: false, refusal: 'too_large' };
   const text = fromUtf8(bytes);
-  if (text === undefined) return { ok: false, refusal: 'bad_schema' };
+  if (text === undefined || !hasOnlyIntegerLiterals(text)) return { ok: false, refusal: 'bad_schema' };
   let json: unknown;
   try {
     json = JSON.parse(text);
