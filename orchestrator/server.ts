@@ -23,6 +23,8 @@ export interface StartedContext {
 export interface OrchestratorHooks {
   /** Route plugins registered under /v1 after the core routes (the rollout engine's). */
   extraRoutes?: FastifyPluginAsync[];
+  /** Route plugins registered at the root (the dashboard, /metrics). */
+  topLevelRoutes?: FastifyPluginAsync[];
   /** Runs once the server listens (start background workers here). */
   onStarted?(ctx: StartedContext): Promise<void>;
   /** Runs first on close (stop background workers here), before HTTP and Redis go away. */
@@ -55,7 +57,7 @@ export async function startOrchestrator(config: OrchestratorConfig, hooks: Orche
     const artifactStore = createFsArtifactStore(cfg.dataDir);
     await artifactStore.init();
 
-    const app = await buildApp({ redis, prefix: cfg.keyPrefix, config: cfg, logger, artifactStore, ...(hooks.extraRoutes ? { extraRoutes: hooks.extraRoutes } : {}) });
+    const app = await buildApp({ redis, prefix: cfg.keyPrefix, config: cfg, logger, artifactStore, ...(hooks.extraRoutes ? { extraRoutes: hooks.extraRoutes } : {}), ...(hooks.topLevelRoutes ? { topLevelRoutes: hooks.topLevelRoutes } : {}) });
     cleanups.unshift(() => app.close());
 
     // Revocations from any orchestrator process drop this one's cached device key.

@@ -41,6 +41,8 @@ export interface AppDeps {
   artifactStore?: ArtifactStore;
   /** Registered under /v1 after the core routes, with requireRole and services available. */
   extraRoutes?: Array<FastifyPluginAsync>;
+  /** Registered at the root after /v1 (the dashboard, /metrics). */
+  topLevelRoutes?: Array<FastifyPluginAsync>;
 }
 
 export interface BuildAppOptions {
@@ -111,5 +113,6 @@ export async function buildApp(deps: AppDeps, options: BuildAppOptions = {}): Pr
     await v1.register(rootRoutes, routeOptions);
     for (const plugin of deps.extraRoutes ?? []) await v1.register(plugin);
   }, { prefix: '/v1' });
+  for (const plugin of deps.topLevelRoutes ?? []) await app.register(plugin);
   return app;
 }

@@ -25,6 +25,10 @@ const extra: FastifyPluginAsync = async (app) => {
   });
 };
 
+const topLevel: FastifyPluginAsync = async (app) => {
+  app.get('/metrics-like', { preHandler: app.requireRole('read') }, async () => ({ revoked: (await app.services.registry.summary()).revoked }));
+};
+
 let t: TestApp;
 const MAX_BODY = 2048;
 const MAX_IMPORT = 4096;
@@ -34,7 +38,7 @@ beforeAll(async () => {
   // startTestApp built its own app; build one more with the extra routes on the same prefix.
   await t.app.close();
   const { buildApp } = await import('../../../orchestrator/http/app.js');
-  t.app = await buildApp({ redis: t.redis, prefix: t.prefix, config: t.config, extraRoutes: [extra] });
+  t.app = await buildApp({ redis: t.redis, prefix: t.prefix, config: t.config, extraRoutes: [extra], topLevelRoutes: [topLevel] });
 });
 
 afterAll(async () => {
@@ -124,6 +128,13 @@ describe('extra route plugins', () => {
     expect(reply.json()).toEqual({ role: 'read', devices: 0 });
     expect((await t.app.inject({ method: 'POST', url: '/v1/extra/write', headers: auth(t.read), payload: {} })).json().code).toBe('forbidden');
     expect((await t.app.inject({ method: 'POST', url: '/v1/extra/write', headers: auth(t.operator), payload: {} })).json()).toEqual({ ok: true });
+  });
+});
+
+describe('top-level route plugins', () => {
+  it('are mounted at the root with requireRole and services (the dashboard, /metrics)', async () => {
+    expect((await t.app.inject({ method: 'GET', url: '/metrics-like' })).json().code).toBe('unauthorized');
+    expect((await t.app.inject({ method: 'GET', url: '/metrics-like', headers: auth(t.read) })).json()).toEqual({ revoked: 0 });
   });
 });
 
