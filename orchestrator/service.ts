@@ -18,6 +18,11 @@ import { rolloutRoutes } from './rollouts/routes.js';
 import { RolloutStore } from './rollouts/store.js';
 import { startOrchestrator } from './server.js';
 import { roleAllows } from './auth/tokens.js';
+import { dashboardRoutes } from './dashboard/routes.js';
+import { BrokerRelay } from './events/broker-relay.js';
+import { eventRoutes } from './events/sse-routes.js';
+import { createRedis } from './infra/redis.js';
+import { createOrchestratorMetrics } from './metrics/index.js';
 
 export interface FleetOrchestratorOptions {
   config: OrchestratorConfig;
@@ -38,10 +43,10 @@ export interface FleetOrchestratorOptions {
    * while every member is away (see README).
    */
   intakeConnections?: number;
-  /** Root-level plugins (dashboard, /metrics), registered by the caller's wiring. */
-  rootPlugins?: Array<(app: FastifyInstance, parts: FleetOrchestratorParts) => Promise<void>>;
   /** Extra /v1 route plugins. */
   extraRoutes?: FastifyPluginAsync[];
+  /** Serve the dashboard at /dashboard/ (default true). */
+  dashboard?: boolean;
 }
 
 export interface FleetOrchestratorParts {
@@ -89,12 +94,19 @@ export async function startFleetOrchestrator(options: FleetOrchestratorOptions):
     await app.register(rolloutRoutes(lazy(() => holder.engine!), lazy(() => holder.store!)));
   };
 
+  // Events (SSE), /metrics and the broker relay read Redis on a connection of their own.
+  const observer = createRedis(config.redisUrl);
+  const metrics = createOrchestratorMetrics({ redis: observer, prefix: config.keyPrefix });
+  const topLevelRoutes = [metrics.plugin, ...(options.dashboard === false ? [] : [dashboardRoutes()])];
+  let relay: BrokerRelay | undefined;
+
   const mqttClients: MqttClient[] = [];
   let consumer: StatusConsumer | undefined;
   let engine: RolloutEngine | undefined;
   let reader: Redis | undefined;
   const running = await startOrchestrator(config, {
-    extraRoutes: [routes, ...(options.extraRoutes ?? [])],
+    extraRoutes: [routes, eventRoutes({ redis: observer, prefix: config.keyPrefix }), ...(options.extraRoutes ?? [])],
+    topLevelRoutes,
     onStarted: async (ctx) => {
       const prefix = ctx.config.keyPrefix;
       const store = new RolloutStore(ctx.redis, prefix);
@@ -105,6 +117,9 @@ export async function startFleetOrchestrator(options: FleetOrchestratorOptions):
       }
       const publisher = await connectService(broker, 'engine');
       mqttClients.push(publisher);
+      metrics.observeMqtt(publisher);
+      relay = new BrokerRelay(observer, prefix, events, logger);
+      await relay.start();
       engine = new RolloutEngine({
         redis: ctx.redis,
         prefix,
@@ -131,11 +146,11 @@ export async function startFleetOrchestrator(options: FleetOrchestratorOptions):
       for (let i = 0; i < connections; i++) {
         const intake = connections === 1 ? await connectService(broker, 'intake', instanceId) : await connectService(broker, 'intake');
         mqttClients.push(intake);
+        metrics.observeMqtt(intake);
         await startIntake(intake, ctx.redis, prefix, connections > 1);
       }
       holder.store = store;
       holder.engine = engine;
-      for (const plugin of options.rootPlugins ?? []) await plugin(ctx.app, { redis: ctx.redis, prefix, store, events });
     },
     onClose: async () => {
       // Intake first (no new acks), then ingestion drains, then the engine's workers.
@@ -144,8 +159,15 @@ export async function startFleetOrchestrator(options: FleetOrchestratorOptions):
       await engine?.close();
       await mqttClients[0]?.endAsync().catch(() => undefined);
       reader?.disconnect();
+      await relay?.stop();
+      await metrics.close();
+      observer.disconnect();
     },
-  }, logger);
+  }, logger).catch(async (error: unknown) => {
+    // startOrchestrator undid its own part (onClose included); this connection is ours.
+    observer.disconnect();
+    throw error;
+  });
 
   return {
     url: running.url,

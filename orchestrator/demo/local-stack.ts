@@ -33,7 +33,6 @@ export interface LocalStackOptions {
   logger?: Logger;
   engine?: Partial<EngineOptions>;
   brokerLimits?: Partial<BrokerLimits>;
-  rootPlugins?: FleetOrchestratorOptions['rootPlugins'];
   extraRoutes?: FleetOrchestratorOptions['extraRoutes'];
   /** Keep Redis keys and the work dir after close (for inspection). */
   keep?: boolean;
@@ -148,7 +147,6 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       directorKey,
       logger: logger.child({ part: 'orchestrator' }),
       ...(options.engine ? { engine: options.engine } : {}),
-      ...(options.rootPlugins ? { rootPlugins: options.rootPlugins } : {}),
       ...(options.extraRoutes ? { extraRoutes: options.extraRoutes } : {}),
     };
     let instances = 1;
