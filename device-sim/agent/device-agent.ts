@@ -2,61 +2,30 @@
 // machine lives in classify-directive.ts (checks), policy-gate.ts (policy) and install-job.ts
 // (steps); this class wires them to the I/O interfaces and serializes everything that touches
 // the record. It does no network, disk or slot I/O of its own.
-import { nobleEd25519, parseWireTime, type Consent, type DirectivePlan, type Ed25519, type ReportedState, type SigningKey, type StatusSigned } from '../../protocol/index.js';
+import { nobleEd25519, parseWireTime, type DirectivePlan, type ReportedState, type StatusSigned } from '../../protocol/index.js';
+import type { AgentCounters, AgentDeps, AgentOptions } from './agent-options.js';
 import { classifyDirective } from './classify-directive.js';
-import { systemClock, type Clock } from './clock.js';
+import { systemClock } from './clock.js';
 import { DEFAULT_AGENT_CONFIG, type AgentConfig } from './config.js';
-import { deviceKeyOf, otherSlot, type DeviceRecord, type Job } from './device-state.js';
+import { deviceKeyOf, type DeviceRecord } from './device-state.js';
 import { AgentError, isAgentError } from './errors.js';
-import type { Fetcher } from './fetcher.js';
 import { runInstallJob } from './install-job.js';
+import { dropJob, jobFromPlan } from './job.js';
 import { silentAgentLogger, type AgentLogger } from './logger.js';
-import { decideInstall, type LocalWindow } from './policy-gate.js';
-import { withReport, type ReportFields } from './reports.js';
-import type { Slots } from './slots.js';
-import type { DeviceStore } from './store.js';
-import type { Transport } from './transport.js';
-
-export interface AgentDeps {
-  store: DeviceStore;
-  transport: Transport;
-  fetcher: Fetcher;
-  slots: Slots;
-  clock?: Clock;
-  /** Signature backend: noble by default (portable); the simulator passes nodeEd25519. */
-  ed25519?: Ed25519;
-  logger?: AgentLogger;
-}
-
-export interface AgentOptions {
-  deviceId: string;
-  config?: Partial<AgentConfig>;
-  /** The owner's answer to an optional update; undefined (not answered yet) defers it. */
-  consent?: (job: Job) => Consent;
-  /** A device-local maintenance window (UTC), on top of the directive's. */
-  localWindow?: LocalWindow;
-}
-
-/** Counters of what was not reported, and why. */
-export interface AgentCounters {
-  duplicates: number;
-  repeated: number;
-  unreportable: number;
-}
+import { OutboxSender } from './outbox-sender.js';
+import { decideInstall } from './policy-gate.js';
+import { RecordKeeper } from './record-keeper.js';
+import type { ReportFields } from './reports.js';
 
 export class DeviceAgent {
   readonly deviceId: string;
   private readonly deps: Required<Omit<AgentDeps, 'logger'>> & { logger: AgentLogger };
   private readonly config: AgentConfig;
-  private record!: DeviceRecord;
-  private key!: SigningKey;
+  private keeper!: RecordKeeper;
   private job: { controller: AbortController; task: Promise<void> } | undefined;
   private serialChain: Promise<void> = Promise.resolve();
-  private saveChain: Promise<void> = Promise.resolve();
   private recheckTimer: NodeJS.Timeout | undefined;
-  private pumpTimer: NodeJS.Timeout | undefined;
-  private pumping = false;
-  private pumpAgain = false;
+  private readonly outbox: OutboxSender;
   private stopped = false;
   private fatalError: Error | undefined;
   private readonly reportListeners = new Set<(report: StatusSigned) => void>();
@@ -69,18 +38,33 @@ export class DeviceAgent {
     this.deviceId = options.deviceId;
     this.deps = { clock: systemClock, ed25519: nobleEd25519, logger: silentAgentLogger, ...deps };
     this.config = { ...DEFAULT_AGENT_CONFIG, ...options.config };
+    this.outbox = new OutboxSender({
+      transport: this.deps.transport,
+      retryMs: this.config.reportRetryMs,
+      head: () => this.record.outbox[0],
+      stopped: () => this.stopped,
+      acknowledged: async (seq) => {
+        await this.keeper.commit((r) => ({ ...r, outbox: r.outbox.filter((e) => e.seq !== seq) }));
+      },
+    });
   }
 
   /** Loads the record, resumes or reverts unfinished work, then connects. */
   async start(): Promise<void> {
     const record = await this.deps.store.load(this.deviceId);
     if (!record) throw new AgentError('ERR_STATE_MISSING', `no record for ${this.deviceId}`);
-    this.record = record;
-    this.key = deviceKeyOf(record, this.deps.ed25519);
+    this.keeper = new RecordKeeper(record, {
+      store: this.deps.store,
+      signer: { key: deviceKeyOf(record, this.deps.ed25519), ed25519: this.deps.ed25519 },
+      clock: this.deps.clock,
+      maxOutbox: this.config.maxOutbox,
+      stopped: () => this.stopped,
+      die: (error) => this.die(error),
+    });
     const resumed = this.serial(() => this.resume());
     this.deps.transport.start({
       onDirective: (bytes) => void this.serial(() => this.onDirective(bytes)),
-      onConnected: () => this.pump(),
+      onConnected: () => this.outbox.wake(),
       onDisconnected: () => undefined,
     });
     await resumed;
@@ -90,10 +74,10 @@ export class DeviceAgent {
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.recheckTimer);
-    clearTimeout(this.pumpTimer);
+    this.outbox.stop();
     await this.stopJob();
     await this.serialChain;
-    await this.saveChain;
+    await this.keeper?.settled();
     await this.deps.transport.stop();
   }
 
@@ -141,31 +125,18 @@ export class DeviceAgent {
     return this.serialChain;
   }
 
-  private persist(): Promise<void> {
-    const snapshot = this.record;
-    const saved = this.saveChain.then(() => this.deps.store.save(snapshot));
-    this.saveChain = saved.catch(() => undefined);
-    return saved.catch((error: unknown) => {
-      this.die(error as Error);
-      throw new AgentError('ERR_STOPPED', 'persisting failed');
-    });
+  private get record(): DeviceRecord {
+    return this.keeper.record;
   }
 
-  /** Applies a change and its report as one persisted step; nothing once stopped. */
+  /** Applies a change and its report as one persisted step, then tells listeners and the outbox. */
   private async commit(change: (record: DeviceRecord) => DeviceRecord, report?: ReportFields): Promise<void> {
-    if (this.stopped) throw new AgentError('ERR_STOPPED', 'agent stopped');
-    let next = change(this.record);
-    let body: StatusSigned | undefined;
-    if (report) {
-      ({ record: next, report: body } = withReport(next, report, this.deps.clock.now(), { key: this.key, ed25519: this.deps.ed25519 }, this.config.maxOutbox));
-    }
-    this.record = next;
-    await this.persist();
+    const body = await this.keeper.commit(change, report);
     if (body) {
       this.lastState = body.state;
       for (const listener of this.reportListeners) listener(body);
     }
-    this.pump();
+    this.outbox.wake();
   }
 
   private die(error: Error): void {
@@ -173,52 +144,10 @@ export class DeviceAgent {
     this.fatalError = error;
     this.stopped = true;
     clearTimeout(this.recheckTimer);
-    clearTimeout(this.pumpTimer);
+    this.outbox.stop();
     this.job?.controller.abort();
     this.deps.logger.error({ deviceId: this.deviceId, code: (error as { code?: string }).code }, 'agent stopped on a fatal error');
     for (const listener of this.fatalListeners) listener(error);
-  }
-
-  // ---- outbox: reports persisted first, sent at QoS 1, removed once acknowledged ----
-
-  private pump(): void {
-    if (this.pumping) {
-      this.pumpAgain = true;
-      return;
-    }
-    this.pumping = true;
-    void this.drain().finally(() => {
-      this.pumping = false;
-    });
-  }
-
-  private async drain(): Promise<void> {
-    const { transport } = this.deps;
-    do {
-      this.pumpAgain = false;
-      while (!this.stopped && transport.connected) {
-        const head = this.record.outbox[0];
-        if (!head) break;
-        try {
-          await transport.publishStatus(new TextEncoder().encode(head.body));
-        } catch {
-          // Not acknowledged: keep it; retry on the next connect, or soon if still connected.
-          if (!this.stopped && transport.connected) {
-            clearTimeout(this.pumpTimer);
-            this.pumpTimer = setTimeout(() => this.pump(), this.config.reportRetryMs);
-            this.pumpTimer.unref();
-          }
-          return;
-        }
-        if (this.stopped) return;
-        this.record = { ...this.record, outbox: this.record.outbox.filter((e) => e.seq !== head.seq) };
-        try {
-          await this.persist();
-        } catch {
-          return;
-        }
-      }
-    } while (this.pumpAgain && !this.stopped);
   }
 
   // ---- directives ----
@@ -261,18 +190,8 @@ export class DeviceAgent {
       await this.commit((r) => dropJob(accepted(r)), { ...ids, state: 'succeeded' });
       return;
     }
-    const job: Job = {
-      rolloutId: d.rolloutId,
-      counter: d.counter,
-      manifestSha256: plan.manifestSha256,
-      release: { releaseId: plan.release.releaseId, version: plan.release.version, sequence: plan.release.sequence, payload: plan.release.payload },
-      policy: d.policy,
-      directiveExpiresAt: d.expiresAt,
-      step: 'deferred',
-      targetSlot: otherSlot(this.record.activeSlot),
-    };
-    const consent = this.options.consent?.(job);
-    const decided = { ...job, ...(consent ? { consent } : {}) };
+    const pending = jobFromPlan(plan, this.record, undefined);
+    const decided = jobFromPlan(plan, this.record, this.options.consent?.(pending));
     switch (decideInstall(d.policy, this.deps.clock.now(), decided.consent, this.options.localWindow)) {
       case 'decline':
         await this.commit((r) => dropJob(accepted(r)), { ...ids, state: 'rejected', reason: 'declined', detail: 'declined by the owner' });
@@ -333,7 +252,7 @@ export class DeviceAgent {
     } else {
       this.startJob();
     }
-    this.pump();
+    this.outbox.wake();
   }
 
   private startJob(): void {
@@ -374,10 +293,4 @@ export class DeviceAgent {
     await this.stopJob();
     if (this.record.job) await this.deps.slots.revert(this.record.activeSlot);
   }
-}
-
-/** The record without its job, and without any image no one committed. */
-function dropJob(record: DeviceRecord): DeviceRecord {
-  const keep = (slot: 'A' | 'B') => (record.slots[slot]?.committed ? record.slots[slot] : null);
-  return { ...record, job: null, slots: { A: keep('A'), B: keep('B') } };
 }

@@ -18,4 +18,8 @@ export * from './policy-gate.js';
 export * from './reports.js';
 export * from './classify-directive.js';
 export * from './install-job.js';
+export * from './agent-options.js';
+export * from './record-keeper.js';
+export * from './outbox-sender.js';
+export * from './job.js';
 export * from './device-agent.js';

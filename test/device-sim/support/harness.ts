@@ -1,7 +1,8 @@
 // One device with fake I/O around a real DeviceAgent, plus helpers to sign what it receives.
 import { randomBytes } from 'node:crypto';
 import { nodeEd25519, type Ed25519, type ReleaseEnvelope } from '../../../protocol/index.js';
-import { DeviceAgent, type AgentOptions } from '../../../device-sim/agent/device-agent.js';
+import { DeviceAgent } from '../../../device-sim/agent/device-agent.js';
+import type { AgentOptions } from '../../../device-sim/agent/agent-options.js';
 import { provisionDevice } from '../../../device-sim/agent/device-state.js';
 import { MemorySlots, type MemorySlotsOptions } from '../../../device-sim/agent/slots.js';
 import { MemoryDeviceStore, type DeviceStore } from '../../../device-sim/agent/store.js';
