@@ -1,5 +1,6 @@
 // Structured logs (pino). Secrets never go into a log line: redact the usual suspects.
 import { pino, type Logger } from 'pino';
+import { redactQueryToken } from '../events/sse-format.js';
 
 export type { Logger };
 
@@ -7,6 +8,8 @@ export function createLogger(name: string, level = process.env.LOG_LEVEL ?? 'inf
   return pino({
     name,
     level,
+    // Request lines carry `?token=` on the event stream (EventSource cannot send headers).
+    serializers: { req: (req: { method?: string; url?: string; ip?: string }) => ({ method: req.method, url: redactQueryToken(req.url ?? ''), remoteAddress: req.ip }) },
     redact: { paths: ['password', 'token', 'secret', 'secretKey', 'authorization', '*.password', '*.token', '*.secret', '*.secretKey', 'req.headers.authorization'], censor: '[redacted]' },
   });
 }
