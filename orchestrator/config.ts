@@ -39,7 +39,7 @@ export interface OrchestratorConfig {
   /** Streamed device import bodies (NDJSON / CSV). */
   maxImportBytes: number;
   /**
-   * Device key check on bulk import: `full` runs protocol's isAcceptablePublicKey (curve
+   * Device key check on bulk import: `full` runs protocol's isPrimeOrderPublicKey (curve
    * point, prime-order subgroup) on every key in worker threads, ~1 ms of CPU per key;
    * `decode` checks only the 32-byte encoding and leaves the curve checks to first use,
    * where every signature verification applies them anyway (protocol/crypto/strict-checks).

@@ -65,6 +65,9 @@ export interface FleetOrchestrator extends FleetOrchestratorParts {
   close(): Promise<void>;
 }
 
+/** Delay (and rate limit) of the extra evaluation a rollout gets after its reports are applied. */
+const INGEST_TICK_MS = 100;
+
 export class OrchestratorSetupError extends Error {
   readonly code = 'ERR_ORCHESTRATOR_SETUP';
 }
@@ -136,9 +139,17 @@ export async function startFleetOrchestrator(options: FleetOrchestratorOptions):
       engine.startWorkers();
       reader = ctx.redis.duplicate();
       consumer = new StatusConsumer(ctx.redis, reader, prefix, events, logger, options.ingest);
-      // A report applied may settle a wave: evaluate those rollouts now rather than at the next tick.
+      // A report applied may settle a wave: evaluate those rollouts soon rather than at the next
+      // scheduled tick, but at most once per INGEST_TICK_MS each however many batches arrive.
+      const soon = new Map<string, NodeJS.Timeout>();
       consumer.onApplied = (ids) => {
-        for (const id of ids) void engine?.tick(id).catch((error: Error) => logger.warn({ rolloutId: id, err: error.message }, 'tick after ingest failed'));
+        for (const id of ids) {
+          if (soon.has(id)) continue;
+          soon.set(id, setTimeout(() => {
+            soon.delete(id);
+            void engine?.tick(id).catch((error: Error) => logger.warn({ rolloutId: id, err: error.message }, 'tick after ingest failed'));
+          }, INGEST_TICK_MS));
+        }
       };
       await consumer.start();
       const connections = options.intakeConnections ?? 1;

@@ -1,4 +1,4 @@
-// Public key checks for device registration. `full`: protocol's isAcceptablePublicKey on every
+// Public key checks for device registration. `full`: protocol's isPrimeOrderPublicKey on every
 // key (curve point, prime-order subgroup: ~1 ms of pure-JS curve arithmetic each), in a pool of
 // worker threads for bulk imports. `decode`: the 32-byte encoding only. Not a cache.
 import { Worker } from 'node:worker_threads';

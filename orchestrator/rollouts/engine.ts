@@ -183,6 +183,8 @@ export class RolloutEngine {
   private async schedule(id: string, event: 'rollout.started' | 'rollout.resumed'): Promise<void> {
     await this.controlQueue.upsertJobScheduler(`tick|${id}`, { every: this.options.tickMs }, { name: 'tick', data: { rolloutId: id }, opts: { removeOnComplete: true, removeOnFail: 100 } });
     await this.deps.events.emit({ type: event, rolloutId: id });
+    // Start notifying now rather than at the scheduler's first tick (ticks are idempotent).
+    await this.tick(id);
   }
 
   // ---- the control loop -------------------------------------------------------------------

@@ -36,26 +36,41 @@ export function hasCanonicalY(encoded: Uint8Array, offset = 0): boolean {
 const publicKeyVerdicts = new Map<string, boolean>();
 const MAX_CACHED_VERDICTS = 100_000;
 
+function decodeStrict(publicKey: Uint8Array): InstanceType<typeof Point> | undefined {
+  if (publicKey.length !== 32 || !hasCanonicalY(publicKey)) return undefined;
+  try {
+    return Point.fromBytes(publicKey, false);
+  } catch {
+    return undefined;
+  }
+}
+
 /**
- * A public key is acceptable when it decodes canonically to a curve point in the prime-order
- * subgroup (not small order, no torsion component). Cached per key: a fleet verifies many reports per device key.
+ * A public key a signature may verify under: it decodes canonically to a curve point that is
+ * not of small order (libsodium's policy). Cached per key: a fleet verifies many reports per
+ * device key. Both backends then apply the same cofactorless equation, so they agree even on a
+ * key with a torsion component; registration refuses those (isPrimeOrderPublicKey).
  */
 export function isAcceptablePublicKey(publicKey: Uint8Array): boolean {
   if (publicKey.length !== 32) return false;
   const cacheKey = String.fromCharCode(...publicKey);
   const known = publicKeyVerdicts.get(cacheKey);
   if (known !== undefined) return known;
-  let verdict: boolean;
-  try {
-    const point = Point.fromBytes(publicKey, false);
-    // Small-order and mixed-order keys (a torsion component) are refused outright.
-    verdict = hasCanonicalY(publicKey) && !point.isSmallOrder() && point.isTorsionFree();
-  } catch {
-    verdict = false;
-  }
+  const point = decodeStrict(publicKey);
+  const verdict = point !== undefined && !point.isSmallOrder();
   if (publicKeyVerdicts.size >= MAX_CACHED_VERDICTS) publicKeyVerdicts.clear();
   publicKeyVerdicts.set(cacheKey, verdict);
   return verdict;
+}
+
+/**
+ * The registration policy: acceptable AND in the prime-order subgroup (no torsion component).
+ * A scalar multiplication by L (~1 ms here), so it runs once per key at registration, not per
+ * signature.
+ */
+export function isPrimeOrderPublicKey(publicKey: Uint8Array): boolean {
+  if (!isAcceptablePublicKey(publicKey)) return false;
+  return decodeStrict(publicKey)?.isTorsionFree() === true;
 }
 
 /** Checks shared by both backends before the curve equation. */

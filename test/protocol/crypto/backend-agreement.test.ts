@@ -26,3 +26,16 @@ describe('mixed-order inputs', () => {
     expect(nodeEd25519.verify(pk, message, sig)).toBe(false);
   });
 });
+
+describe('public key policy', () => {
+  it('verification accepts a mixed-order key (both backends apply the same equation); registration refuses it', async () => {
+    const { isAcceptablePublicKey, isPrimeOrderPublicKey } = await import('../../../protocol/index.js');
+    const mixed = fromHex(cases[1]!.publicKey)!;
+    expect(isAcceptablePublicKey(mixed)).toBe(true);
+    expect(isPrimeOrderPublicKey(mixed)).toBe(false);
+    const identity = new Uint8Array(32);
+    identity[0] = 1; // the neutral element: small order
+    expect(isAcceptablePublicKey(identity)).toBe(false);
+    expect(isPrimeOrderPublicKey(identity)).toBe(false);
+  });
+});
