@@ -30,7 +30,7 @@ console.log(
   `fleet-ota    ${fleet.devices} devices to succeeded in ${(fleet.wallMs / 1000).toFixed(1)} s (${fleet.devicesPerSecond} devices/s); ` +
     `notify->succeeded p50 ${fleet.notifyToSucceededMs.p50} ms, p99 ${fleet.notifyToSucceededMs.p99} ms; ` +
     `orchestrator CPU ${fleet.orchestrator.cpuSeconds} s (${fleet.orchestrator.cpuPercentOfOneCore}% of a core), peak RSS ${(fleet.orchestrator.peakRssBytes / 2 ** 20).toFixed(0)} MiB; ` +
-    `broker CPU ${fleet.broker.cpuSeconds} s; Redis ${fleet.redis.usedBytesPerDevice} B/device`,
+    `broker CPU ${fleet.broker.cpuSeconds} s; simulated devices CPU ${fleet.simulator.cpuSeconds} s; Redis ${fleet.redis.usedBytesPerDevice} B/device`,
 );
 if (ratio !== undefined) console.log(`ratio        fleet-ota / raw = ${ratio} (devices per second)`);
 const file = new URL(`./results/bench-${new Date().toISOString().replace(/[:.]/g, '-')}.json`, import.meta.url);

@@ -28,6 +28,8 @@ export interface FleetBenchmarkResult {
   connectMs: number;
   orchestrator: { cpuSeconds: number; cpuPercentOfOneCore: number; peakRssBytes: number };
   broker: { cpuSeconds: number; peakRssBytes: number };
+  /** The simulated devices (this process): their CPU competes with the product's on the same cores. */
+  simulator: { cpuSeconds: number };
   redis: { usedBytesPerDevice: number; usedBytesBefore: number; usedBytesAfter: number };
 }
 
@@ -75,6 +77,7 @@ export async function runFleetBenchmark(options: FleetBenchmarkOptions): Promise
     const brokerPid = stack.broker.process.pid!;
     const cpuBefore = await processUsage(orchestratorPid);
     const brokerBefore = await processUsage(brokerPid);
+    const simBefore = process.cpuUsage();
     started = performance.now();
     await stack.createRollout({ id: 'bench', releaseId: release.releaseId, waves: [{ percent: 100, successThreshold: 1, failureThreshold: 0 }] });
     const ticker = setInterval(() => progress(`succeeded ${succeededAt.size}/${options.devices}`), 1_000);
@@ -85,6 +88,7 @@ export async function runFleetBenchmark(options: FleetBenchmarkOptions): Promise
       clearInterval(ticker);
     }
     const wallMs = performance.now() - started;
+    const simCpu = process.cpuUsage(simBefore);
     const cpuAfter = await processUsage(orchestratorPid);
     const brokerAfter = await processUsage(brokerPid);
     // The orchestrator's own view agrees (ingestion may trail the devices by a moment).
@@ -106,6 +110,7 @@ export async function runFleetBenchmark(options: FleetBenchmarkOptions): Promise
       connectMs,
       orchestrator: { cpuSeconds: round(cpuSeconds, 2), cpuPercentOfOneCore: round((cpuSeconds * 1000 * 100) / wallMs), peakRssBytes: cpuAfter?.peakRssBytes ?? 0 },
       broker: { cpuSeconds: round((brokerAfter?.cpuSeconds ?? 0) - (brokerBefore?.cpuSeconds ?? 0), 2), peakRssBytes: brokerAfter?.peakRssBytes ?? 0 },
+      simulator: { cpuSeconds: round((simCpu.user + simCpu.system) / 1e6, 2) },
       redis: { usedBytesBefore: memoryBefore, usedBytesAfter: memoryAfter, usedBytesPerDevice: Math.round((memoryAfter - memoryBefore) / options.devices) },
     };
   } finally {

@@ -19,9 +19,11 @@ export interface IngestOptions {
   blockMs: number;
   /** Pending entries idle this long belong to a dead consumer and are claimed. */
   claimIdleMs: number;
+  /** After a small batch, wait this long so the next one is worth a round of pipelines. */
+  lingerMs: number;
 }
 
-export const DEFAULT_INGEST_OPTIONS: IngestOptions = { batchSize: 1_000, blockMs: 200, claimIdleMs: 30_000 };
+export const DEFAULT_INGEST_OPTIONS: IngestOptions = { batchSize: 1_000, blockMs: 200, claimIdleMs: 30_000, lingerMs: 15 };
 
 /** Outcomes counted per report: `applied`, or why it changed nothing. */
 export type IngestOutcome =
@@ -94,6 +96,9 @@ export class StatusConsumer {
         )) as Array<[Buffer, Entry[]]> | null;
         const entries = reply?.[0]?.[1] ?? [];
         if (entries.length > 0) await this.processBatch(entries);
+        // A trickle of reports would cost a round of pipelines each: under load, let a small
+        // batch grow for a moment (bounded latency) before reading again.
+        if (entries.length > 0 && entries.length < this.options.batchSize / 20) await new Promise((resolve) => setTimeout(resolve, this.options.lingerMs));
       } catch (error) {
         if (!this.running) break;
         this.logger.error({ err: (error as Error).message }, 'ingestion batch failed; retrying');
@@ -135,14 +140,17 @@ export class StatusConsumer {
     const keys = await this.deviceKeys.lookup(parsed.filter((p) => p.kind === 'status').map((p) => p.deviceId));
     const registry = registryKeys(this.prefix);
     const pipe = this.redis.pipeline() as ReturnType<Redis['pipeline']> & { applyStatus(...args: (string | number)[]): unknown };
-    const presence = this.redis.pipeline();
     const applied: StatusSigned[] = [];
+    // Reply index of each applyStatus call (presence writes share the pipeline).
+    const applyAt: number[] = [];
+    let commands = 0;
     const outcomes: Array<IngestOutcome | StatusSigned> = [];
     for (const item of parsed) {
       if (item.kind === 'presence') {
         const value = item.payload.toString();
         if (value === PRESENCE_ONLINE || value === PRESENCE_OFFLINE) {
-          presence.hset(registry.device(item.deviceId), 'presence', value, 'presenceAt', formatWireTime(item.receivedAt / 1000));
+          pipe.hset(registry.device(item.deviceId), 'presence', value, 'presenceAt', formatWireTime(item.receivedAt / 1000));
+          commands++;
         }
         this.count('presence');
         continue;
@@ -159,15 +167,15 @@ export class StatusConsumer {
       }
       const r = check.report;
       pipe.applyStatus(this.prefix, r.deviceId, r.rolloutId, r.counter, r.seq, r.state, r.progress ?? 0, r.reason ?? '', r.at, r.installed.releaseId, r.installed.sequence, r.rootVersion);
+      applyAt.push(commands++);
       applied.push(r);
       outcomes.push(r);
     }
-    const [applyReplies] = await Promise.all([pipe.exec(), presence.length > 0 ? presence.exec() : Promise.resolve(null)]);
-    // One reply per applyStatus call, in order; a script error is counted, never thrown away silently.
-    const failed = (applyReplies ?? []).find(([error]) => error);
+    const replies = commands > 0 ? ((await pipe.exec()) ?? []) : [];
     // Not acknowledged: the batch stays pending and is claimed again (applying is idempotent).
+    const failed = replies.find(([error]) => error);
     if (failed) throw failed[0];
-    const results = (applyReplies ?? []).map(([, value]) => value as [string, number]);
+    const results = applyAt.map((i) => replies[i]?.[1] as [string, number]);
     const touched = new Set<string>();
     const tally: Record<string, number> = {};
     let applyIndex = 0;
