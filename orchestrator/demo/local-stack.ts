@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import { brokerConfig, generateServiceSecret, hashServiceSecret, startBroker, type RunningBroker, type BrokerLimits } from '../../broker/index.js';
-import { buildReleaseBody, formatWireTime, nodeEd25519, signRelease, type RootEnvelope, type SigningKey } from '../../protocol/index.js';
+import type { RootEnvelope, SigningKey } from '../../protocol/index.js';
 import { loadOrchestratorConfig } from '../config.js';
 import { silentLogger, type Logger } from '../infra/logger.js';
 import { createRedis } from '../infra/redis.js';
@@ -18,7 +18,7 @@ import type { RolloutView } from '../rollouts/model.js';
 import type { RolloutSpecInput } from '../rollouts/spec.js';
 import type { EngineOptions } from '../rollouts/engine.js';
 import { startFleetOrchestrator, type FleetOrchestrator, type FleetOrchestratorOptions } from '../service.js';
-import { apiCaller, type ApiCall } from './api.js';
+import { apiCaller, publishReleaseViaApi, registerDevicesViaApi, type ApiCall } from './api.js';
 
 export interface LocalStackOptions {
   redisUrl?: string;
@@ -176,31 +176,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         closers.push(() => another.close());
         return another;
       },
-      async registerDevices(devices) {
-        let imported = 0;
-        for (let i = 0; i < devices.length; i += 50_000) {
-          const lines = devices.slice(i, i + 50_000).map((d) => JSON.stringify({ id: d.id, publicKey: d.publicKey, vendorId, classId, groups: d.groups ?? [], tags: d.tags ?? [] }));
-          const result = await api<{ imported: number; failed: unknown[] }>('POST', '/v1/devices/import', `${lines.join('\n')}\n`, 'application/x-ndjson');
-          if (result.failed.length > 0) throw new Error(`device import refused ${result.failed.length} lines: ${JSON.stringify(result.failed.slice(0, 3))}`);
-          imported += result.imported;
-        }
-        return imported;
-      },
+      registerDevices: (devices) => registerDevicesViaApi(api, devices, { vendorId, classId }),
       async publishRelease(input) {
         const payload = input.payload ?? new Uint8Array(randomBytes(1024));
-        const artifact = await api<{ sha256: string; size: number; uri: string }>('PUT', '/v1/artifacts', payload, 'application/octet-stream');
-        const body = buildReleaseBody({
-          releaseId: input.releaseId,
-          version: input.version,
-          sequence: input.sequence,
-          vendorId,
-          classId,
-          payload: { sha256: artifact.sha256, size: artifact.size, uri: artifact.uri },
-          ...(input.minSequence !== undefined ? { minSequence: input.minSequence } : {}),
-          createdAt: formatWireTime(Date.now() / 1000),
-        });
-        const envelope = signRelease(body, [releaseKey], nodeEd25519);
-        const stored = await api<{ digest: string }>('POST', '/v1/releases', envelope);
+        const stored = await publishReleaseViaApi(api, releaseKey, { ...input, vendorId, classId, payload });
         return { releaseId: input.releaseId, sequence: input.sequence, digest: stored.digest, payload };
       },
       createRollout: (spec) => api<RolloutView>('POST', '/v1/rollouts', spec),

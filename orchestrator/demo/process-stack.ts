@@ -9,14 +9,14 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Redis } from 'ioredis';
 import { generateServiceSecret, hashServiceSecret } from '../../broker/index.js';
-import { buildReleaseBody, formatWireTime, nodeEd25519, signRelease, type RootEnvelope, type SigningKey } from '../../protocol/index.js';
+import type { RootEnvelope, SigningKey } from '../../protocol/index.js';
 import { createRedis } from '../infra/redis.js';
 import { initKeySet } from '../keys/init-key-set.js';
 import { readPrivateKeyFile } from '../keys/key-file.js';
 import { readRootFile, rootFileName } from '../keys/key-set.js';
 import type { RolloutView } from '../rollouts/model.js';
 import type { RolloutSpecInput } from '../rollouts/spec.js';
-import { apiCaller, type ApiCall } from './api.js';
+import { apiCaller, publishReleaseViaApi, registerDevicesViaApi, type ApiCall } from './api.js';
 import { deleteKeysWithPrefix } from './local-stack.js';
 
 const CLI = fileURLToPath(new URL('../cli/fleet-ota.js', import.meta.url));
@@ -186,17 +186,10 @@ export async function startProcessStack(options: ProcessStackOptions = {}): Prom
         return next.child;
       },
       async registerDevices(devices) {
-        for (let i = 0; i < devices.length; i += 50_000) {
-          const lines = devices.slice(i, i + 50_000).map((d) => JSON.stringify({ id: d.id, publicKey: d.publicKey, vendorId, classId, groups: [], tags: [] }));
-          const result = await api<{ failed: unknown[] }>('POST', '/v1/devices/import', `${lines.join('\n')}\n`, 'application/x-ndjson');
-          if (result.failed.length > 0) throw new Error(`import refused: ${JSON.stringify(result.failed.slice(0, 3))}`);
-        }
+        await registerDevicesViaApi(api, devices, { vendorId, classId });
       },
       async publishRelease(input) {
-        const payload = input.payload ?? new Uint8Array(randomBytes(1024));
-        const artifact = await api<{ sha256: string; size: number; uri: string }>('PUT', '/v1/artifacts', payload, 'application/octet-stream');
-        const body = buildReleaseBody({ releaseId: input.releaseId, version: input.version, sequence: input.sequence, vendorId, classId, payload: artifact, createdAt: formatWireTime(Date.now() / 1000) });
-        const stored = await api<{ digest: string }>('POST', '/v1/releases', signRelease(body, [releaseKey], nodeEd25519));
+        const stored = await publishReleaseViaApi(api, releaseKey, { ...input, vendorId, classId, payload: input.payload ?? new Uint8Array(randomBytes(1024)) });
         return { releaseId: input.releaseId, digest: stored.digest };
       },
       createRollout: (spec) => api<RolloutView>('POST', '/v1/rollouts', spec),

@@ -92,3 +92,25 @@ export function scriptedDevice(id: string, root: RootSigned, script: Script = 's
   }
   return device;
 }
+
+/** A test's scripted fleet on a local stack: registers and connects devices, publishes releases, closes all. */
+export function scriptedFleet(stackOf: () => { root: { signed: RootSigned }; brokerUrl: string; registerDevices(d: Array<{ id: string; publicKey: string; groups?: string[] }>): Promise<number | void>; publishRelease(r: { releaseId: string; version: string; sequence: number }): Promise<{ releaseId: string }> }) {
+  const devices: ScriptedDevice[] = [];
+  let sequence = 1;
+  return {
+    devices,
+    async add(prefix: string, count: number, script: (i: number) => Script = () => 'succeed', groups: string[] = []): Promise<ScriptedDevice[]> {
+      const stack = stackOf();
+      const made = Array.from({ length: count }, (_, i) => scriptedDevice(`${prefix}-${String(i).padStart(3, '0')}`, stack.root.signed, script(i)));
+      await stack.registerDevices(made.map((d) => ({ id: d.id, publicKey: d.publicKey, groups })));
+      await Promise.all(made.map((d) => d.connect(stack.brokerUrl)));
+      devices.push(...made);
+      return made;
+    },
+    async release(): Promise<string> {
+      const n = sequence++;
+      return (await stackOf().publishRelease({ releaseId: `rel-${n}`, version: `1.0.${n}`, sequence: n })).releaseId;
+    },
+    close: () => Promise.all(devices.map((d) => d.close())),
+  };
+}

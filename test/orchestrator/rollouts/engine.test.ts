@@ -2,32 +2,19 @@
 // orchestrator (HTTP API, BullMQ engine, ingestion), and scripted devices over real MQTT.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLocalStack, type LocalStack } from '../../../orchestrator/demo/local-stack.js';
-import { scriptedDevice, type Script, type ScriptedDevice } from '../../support/scripted-device.js';
+import { scriptedFleet } from '../../support/scripted-device.js';
 
 let stack: LocalStack;
-let sequence = 1;
-const devices: ScriptedDevice[] = [];
-
-async function fleet(prefix: string, count: number, script: (i: number) => Script = () => 'succeed', groups: string[] = []): Promise<ScriptedDevice[]> {
-  const made = Array.from({ length: count }, (_, i) => scriptedDevice(`${prefix}-${String(i).padStart(3, '0')}`, stack.root.signed, script(i)));
-  await stack.registerDevices(made.map((d) => ({ id: d.id, publicKey: d.publicKey, groups })));
-  await Promise.all(made.map((d) => d.connect(stack.brokerUrl)));
-  devices.push(...made);
-  return made;
-}
-
-async function release(): Promise<string> {
-  const n = sequence++;
-  const published = await stack.publishRelease({ releaseId: `rel-${n}`, version: `1.0.${n}`, sequence: n });
-  return published.releaseId;
-}
+const scripted = scriptedFleet(() => stack);
+const fleet = scripted.add;
+const release = scripted.release;
 
 beforeAll(async () => {
   stack = await startLocalStack({ engine: { tickMs: 100 } });
 });
 
 afterAll(async () => {
-  await Promise.all(devices.map((d) => d.close()));
+  await scripted.close();
   await stack?.close();
 });
 

@@ -4,24 +4,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nodeEd25519, signingKeyFromSeed } from '../../../protocol/index.js';
 import { startLocalStack, type LocalStack } from '../../../orchestrator/demo/local-stack.js';
 import { ingestStatsKey } from '../../../orchestrator/ingestion/consumer.js';
-import { scriptedDevice, type Script, type ScriptedDevice } from '../../support/scripted-device.js';
+import { scriptedDevice, scriptedFleet } from '../../support/scripted-device.js';
 
 let stack: LocalStack;
-let sequence = 1;
-const devices: ScriptedDevice[] = [];
-
-async function fleet(prefix: string, count: number, script: (i: number) => Script, group: string): Promise<ScriptedDevice[]> {
-  const made = Array.from({ length: count }, (_, i) => scriptedDevice(`${prefix}-${String(i).padStart(3, '0')}`, stack.root.signed, script(i)));
-  await stack.registerDevices(made.map((d) => ({ id: d.id, publicKey: d.publicKey, groups: [group] })));
-  await Promise.all(made.map((d) => d.connect(stack.brokerUrl)));
-  devices.push(...made);
-  return made;
-}
-
-async function release(): Promise<string> {
-  const n = sequence++;
-  return (await stack.publishRelease({ releaseId: `rel-${n}`, version: `1.0.${n}`, sequence: n })).releaseId;
-}
+const scripted = scriptedFleet(() => stack);
+const { devices } = scripted;
+const fleet = scripted.add;
+const release = scripted.release;
 
 async function outcomes(): Promise<Record<string, number>> {
   return Object.fromEntries(Object.entries(await stack.redis.hgetall(ingestStatsKey(stack.prefix))).map(([k, v]) => [k, Number(v)]));
@@ -32,13 +21,13 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await Promise.all(devices.map((d) => d.close()));
+  await scripted.close();
   await stack?.close();
 });
 
 describe('status ingestion', () => {
   it('applies each report once, in order; duplicate, replayed, backwards and forged reports change nothing', async () => {
-    const [device] = await fleet('ingest', 1, () => 'silent', 'g-ingest');
+    const [device] = await fleet('ingest', 1, () => 'silent', ['g-ingest']);
     const releaseId = await release();
     const created = await stack.createRollout({ releaseId, target: { groups: ['g-ingest'] } });
     await expect.poll(() => device!.plans.length, { timeout: 5_000 }).toBe(1);
@@ -75,7 +64,7 @@ describe('status ingestion', () => {
 describe('crash safety and concurrency', () => {
   it('notifies every device exactly once with two engines sharing the queues', async () => {
     await stack.spawnOrchestrator();
-    const made = await fleet('twin', 60, () => 'succeed', 'g-twin');
+    const made = await fleet('twin', 60, () => 'succeed', ['g-twin']);
     const releaseId = await release();
     const created = await stack.createRollout({ releaseId, target: { groups: ['g-twin'] }, waves: [{ percent: 10 }, { percent: 100 }] });
     const done = await stack.waitForRollout(created.id, (v) => v.status === 'completed', 30_000);
