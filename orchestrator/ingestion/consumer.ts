@@ -42,6 +42,15 @@ export function ingestStatsKey(prefix: string): string {
 
 type Entry = [id: string, fields: Buffer[]];
 
+interface PreparedBatch {
+  ids: string[];
+  parsed: Array<{ deviceId: string; kind: string; payload: Buffer; receivedAt: number }>;
+  pipe: ReturnType<Redis['pipeline']>;
+  commands: number;
+  applyAt: number[];
+  outcomes: Array<IngestOutcome | StatusSigned>;
+}
+
 export class StatusConsumer {
   private readonly key: string;
   private readonly consumer = `c-${randomBytes(5).toString('hex')}`;
@@ -64,7 +73,8 @@ export class StatusConsumer {
   ) {
     this.key = ingestStreamKey(prefix);
     this.scripts = rolloutScripts(redis);
-    this.deviceKeys = new DeviceKeyCache(redis, prefix);
+    // Key lookups ride the reader connection, so they never queue behind an apply in flight.
+    this.deviceKeys = new DeviceKeyCache(reader, prefix);
     this.options = { ...DEFAULT_INGEST_OPTIONS, ...options };
   }
 
@@ -85,6 +95,7 @@ export class StatusConsumer {
 
   private async run(): Promise<void> {
     let lastClaim = 0;
+    let inFlight: Promise<void> | undefined;
     while (this.running) {
       try {
         if (Date.now() - lastClaim > this.options.claimIdleMs / 2) {
@@ -95,16 +106,26 @@ export class StatusConsumer {
           'GROUP', INGEST_GROUP, this.consumer, 'COUNT', this.options.batchSize, 'BLOCK', this.options.blockMs, 'STREAMS', this.key, '>',
         )) as Array<[Buffer, Entry[]]> | null;
         const entries = reply?.[0]?.[1] ?? [];
-        if (entries.length > 0) await this.processBatch(entries);
+        if (entries.length > 0) {
+          // Two batches overlap: this one is verified (CPU here) while the previous one is
+          // applied (Lua in Redis). Applies still run in order on the one connection.
+          const prepared = await this.prepare(entries);
+          await inFlight;
+          inFlight = this.commit(prepared);
+          inFlight.catch(() => undefined);
+        }
         // A trickle of reports would cost a round of pipelines each: under load, let a small
         // batch grow for a moment (bounded latency) before reading again.
         if (entries.length > 0 && entries.length < this.options.batchSize / 20) await new Promise((resolve) => setTimeout(resolve, this.options.lingerMs));
       } catch (error) {
+        inFlight = undefined;
         if (!this.running) break;
+        // Unacknowledged entries stay pending and are claimed again (claimAbandoned).
         this.logger.error({ err: (error as Error).message }, 'ingestion batch failed; retrying');
         await new Promise((resolve) => setTimeout(resolve, 500));
       }
     }
+    await inFlight?.catch(() => undefined);
   }
 
   private async claimAbandoned(): Promise<void> {
@@ -124,6 +145,11 @@ export class StatusConsumer {
 
   /** Verifies and applies one batch; acknowledges only after Redis has applied it. */
   async processBatch(entries: Entry[]): Promise<void> {
+    await this.commit(await this.prepare(entries));
+  }
+
+  /** Parses and verifies a batch, and builds the pipeline that applies it (not sent yet). */
+  private async prepare(entries: Entry[]): Promise<PreparedBatch> {
     const ids: string[] = [];
     const parsed: Array<{ deviceId: string; kind: string; payload: Buffer; receivedAt: number }> = [];
     for (const [rawId, fields] of entries) {
@@ -140,7 +166,6 @@ export class StatusConsumer {
     const keys = await this.deviceKeys.lookup(parsed.filter((p) => p.kind === 'status').map((p) => p.deviceId));
     const registry = registryKeys(this.prefix);
     const pipe = this.redis.pipeline() as ReturnType<Redis['pipeline']> & { applyStatus(...args: (string | number)[]): unknown };
-    const applied: StatusSigned[] = [];
     // Reply index of each applyStatus call (presence writes share the pipeline).
     const applyAt: number[] = [];
     let commands = 0;
@@ -168,9 +193,13 @@ export class StatusConsumer {
       const r = check.report;
       pipe.applyStatus(this.prefix, r.deviceId, r.rolloutId, r.counter, r.seq, r.state, r.progress ?? 0, r.reason ?? '', r.at, r.installed.releaseId, r.installed.sequence, r.rootVersion);
       applyAt.push(commands++);
-      applied.push(r);
       outcomes.push(r);
     }
+    return { ids, parsed, pipe, commands, applyAt, outcomes };
+  }
+
+  /** Sends the batch's pipeline, then acknowledges it: never an ack before Redis applied it. */
+  private async commit({ ids, parsed, pipe, commands, applyAt, outcomes }: PreparedBatch): Promise<void> {
     const replies = commands > 0 ? ((await pipe.exec()) ?? []) : [];
     // Not acknowledged: the batch stays pending and is claimed again (applying is idempotent).
     const failed = replies.find(([error]) => error);
