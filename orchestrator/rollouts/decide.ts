@@ -65,10 +65,12 @@ export function decide(input: DecisionInput): Command {
   const baked = input.nowSeconds >= wave.notifiedAt + wave.spec.bakeSeconds;
   // A wave ends with every device settled (stragglers end by timing out), so its counts are final.
   if (successMet && baked && pending === 0) {
-    if (wave.spec.promotion === 'manual' && !wave.approved) {
+    const last = index + 1 >= input.waveCount;
+    // Manual promotion gates the next wave; after the last one there is nothing to approve.
+    if (wave.spec.promotion === 'manual' && !wave.approved && !last) {
       return wave.status === 'awaiting_approval' ? { type: 'none' } : { type: 'await_approval', wave: index };
     }
-    return { type: 'promote', wave: index, last: index + 1 >= input.waveCount };
+    return { type: 'promote', wave: index, last };
   }
   // Everyone has finished and the bar is not met: stop for a human rather than wait forever.
   if (pending === 0 && !successMet) {

@@ -42,6 +42,7 @@ describe('decide', () => {
     expect(decide(input({ spec, counts: { succeeded: 100 } }))).toEqual({ type: 'await_approval', wave: 0 });
     expect(decide(input({ spec, status: 'awaiting_approval', counts: { succeeded: 100 } }))).toEqual({ type: 'none' });
     expect(decide(input({ spec, status: 'awaiting_approval', approved: true, counts: { succeeded: 100 } }))).toMatchObject({ type: 'promote' });
+    expect(decide(input({ spec, counts: { succeeded: 100 } }, { currentWave: 2 }))).toEqual({ type: 'promote', wave: 2, last: true });
   });
   it('times out devices after the device timeout', () => {
     expect(decide(input({ counts: { succeeded: 50, downloading: 50 } }, { nowSeconds: 1_049 })).type).toBe('none');
