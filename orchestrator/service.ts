@@ -9,7 +9,7 @@ import type { OrchestratorConfig } from './config.js';
 import { EventLog } from './events/event-log.js';
 import { createLogger, type Logger } from './infra/logger.js';
 import { StatusConsumer, type IngestOptions } from './ingestion/consumer.js';
-import { startIntake } from './ingestion/intake.js';
+import { installIntakeHandler, subscribeIntake } from './ingestion/intake.js';
 import { readPrivateKeyFile } from './keys/key-file.js';
 import { connectService } from './mqtt/service-client.js';
 import { DirectiveSigner } from './rollouts/directive-signer.js';
@@ -155,10 +155,11 @@ export async function startFleetOrchestrator(options: FleetOrchestratorOptions):
       const connections = options.intakeConnections ?? 1;
       const instanceId = options.instanceId ?? process.env.FLEET_INSTANCE_ID ?? hostname();
       for (let i = 0; i < connections; i++) {
-        const intake = connections === 1 ? await connectService(broker, 'intake', instanceId) : await connectService(broker, 'intake');
+        const install = (client: MqttClient) => installIntakeHandler(client, ctx.redis, prefix);
+        const intake = await connectService(broker, 'intake', connections === 1 ? instanceId : undefined, install);
         mqttClients.push(intake);
         metrics.observeMqtt(intake);
-        await startIntake(intake, ctx.redis, prefix, connections > 1);
+        await subscribeIntake(intake, connections > 1);
       }
       holder.store = store;
       holder.engine = engine;

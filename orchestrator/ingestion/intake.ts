@@ -20,9 +20,10 @@ export function intakeTopics(shared: boolean): string[] {
 /**
  * MQTT.js sends the PUBACK only after `handleMessage` calls back, and takes the next packet
  * after that: so the XADD completes before the ack, one message at a time per connection.
- * Several connections in one shared-subscription group add up to parallel intake.
+ * Install it before the connection is made (connectService's `prepare`): a persistent session
+ * gets its queued messages right behind CONNACK.
  */
-export async function startIntake(client: MqttClient, redis: Redis, prefix: string, shared = true): Promise<void> {
+export function installIntakeHandler(client: MqttClient, redis: Redis, prefix: string): void {
   const key = ingestStreamKey(prefix);
   client.handleMessage = (packet, callback) => {
     if (packet.cmd !== 'publish') return callback();
@@ -32,5 +33,15 @@ export async function startIntake(client: MqttClient, redis: Redis, prefix: stri
       (error: Error) => callback(error),
     );
   };
+}
+
+/** Subscribes the intake (several connections in one shared-subscription group add up). */
+export async function subscribeIntake(client: MqttClient, shared: boolean): Promise<void> {
   await client.subscribeAsync(intakeTopics(shared), { qos: 1 });
+}
+
+/** Both steps on an already connected client (fine for a clean session: nothing is queued for it). */
+export async function startIntake(client: MqttClient, redis: Redis, prefix: string, shared = true): Promise<void> {
+  installIntakeHandler(client, redis, prefix);
+  await subscribeIntake(client, shared);
 }

@@ -15,7 +15,7 @@ export interface ServiceCredentials {
  * a stable client id: the broker queues QoS 1 messages while this process is away, and a
  * process restarted with the same id receives them.
  */
-export async function connectService(credentials: ServiceCredentials, role: string, sessionId?: string): Promise<MqttClient> {
+export async function connectService(credentials: ServiceCredentials, role: string, sessionId?: string, prepare?: (client: MqttClient) => void): Promise<MqttClient> {
   const options: mqtt.IClientOptions = {
     clientId: sessionId ? `fleet-${role}-${sessionId.replace(/[^A-Za-z0-9_-]/g, '-').slice(0, 64)}` : `fleet-${role}-${randomBytes(6).toString('hex')}`,
     clean: sessionId === undefined,
@@ -27,6 +27,8 @@ export async function connectService(credentials: ServiceCredentials, role: stri
   if (credentials.username !== undefined) options.username = credentials.username;
   if (credentials.secret !== undefined) options.password = credentials.secret;
   const client = mqtt.connect(credentials.url, options);
+  // Before any packet is read: a resumed session's queued messages follow CONNACK immediately.
+  prepare?.(client);
   await new Promise<void>((resolve, reject) => {
     const onError = (error: Error) => {
       client.end(true);
