@@ -48,11 +48,11 @@ describe.each([nodeEd25519, nobleEd25519])('size and schema attacks ($name)', (b
     // so a lenient decoder (U+FFFD) would yield a plan: only the strict UTF-8 rule refuses it.
     const withExtraSigBytes = (sigBytes: number[]) => {
       const m = clone(base.message);
-      m.directive.signatures.push({ keyid: 'ab', sig: 'PLACEHOLDER' });
+      m.directive.signatures.push({ keyid: 'ab', sig: 'SIG-SLOT' });
       const text = JSON.stringify(m);
-      const at = text.indexOf('PLACEHOLDER');
+      const at = text.indexOf('SIG-SLOT');
       const head = utf8(text.slice(0, at));
-      const tail = utf8(text.slice(at + 'PLACEHOLDER'.length));
+      const tail = utf8(text.slice(at + 'SIG-SLOT'.length));
       return Uint8Array.from([...head, ...sigBytes, ...tail]);
     };
     it('control: the extra ignored signature with ASCII content still yields a plan', () => {
