@@ -183,8 +183,9 @@ export class RolloutEngine {
   private async schedule(id: string, event: 'rollout.started' | 'rollout.resumed'): Promise<void> {
     await this.controlQueue.upsertJobScheduler(`tick|${id}`, { every: this.options.tickMs }, { name: 'tick', data: { rolloutId: id }, opts: { removeOnComplete: true, removeOnFail: 100 } });
     await this.deps.events.emit({ type: event, rolloutId: id });
-    // Start notifying now rather than at the scheduler's first tick (ticks are idempotent).
-    await this.tick(id);
+    // Start notifying now rather than at the scheduler's first tick (ticks are idempotent; a
+    // failure here is retried by the scheduler, so it does not fail the operator's request).
+    await this.tick(id).catch((error: Error) => this.deps.logger.warn({ rolloutId: id, err: error.message }, 'first tick failed; the scheduler retries'));
   }
 
   // ---- the control loop -------------------------------------------------------------------
