@@ -1,15 +1,23 @@
-// A loopback TCP proxy that holds the first `holdMs` of upstream -> client bytes of every
-// connection and hands them over in one write: a link that is slow just after connecting, so
-// the client reads CONNACK together with whatever the broker sent right after it (a persistent
-// session's queued messages). It makes that ordering deterministic; it changes no byte.
+// A loopback TCP proxy that holds what the upstream (the broker) sends on each new connection
+// until it has been quiet for `quietMs`, then hands it over in one write: a link that is slow
+// just after connecting. The client then reads CONNACK together with everything the broker sent
+// right behind it (a persistent session's queued messages), which makes that read order
+// deterministic. After the first burst it is a plain pipe; it changes no byte.
 import { createServer, connect, type Socket } from 'node:net';
+
+export interface LagProxyOptions {
+  /** Flush once the upstream has sent nothing for this long... */
+  quietMs: number;
+  /** ...or once the first burst has been held this long. */
+  maxHoldMs: number;
+}
 
 export interface LagProxy {
   url: string;
   close(): Promise<void>;
 }
 
-export async function startLagProxy(upstreamPort: number, holdMs: number): Promise<LagProxy> {
+export async function startLagProxy(upstreamPort: number, options: LagProxyOptions): Promise<LagProxy> {
   const sockets = new Set<Socket>();
   const track = (socket: Socket): void => {
     sockets.add(socket);
@@ -26,20 +34,27 @@ export async function startLagProxy(upstreamPort: number, holdMs: number): Promi
     client.on('error', teardown).on('close', teardown);
     upstream.on('error', teardown).on('close', teardown);
     client.pipe(upstream);
-    let held: Buffer[] | undefined;
+    const held: Buffer[] = [];
+    let quiet: NodeJS.Timeout | undefined;
+    let cap: NodeJS.Timeout | undefined;
+    const flush = (): void => {
+      clearTimeout(quiet);
+      clearTimeout(cap);
+      upstream.off('data', onData);
+      if (!client.destroyed) client.write(Buffer.concat(held));
+      upstream.pipe(client);
+    };
     const onData = (chunk: Buffer): void => {
-      if (held) {
-        held.push(chunk);
-        return;
-      }
-      held = [chunk];
-      setTimeout(() => {
-        upstream.off('data', onData);
-        if (!client.destroyed) client.write(Buffer.concat(held!));
-        upstream.pipe(client);
-      }, holdMs);
+      held.push(chunk);
+      cap ??= setTimeout(flush, options.maxHoldMs);
+      clearTimeout(quiet);
+      quiet = setTimeout(flush, options.quietMs);
     };
     upstream.on('data', onData);
+    upstream.once('close', () => {
+      clearTimeout(quiet);
+      clearTimeout(cap);
+    });
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
