@@ -155,6 +155,8 @@ export async function startProcessStack(options: ProcessStackOptions = {}): Prom
       return { child, url: url[1]! };
     };
     const first = await startOrchestrator();
+    // A restarted orchestrator keeps the address: signed releases name artifact URLs on it.
+    orchestratorEnv.FLEET_HTTP_PORT = new URL(first.url).port;
     let apiUrl = first.url;
     let api = apiCaller(apiUrl, operatorToken);
     await api('POST', '/v1/roots', root);

@@ -13,7 +13,6 @@ type Role = 'operator' | 'read';
 type WithRoles = FastifyInstance & { requireRole(role: Role): preHandlerHookHandler };
 
 const idParams = { type: 'object', required: ['id'], properties: { id: { type: 'string', pattern: '^[A-Za-z0-9._-]{1,64}$' } } } as const;
-const actionBody = { type: 'object', additionalProperties: false, properties: { reason: { type: 'string', maxLength: 256 } } } as const;
 const specBody = z.toJSONSchema(rolloutSpecSchema, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
 delete specBody.$schema;
 
@@ -102,9 +101,15 @@ export function rolloutRoutes(engine: RolloutEngine, store: RolloutStore): Fasti
       approve: (id: string) => engine.approve(id),
     } as const;
     for (const [name, run] of Object.entries(actions)) {
-      app.post<{ Params: { id: string }; Body?: { reason?: string } }>(`/rollouts/:id/${name}`, { ...operator, schema: { tags: ['rollouts'], params: idParams, body: actionBody } }, async (request, reply) => {
+      // The body is optional (`{ reason }`), so it is checked here rather than by a body schema.
+      app.post<{ Params: { id: string }; Body?: unknown }>(`/rollouts/:id/${name}`, { ...operator, schema: { tags: ['rollouts'], params: idParams, description: 'Optional JSON body: { "reason": "<at most 256 characters>" }' } }, async (request, reply) => {
+        const body = request.body ?? {};
+        const reason = typeof body === 'object' && body !== null ? (body as { reason?: unknown }).reason : undefined;
+        if (typeof body !== 'object' || body === null || Array.isArray(body) || Object.keys(body).some((k) => k !== 'reason') || (reason !== undefined && (typeof reason !== 'string' || reason.length > 256))) {
+          return reply.code(400).send({ code: 'invalid_request', message: 'the body is optional; when given it is { "reason": "<at most 256 characters>" }' });
+        }
         try {
-          return await run(request.params.id, request.body?.reason);
+          return await run(request.params.id, reason);
         } catch (error) {
           return send(reply, error);
         }

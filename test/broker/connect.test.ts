@@ -1,7 +1,6 @@
 // CONNECT over real MQTT: devices with every kind of bad credential get the right CONNACK code,
 // service accounts authenticate, a taken client id survives a hostile connect (aedes #16/#337),
 // and revocation closes a live device within a second.
-import { readFileSync } from 'node:fs';
 import { connect as connectTcp } from 'node:net';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,6 +8,7 @@ import { directiveTopic, parseWireTime, presenceTopic, statusTopic } from '../..
 import { registryKeys } from '../../orchestrator/registry/device-record.js';
 import { generateSigningKey } from '../../orchestrator/keys/key-file.js';
 import type { RunningBroker } from '../../broker/index.js';
+import { loadConformance } from '../support/conformance.js';
 import {
   REDIS_URL, ORCHESTRATOR_SECRET, closedPromise, collect, connectDevice, connectService, customToken, deleteByPrefix, endAll,
   provisionDevice, rawConnect, rawPublish, sleep, startTestBroker, testPrefix, tryConnect, uniqueId, waitFor, type TestDevice,
@@ -192,7 +192,7 @@ describe('revocation', () => {
 
 describe('token vectors over MQTT (shared/conformance/token-vectors.json, now injected)', () => {
   interface TokenCase { name: string; now: string; deviceId: string; publicKey: string; token: string; expect: 'accept' | 'refuse' }
-  const vectors = JSON.parse(readFileSync(new URL('../../../shared/conformance/token-vectors.json', import.meta.url), 'utf8')) as { cases: TokenCase[] };
+  const vectors = loadConformance<{ cases: TokenCase[] }>('token-vectors.json');
 
   it('reproduces every accept / refuse on a broker whose clock is the vectors\' now', async () => {
     const vectorPrefix = testPrefix('vectors');

@@ -1,8 +1,8 @@
 // ../shared/conformance: vectors from an independent implementation of PROTOCOL.md. Every case
 // must be reproduced exactly, with both Ed25519 backends.
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { checkDirectiveMessage, nobleEd25519, nodeEd25519, parseWireTime, type RootSigned } from '../../protocol/index.js';
+import { loadConformance } from '../support/conformance.js';
 
 interface DirectiveCase {
   name: string;
@@ -13,7 +13,7 @@ interface DirectiveCase {
   expect: { ok: true; alreadyInstalled: boolean } | { reason: string };
 }
 
-const vectors = JSON.parse(readFileSync(new URL('../../../shared/conformance/directive-vectors.json', import.meta.url), 'utf8')) as { cases: DirectiveCase[] };
+const vectors = loadConformance<{ cases: DirectiveCase[] }>('directive-vectors.json');
 
 describe.each([nobleEd25519, nodeEd25519])('directive conformance vectors ($name)', (ed25519) => {
   it('has cases', () => expect(vectors.cases.length).toBeGreaterThan(30));

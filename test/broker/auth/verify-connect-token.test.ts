@@ -1,11 +1,11 @@
 // The connect decision against the shared conformance vectors (every case, `now` injected),
 // plus hostile tokens the vectors do not cover. Reasons are asserted as codes.
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { encodePublicKey, nodeEd25519, parseWireTime } from '../../../protocol/index.js';
 import { generateSigningKey } from '../../../orchestrator/keys/key-file.js';
 import { importDevicePublicKey, verifyConnectToken } from '../../../broker/index.js';
 import { customToken } from '../helpers.js';
+import { loadConformance } from '../../support/conformance.js';
 
 interface TokenCase {
   name: string;
@@ -17,7 +17,7 @@ interface TokenCase {
   expect: 'accept' | 'refuse';
 }
 
-const vectors = JSON.parse(readFileSync(new URL('../../../../shared/conformance/token-vectors.json', import.meta.url), 'utf8')) as { cases: TokenCase[] };
+const vectors = loadConformance<{ cases: TokenCase[] }>('token-vectors.json');
 const DAY = 86_400;
 
 describe('verifyConnectToken: shared/conformance/token-vectors.json', () => {

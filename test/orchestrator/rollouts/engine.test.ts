@@ -74,7 +74,7 @@ describe('rollout engine', () => {
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect((await stack.rollout(created.id)).waves[1]!.status).toBe('pending');
 
-    await stack.api('POST', `/v1/rollouts/${created.id}/approve`, {});
+    await stack.api('POST', `/v1/rollouts/${created.id}/approve`); // no body at all
     await stack.waitForRollout(created.id, (v) => v.currentWave === 1 && v.waves[1]!.status !== 'pending');
     const aborted = await stack.api<{ status: string; counts: Record<string, number> }>('POST', `/v1/rollouts/${created.id}/abort`, { reason: 'test abort' });
     expect(aborted.status).toBe('aborted');

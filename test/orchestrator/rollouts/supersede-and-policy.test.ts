@@ -66,3 +66,13 @@ describe('Redis eviction policy', () => {
     }
   });
 });
+
+describe('operator action bodies', () => {
+  it('take no body or { reason }, and refuse anything else with a 400', async () => {
+    const missing = await fetch(`${stack.apiUrl}/v1/rollouts/nope/pause`, { method: 'POST', headers: { authorization: `Bearer ${stack.operatorToken}` } });
+    expect(missing.status).toBe(404);
+    const bad = await fetch(`${stack.apiUrl}/v1/rollouts/nope/pause`, { method: 'POST', headers: { authorization: `Bearer ${stack.operatorToken}`, 'content-type': 'application/json' }, body: JSON.stringify({ reason: 'x'.repeat(257) }) });
+    expect(bad.status).toBe(400);
+    expect(await bad.json()).toMatchObject({ code: 'invalid_request' });
+  });
+});
