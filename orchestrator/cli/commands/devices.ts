@@ -4,24 +4,11 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { Option, type Command } from 'commander';
+import type { DeviceRecord } from '../../registry/device-record.js';
 import { byteProgress, CLI_EXIT, CliError, createApiClient, output, table, withApiOptions, type ApiOptions } from '../api-client.js';
 
-interface Device {
-  id: string;
-  vendorId: string;
-  classId: string;
-  groups: string[];
-  tags: string[];
-  revoked: boolean;
-  createdAt: string;
-  revokedAt?: string;
-  installedReleaseId?: string;
-  installedSequence?: number;
-  lastStatus?: { rolloutId: string; state: string; reason?: string; at: string };
-  lastSeenAt?: string;
-  presence?: string;
-  publicKey: string;
-}
+/** A device as the API answers it: the registry's record. */
+type Device = DeviceRecord;
 
 interface ImportResult {
   imported: number;
