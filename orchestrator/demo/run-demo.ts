@@ -48,6 +48,14 @@ async function stackOnPort(options: Partial<LocalStackOptions>, port: number): P
 
 export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   const say = (text: string) => options.out.write(`${text}\n`);
+  // Ctrl-C stops the run between steps and still cleans up (Redis keys, temp files, a private Redis).
+  let interrupted = false;
+  const onSignal = () => {
+    interrupted = true;
+    say('\nstopping: cleaning up...');
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
   const redis = await ensureRedis({ logger: options.logger });
   say(`redis        ${redis.spawned ? `private redis-server at ${redis.url} (stopped on exit)` : redis.url}`);
   let stack: LocalStack | undefined;
@@ -82,7 +90,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     const waveDone: number[] = [];
     let view = created;
     let last = '';
-    while (!isFinished(view)) {
+    while (!isFinished(view) && !interrupted) {
       await new Promise((resolve) => setTimeout(resolve, 250));
       view = await stack.orchestrator.store.view(created.id);
       view.waves.forEach((w) => {
@@ -105,7 +113,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     say(`  failed     ${(view.counts.failed ?? 0) + (view.counts.rejected ?? 0) + (view.counts.timed_out ?? 0)}${failures.length ? ` (${failures.map(([r, n]) => `${r} ${n}`).join(', ')})` : ''}`);
     view.waves.forEach((w, i) => say(`  wave ${i}     ${w.size} devices, ${waveSeconds[i]!.toFixed(1)} s`));
     say(`  total      ${totalSeconds.toFixed(1)} s`);
-    if (options.keepOpen) {
+    if (options.keepOpen && !interrupted) {
       say(`\ndashboard stays up at ${stack.apiUrl}/dashboard/#token=${stack.operatorToken}; Ctrl-C to stop.`);
       await new Promise<void>((resolve) => {
         process.once('SIGINT', () => resolve());
@@ -117,5 +125,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     await fleet?.stop();
     await stack?.close();
     await redis.stop();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
   }
 }
