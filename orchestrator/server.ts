@@ -5,6 +5,7 @@ import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import type { Redis } from 'ioredis';
 import type { AddressInfo } from 'node:net';
 import { createFsArtifactStore } from './artifacts/fs-store.js';
+import { withArtifactCache } from './artifacts/memory-cache.js';
 import { storeBootstrapTokens } from './auth/tokens.js';
 import type { OrchestratorConfig } from './config.js';
 import { buildApp } from './http/app.js';
@@ -54,7 +55,8 @@ export async function startOrchestrator(config: OrchestratorConfig, hooks: Orche
     await assertNoEviction(redis);
     // Tokens are stored hashed; the values themselves are never logged.
     await storeBootstrapTokens(redis, cfg.keyPrefix, { operator: cfg.operatorToken, read: cfg.readonlyToken });
-    const artifactStore = createFsArtifactStore(cfg.dataDir);
+    // Small artifacts are served from memory after their first read (a rollout reads each once per device).
+    const artifactStore = withArtifactCache(createFsArtifactStore(cfg.dataDir));
     await artifactStore.init();
 
     const app = await buildApp({ redis, prefix: cfg.keyPrefix, config: cfg, logger, artifactStore, ...(hooks.extraRoutes ? { extraRoutes: hooks.extraRoutes } : {}), ...(hooks.topLevelRoutes ? { topLevelRoutes: hooks.topLevelRoutes } : {}) });
