@@ -19,6 +19,7 @@ import { encodeDeviceRecord, registryKeys } from '../orchestrator/registry/devic
 import { generateSigningKey } from '../orchestrator/keys/key-file.js';
 import { silentLogger } from '../orchestrator/infra/logger.js';
 import { brokerConfig, startBroker } from '../broker/index.js';
+import { deleteKeysWithPrefix } from '../orchestrator/infra/redis.js';
 
 const { values } = parseArgs({
   options: {
@@ -99,14 +100,6 @@ async function provision(redis: Redis, prefix: string, count: number): Promise<{
   return devices;
 }
 
-async function deleteByPrefix(redis: Redis, prefix: string): Promise<void> {
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length > 0) await redis.del(...keys);
-  } while (cursor !== '0');
-}
 
 function connectOne(url: string, device: { id: string; token: string }, subscribe: boolean): Promise<MqttClient | undefined> {
   return new Promise((resolve) => {
@@ -199,7 +192,7 @@ async function main(): Promise<void> {
   const exited = new Promise((resolve) => child.once('exit', resolve));
   child.send('close');
   await exited;
-  await deleteByPrefix(redis, prefix);
+  await deleteKeysWithPrefix(redis, prefix);
   await redis.quit();
 }
 

@@ -22,6 +22,7 @@ import { brokerConfig, startBroker } from '../broker/index.js';
 import { silentLogger } from '../orchestrator/infra/logger.js';
 import { encodeDeviceRecord, registryKeys } from '../orchestrator/registry/device-record.js';
 import { connectFleet, provisionFleet, type SimDevice } from '../device-sim/sim/index.js';
+import { deleteKeysWithPrefix } from '../orchestrator/infra/redis.js';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 
@@ -127,14 +128,6 @@ async function registerInRedis(redis: Redis, prefix: string, devices: readonly S
   }
 }
 
-async function deleteByPrefix(redis: Redis, prefix: string): Promise<void> {
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length > 0) await redis.del(...keys);
-  } while (cursor !== '0');
-}
 
 function ownCpu(): number {
   const { user, system } = process.cpuUsage();
@@ -200,7 +193,7 @@ async function main(): Promise<void> {
   const stopMs = performance.now() - started;
   broker.child?.kill('SIGTERM');
   if (redis) {
-    await deleteByPrefix(redis, values.prefix);
+    await deleteKeysWithPrefix(redis, values.prefix);
     redis.disconnect();
   }
 

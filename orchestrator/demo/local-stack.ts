@@ -10,7 +10,7 @@ import { brokerConfig, generateServiceSecret, hashServiceSecret, startBroker, ty
 import type { RootEnvelope, SigningKey } from '../../protocol/index.js';
 import { loadOrchestratorConfig } from '../config.js';
 import { silentLogger, type Logger } from '../infra/logger.js';
-import { createRedis } from '../infra/redis.js';
+import { createRedis, deleteKeysWithPrefix } from '../infra/redis.js';
 import { initKeySet } from '../keys/init-key-set.js';
 import { readPrivateKeyFile } from '../keys/key-file.js';
 import { readRootFile, rootFileName } from '../keys/key-set.js';
@@ -76,18 +76,6 @@ export interface LocalStack {
   /** Polls the rollout until `done(view)` holds; throws with the last view on timeout. */
   waitForRollout(id: string, done: (view: RolloutView) => boolean, timeoutMs?: number): Promise<RolloutView>;
   close(): Promise<void>;
-}
-
-/** Deletes every key under a prefix (SCAN + UNLINK): tests and demos clean up after themselves. */
-export async function deleteKeysWithPrefix(redis: Redis, prefix: string): Promise<number> {
-  let cursor = '0';
-  let deleted = 0;
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-    if (keys.length > 0) deleted += await redis.unlink(...keys);
-    cursor = next;
-  } while (cursor !== '0');
-  return deleted;
 }
 
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {

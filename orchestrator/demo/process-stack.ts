@@ -10,14 +10,13 @@ import { fileURLToPath } from 'node:url';
 import type { Redis } from 'ioredis';
 import { generateServiceSecret, hashServiceSecret } from '../../broker/index.js';
 import type { RootEnvelope, SigningKey } from '../../protocol/index.js';
-import { createRedis } from '../infra/redis.js';
+import { createRedis, deleteKeysWithPrefix } from '../infra/redis.js';
 import { initKeySet } from '../keys/init-key-set.js';
 import { readPrivateKeyFile } from '../keys/key-file.js';
 import { readRootFile, rootFileName } from '../keys/key-set.js';
 import type { RolloutView } from '../rollouts/model.js';
 import type { RolloutSpecInput } from '../rollouts/spec.js';
 import { apiCaller, publishReleaseViaApi, registerDevicesViaApi, type ApiCall } from './api.js';
-import { deleteKeysWithPrefix } from './local-stack.js';
 
 const CLI = fileURLToPath(new URL('../cli/fleet-ota.js', import.meta.url));
 

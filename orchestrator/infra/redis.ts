@@ -23,3 +23,33 @@ export async function assertNoEviction(redis: Redis): Promise<void> {
     );
   }
 }
+
+/** Calls `each` with every batch of keys under `prefix` (SCAN, never KEYS: Redis stays responsive). */
+async function scanPrefix(redis: Redis, prefix: string, each: (keys: string[]) => Promise<unknown>): Promise<void> {
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+    if (keys.length > 0) await each(keys);
+    cursor = next;
+  } while (cursor !== '0');
+}
+
+/**
+ * Deletes every key under a prefix (SCAN + UNLINK). Tests, demos and benchmarks clean up their
+ * own keys this way: the Redis is shared, FLUSHALL/FLUSHDB never.
+ */
+export async function deleteKeysWithPrefix(redis: Redis, prefix: string): Promise<number> {
+  let deleted = 0;
+  await scanPrefix(redis, prefix, async (keys) => {
+    deleted += await redis.unlink(...keys);
+  });
+  return deleted;
+}
+
+export async function countKeysWithPrefix(redis: Redis, prefix: string): Promise<number> {
+  let count = 0;
+  await scanPrefix(redis, prefix, async (keys) => {
+    count += keys.length;
+  });
+  return count;
+}

@@ -8,6 +8,7 @@ import { encodeDeviceRecord, registryKeys } from '../../orchestrator/registry/de
 import { generateSigningKey } from '../../orchestrator/keys/key-file.js';
 import { silentLogger } from '../../orchestrator/infra/logger.js';
 import { brokerConfig, hashServiceSecret, startBroker, type BrokerConfig, type BrokerLimits, type RunningBroker } from '../../broker/index.js';
+import { deleteKeysWithPrefix } from '../../orchestrator/infra/redis.js';
 
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 
@@ -20,12 +21,7 @@ export function uniqueId(base: string): string {
 }
 
 export async function deleteByPrefix(redis: Redis, prefix: string): Promise<void> {
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500);
-    cursor = next;
-    if (keys.length > 0) await redis.del(...keys);
-  } while (cursor !== '0');
+  await deleteKeysWithPrefix(redis, prefix);
 }
 
 export interface TestDevice {

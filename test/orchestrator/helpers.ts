@@ -27,6 +27,7 @@ import { createToken } from '../../orchestrator/auth/tokens.js';
 import { loadOrchestratorConfig, type OrchestratorConfig } from '../../orchestrator/config.js';
 import { buildApp, type BuildAppOptions } from '../../orchestrator/http/app.js';
 import { createRedis } from '../../orchestrator/infra/redis.js';
+import { countKeysWithPrefix, deleteKeysWithPrefix } from '../../orchestrator/infra/redis.js';
 
 export function testPrefix(area: string): string {
   return `test:${area}:${randomBytes(6).toString('hex')}:`;
@@ -34,24 +35,10 @@ export function testPrefix(area: string): string {
 
 /** Deletes every key under `prefix` (never FLUSHDB: other suites share this Redis). */
 export async function deletePrefix(redis: Redis, prefix: string): Promise<void> {
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length > 0) await redis.unlink(...keys);
-  } while (cursor !== '0');
+  await deleteKeysWithPrefix(redis, prefix);
 }
 
-export async function countPrefix(redis: Redis, prefix: string): Promise<number> {
-  let cursor = '0';
-  let count = 0;
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-    cursor = next;
-    count += keys.length;
-  } while (cursor !== '0');
-  return count;
-}
+export const countPrefix = countKeysWithPrefix;
 
 export interface TestApp {
   app: FastifyInstance;

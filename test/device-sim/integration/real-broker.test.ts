@@ -14,6 +14,7 @@ import { waitFor } from '../support/fakes.js';
 import { Observer } from '../support/broker.js';
 import { startPayloadServer, type PayloadServer } from '../support/payload-server.js';
 import { CLASS, directiveMessage, makeRelease, trustFixture, VENDOR } from '../support/trust.js';
+import { deleteKeysWithPrefix } from '../../../orchestrator/infra/redis.js';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const prefix = `test:device-sim:${randomBytes(4).toString('hex')}:`;
@@ -39,12 +40,7 @@ afterAll(async () => {
   await observer?.close();
   await broker?.close();
   await files?.close();
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500);
-    cursor = next;
-    if (keys.length > 0) await redis.del(...keys);
-  } while (cursor !== '0');
+  await deleteKeysWithPrefix(redis, prefix);
   redis.disconnect();
 });
 

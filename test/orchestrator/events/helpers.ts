@@ -5,6 +5,7 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { createToken, lookupToken, roleAllows, type ApiRole } from '../../../orchestrator/auth/tokens.js';
+import { deleteKeysWithPrefix } from '../../../orchestrator/infra/redis.js';
 
 export function testPrefix(area: string): string {
   return `test:${area}:${randomBytes(4).toString('hex')}:`;
@@ -16,12 +17,7 @@ export function testRedis(name?: string): Redis {
 
 /** SCAN + DEL of every key under the prefix (never FLUSHALL). */
 export async function deleteByPrefix(redis: Redis, prefix: string): Promise<void> {
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-    if (keys.length > 0) await redis.del(...keys);
-    cursor = next;
-  } while (cursor !== '0');
+  await deleteKeysWithPrefix(redis, prefix);
 }
 
 /** Bearer auth like the orchestrator app: 401 without a known token, 403 for a weaker role. */
