@@ -3,19 +3,12 @@
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import type { Command } from 'commander';
+import type { Payload } from '../../../protocol/index.js';
+import type { StoredRelease } from '../../releases/release-store.js';
 import { byteProgress, CLI_EXIT, CliError, createApiClient, output, readJsonFile, table, withApiOptions, type ApiOptions } from '../api-client.js';
 
-interface ReleaseSummary {
-  releaseId: string;
-  version: string;
-  sequence: number;
-  vendorId: string;
-  classId: string;
-  digest: string;
-  importedAt: string;
-  payload?: { sha256: string; size: number; uri: string };
-  envelope?: { signed: { payload: { sha256: string; size: number; uri: string }; expiresAt?: string; minSequence?: number }; signatures: unknown[] };
-}
+/** A release as the API answers it: the stored release, with its envelope (show) or its payload (list). */
+type ReleaseSummary = Omit<StoredRelease, 'envelope'> & Partial<Pick<StoredRelease, 'envelope'>> & { payload?: Payload };
 
 function showRelease(r: ReleaseSummary): string {
   const payload = r.payload ?? r.envelope?.signed.payload;
