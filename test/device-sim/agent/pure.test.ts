@@ -6,6 +6,7 @@ import { peekDirective } from '../../../device-sim/agent/directive-peek.js';
 import { decideInstall } from '../../../device-sim/agent/policy-gate.js';
 import { trimOutbox } from '../../../device-sim/agent/reports.js';
 import type { OutboxEntry } from '../../../device-sim/agent/device-state.js';
+import { formatWireTime } from '../../../protocol/index.js';
 import { NOW } from '../support/trust.js';
 
 describe('backoffDelay', () => {
@@ -47,7 +48,7 @@ describe('decideInstall', () => {
     expect(decideInstall({ mode: 'auto' }, NOW, undefined, { start: '11:00', end: '13:00' })).toBe('proceed');
     expect(decideInstall({ mode: 'auto' }, NOW, undefined, { start: '13:00', end: '14:00' })).toBe('defer');
     expect(decideInstall({ mode: 'auto', window: { start: '13:00', end: '14:00' } }, NOW, undefined, { start: '11:00', end: '13:00' })).toBe('defer');
-    expect(decideInstall({ mode: 'forced', deadline: '2026-11-24T11:00:00Z' }, NOW, undefined, { start: '13:00', end: '14:00' })).toBe('proceed');
+    expect(decideInstall({ mode: 'forced', deadline: formatWireTime(NOW - 3600) }, NOW, undefined, { start: '13:00', end: '14:00' })).toBe('proceed');
     expect(decideInstall({ mode: 'optional' }, NOW, 'declined', { start: '13:00', end: '14:00' })).toBe('decline');
   });
 });

@@ -9,7 +9,15 @@ import {
 
 const seed = (label: string): Uint8Array => new Uint8Array(createHash('sha256').update(`device-sim fixture ${label}`).digest());
 
-export const NOW = Date.UTC(2026, 10, 24, 12, 0, 0) / 1000;
+/** The most recent 12:00 UTC at or before the moment the tests run (seconds). Taken from the
+ *  test's own clock, never a fixed date, so signed fixtures never expire; noon so the policy
+ *  tests' daily windows around it stay meaningful. */
+export const NOW = lastNoonUtc(Date.now() / 1000);
+
+function lastNoonUtc(nowSeconds: number): number {
+  const noon = 12 * 3600;
+  return Math.floor((nowSeconds - noon) / 86_400) * 86_400 + noon;
+}
 export const VENDOR = 'acme';
 export const CLASS = 'gw-1';
 

@@ -129,7 +129,7 @@ describe('ensureRedis', () => {
 
   it.each(['exit', 'wait'] as const)('stops the private Redis when its process ends (%s)', async (how) => {
     const closed = await closedPort();
-    const child = spawn(process.execPath, ['--import', 'tsx', CHILD, `redis://127.0.0.1:${closed}`, how], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', CHILD, `redis://127.0.0.1:${closed}`, how], { stdio: ['pipe', 'pipe', 'inherit'] });
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     const line = await new Promise<string>((resolve, reject) => {
       let text = '';
@@ -145,6 +145,8 @@ describe('ensureRedis', () => {
     if (how === 'wait') {
       expect(await listening(portOf(url))).toBe(true);
       child.kill('SIGTERM');
+    } else {
+      child.stdin.write('exit\n');
     }
     await exited;
     // SIGKILL from the exit hook is immediate, but the socket closes when the kernel reaps the server.
