@@ -1,6 +1,8 @@
 // JSON schemas shared by the routes: fastify validates requests and serializes responses with
 // them, and @fastify/swagger turns them into /v1/openapi.json. Syntax mirrors PROTOCOL.md: Basics.
 
+import { DEVICE_STATES } from '../../protocol/states.js';
+
 export const DEVICE_ID_PATTERN = '^[A-Za-z0-9_-]{1,64}$';
 export const NAME_ID_PATTERN = '^[A-Za-z0-9._-]{1,64}$';
 export const SHA256_PATTERN = '^[0-9a-f]{64}$';
@@ -89,6 +91,9 @@ export const deviceListQuery = {
     classId: nameId,
     revoked: { type: 'boolean' },
     installedReleaseId: nameId,
+    idPrefix: { type: 'string', pattern: DEVICE_ID_PATTERN, description: 'devices whose id starts with this' },
+    presence: { type: 'string', enum: ['online', 'offline', 'unknown'] },
+    lastState: { type: 'string', enum: [...DEVICE_STATES], description: 'state of the last status report' },
     cursor: deviceId,
     limit: { type: 'integer', minimum: 1, maximum: 1000 },
   },

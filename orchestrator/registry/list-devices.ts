@@ -12,6 +12,12 @@ export interface DeviceFilter {
   classId?: string;
   revoked?: boolean;
   installedReleaseId?: string;
+  /** Ids starting with this (the search box): narrows the index range, not only the filter. */
+  idPrefix?: string;
+  /** Last reported presence; 'unknown' = never reported. */
+  presence?: 'online' | 'offline' | 'unknown';
+  /** State of the device's last status report (`lastStatus.state`). */
+  lastState?: string;
 }
 
 export interface DevicePage {
@@ -27,6 +33,9 @@ function matches(record: DeviceRecord, filter: DeviceFilter): boolean {
   if (filter.classId !== undefined && record.classId !== filter.classId) return false;
   if (filter.revoked !== undefined && record.revoked !== filter.revoked) return false;
   if (filter.installedReleaseId !== undefined && record.installedReleaseId !== filter.installedReleaseId) return false;
+  if (filter.idPrefix !== undefined && !record.id.startsWith(filter.idPrefix)) return false;
+  if (filter.presence !== undefined && (record.presence ?? 'unknown') !== filter.presence) return false;
+  if (filter.lastState !== undefined && record.lastStatus?.state !== filter.lastState) return false;
   return true;
 }
 
@@ -45,12 +54,15 @@ export async function listDevices(redis: Redis, prefix: string, filter: DeviceFi
   const index = drivingIndex(prefix, filter);
   const keys = registryKeys(prefix);
   const devices: DeviceRecord[] = [];
-  let from = page.cursor ? `(${page.cursor}` : '-';
+  // Device ids never hold '~' (DEVICE_ID), which sorts after every character they may hold.
+  const lower = filter.idPrefix !== undefined ? `[${filter.idPrefix}` : '-';
+  const upper = filter.idPrefix !== undefined ? `(${filter.idPrefix}~` : '+';
+  let from = page.cursor && (lower === '-' || page.cursor >= filter.idPrefix!) ? `(${page.cursor}` : lower;
   let scanned = 0;
   let last: string | undefined;
   while (devices.length < limit && scanned < REGISTRY_LIMITS.maxScannedPerPage) {
     const want = Math.min(Math.max(limit - devices.length, 64), REGISTRY_LIMITS.maxScannedPerPage - scanned);
-    const ids = await redis.zrangebylex(index, from, '+', 'LIMIT', 0, want);
+    const ids = await redis.zrangebylex(index, from, upper, 'LIMIT', 0, want);
     if (ids.length === 0) return { devices, nextCursor: null };
     const pipeline = redis.pipeline();
     for (const id of ids) pipeline.hgetall(keys.device(id));

@@ -170,6 +170,8 @@ export class RolloutEngine {
       }
     }
     await this.controlQueue.removeJobScheduler(`tick|${id}`);
+    // The settled counts (queued -> canceled) before the status: no later tick would emit them.
+    await this.emitCountsIfChanged(id, true);
     await this.deps.events.emit({ type: 'rollout.aborted', rolloutId: id, reason });
   }
 

@@ -4,6 +4,7 @@ import type { FastifyInstance, FastifyPluginAsync, FastifyReply, preHandlerHookH
 import type {} from '@fastify/swagger';
 import { z } from 'zod';
 import { DEVICE_STATES } from '../../protocol/index.js';
+import { EventLog } from '../events/event-log.js';
 import type { RolloutEngine } from './engine.js';
 import { RolloutError } from './errors.js';
 import { rolloutSpecSchema, type RolloutSpecInput } from './spec.js';
@@ -15,6 +16,12 @@ type WithRoles = FastifyInstance & { requireRole(role: Role): preHandlerHookHand
 const idParams = { type: 'object', required: ['id'], properties: { id: { type: 'string', pattern: '^[A-Za-z0-9._-]{1,64}$' } } } as const;
 const specBody = z.toJSONSchema(rolloutSpecSchema, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
 delete specBody.$schema;
+
+/**
+ * Response header on rollout reads: the event log's newest id, read before the body. Every event
+ * up to it is already reflected in the body, so a client following /v1/events skips those.
+ */
+export const EVENT_ID_HEADER = 'x-event-id';
 
 function send(reply: FastifyReply, error: unknown): FastifyReply {
   if (error instanceof RolloutError) return reply.code(error.statusCode).send({ code: error.code, message: error.message });
@@ -39,7 +46,8 @@ export function rolloutRoutes(engine: RolloutEngine, store: RolloutStore): Fasti
     app.get<{ Querystring: { limit: number; cursor?: number } }>('/rollouts', {
       ...reader,
       schema: { tags: ['rollouts'], querystring: { type: 'object', additionalProperties: false, properties: { limit: { type: 'integer', minimum: 1, maximum: 200, default: 50 }, cursor: { type: 'integer', minimum: 0 } } } },
-    }, async (request) => {
+    }, async (request, reply) => {
+      void reply.header(EVENT_ID_HEADER, await new EventLog(store.redis, store.prefix).lastId());
       const page = await store.list(request.query.limit, request.query.cursor);
       const rollouts = await Promise.all(page.ids.map(async (id) => {
         const v = await store.view(id);
@@ -50,6 +58,7 @@ export function rolloutRoutes(engine: RolloutEngine, store: RolloutStore): Fasti
 
     app.get<{ Params: { id: string } }>('/rollouts/:id', { ...reader, schema: { tags: ['rollouts'], params: idParams } }, async (request, reply) => {
       try {
+        void reply.header(EVENT_ID_HEADER, await new EventLog(store.redis, store.prefix).lastId());
         return await store.view(request.params.id);
       } catch (error) {
         return send(reply, error);

@@ -11,6 +11,9 @@ interface ListQuery {
   classId?: string;
   revoked?: boolean;
   installedReleaseId?: string;
+  idPrefix?: string;
+  presence?: 'online' | 'offline' | 'unknown';
+  lastState?: string;
   cursor?: string;
   limit?: number;
 }

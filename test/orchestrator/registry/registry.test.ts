@@ -108,6 +108,23 @@ describe('list', () => {
     expect(await ids('?installedReleaseId=fw-2')).toEqual(['echo']);
   });
 
+  it('searches by id prefix and filters by presence and last reported state (the console\'s filters)', async () => {
+    expect(await ids('?idPrefix=ch')).toEqual(['charlie']);
+    expect(await ids('?idPrefix=e&tag=canary')).toEqual([]);
+    expect(await ids('?idPrefix=zz')).toEqual([]);
+    expect((await get('/v1/devices?idPrefix=&limit=1')).statusCode).toBe(400);
+    expect(await ids('?presence=online')).toEqual(['echo']);
+    expect(await ids('?presence=unknown&group=eu')).toEqual(['alpha', 'bravo']);
+    expect(await ids('?lastState=succeeded')).toEqual(['echo']);
+    expect(await ids('?lastState=failed')).toEqual([]);
+    expect((await get('/v1/devices?presence=away')).statusCode).toBe(400);
+    expect((await get('/v1/devices?lastState=sleeping')).statusCode).toBe(400);
+    const paged = (await get('/v1/devices?idPrefix=a&limit=1')).json();
+    expect(paged.devices.map((d: { id: string }) => d.id)).toEqual(['alpha']);
+    expect(await ids(`?idPrefix=a&cursor=${paged.nextCursor}`)).toEqual([]);
+    expect(await ids('?idPrefix=d&cursor=alpha')).toEqual(['delta']);
+  });
+
   it('pages in id order with a cursor', async () => {
     const first = (await get('/v1/devices?limit=2')).json();
     expect(first.devices.map((d: { id: string }) => d.id)).toEqual(['alpha', 'bravo']);
