@@ -20,8 +20,9 @@ export interface ConnectAttempt {
   will: { topic: string; payload: Uint8Array } | undefined;
 }
 
+/** `tokenExpiresAt`: devices only, the connect token's exp in seconds (the session ends after it). */
 export type ConnectDecision =
-  | { ok: true; identity: Identity }
+  | { ok: true; identity: Identity; tokenExpiresAt?: number }
   | { ok: false; reason: RefusalReason; returnCode: ConnackCode };
 
 export interface DecideConnectDeps {
@@ -100,5 +101,5 @@ export async function decideConnect(attempt: ConnectAttempt, deps: DecideConnect
     maxLifetimeSeconds: deps.maxTokenLifetimeSeconds,
   });
   if (!verdict.ok) return refuse(verdict.reason, CONNACK.badUsernameOrPassword);
-  return { ok: true, identity: { kind: 'device', deviceId: clientId } };
+  return { ok: true, identity: { kind: 'device', deviceId: clientId }, tokenExpiresAt: verdict.expiresAt };
 }
