@@ -11,10 +11,11 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 
-# Stage 2: compile protocol/, broker/, orchestrator/ and device-sim/ to dist/ (tsconfig.build.json).
+# Stage 2: compile protocol/, node-crypto/, broker/, orchestrator/ and device-sim/ to dist/ (tsconfig.build.json).
 FROM deps AS build
 COPY tsconfig.json tsconfig.build.json ./
 COPY protocol ./protocol
+COPY node-crypto ./node-crypto
 COPY broker ./broker
 COPY orchestrator ./orchestrator
 COPY device-sim ./device-sim

@@ -27,8 +27,15 @@ export default tseslint.config(
     files: ['protocol/**/*.ts'],
     rules: {
       'no-restricted-imports': ['error', {
-        paths: ioModules.map((name) => ({ name, message: 'protocol/ is pure: no I/O imports.' })),
-        patterns: [{ group: ['../broker/*', '../orchestrator/*', '../device-sim/*', '**/broker/**', '**/orchestrator/**', '**/device-sim/**'], message: 'protocol/ imports nothing from the other parts.' }],
+        paths: [
+          ...ioModules.map((name) => ({ name, message: 'protocol/ is pure: no I/O imports.' })),
+          ...['crypto', 'buffer', 'path', 'url', 'util', 'stream', 'events'].map((name) => ({ name, message: 'protocol/ runs on non-Node devices: no Node built-ins.' })),
+        ],
+        patterns: [
+          { group: ['../broker/*', '../orchestrator/*', '../device-sim/*', '../node-crypto/*', '**/broker/**', '**/orchestrator/**', '**/device-sim/**', '**/node-crypto/**'], message: 'protocol/ imports nothing from the other parts.' },
+          // Devices run protocol/ outside Node: the node:crypto backend lives in node-crypto/.
+          { group: ['node:*'], message: 'protocol/ runs on non-Node devices: no Node built-ins.' },
+        ],
       }],
       'no-restricted-properties': ['error',
         { object: 'Date', property: 'now', message: 'protocol/ takes time as an argument.' },

@@ -5,7 +5,8 @@
 // of the stream is measured by the rollout benchmark (npm run bench).
 import { parseArgs } from 'node:util';
 import { randomBytes } from 'node:crypto';
-import { buildStatusBody, encodePublicKey, encodeStatusReport, formatWireTime, nodeEd25519, signingKeyFromSeed, statusTopic } from '../protocol/index.js';
+import { buildStatusBody, encodePublicKey, encodeStatusReport, formatWireTime, signingKeyFromSeed, statusTopic } from '../protocol/index.js';
+import { nodeEd25519 } from '../node-crypto/ed25519.js';
 import { startLocalStack } from '../orchestrator/demo/local-stack.js';
 import { ingestStreamKey } from '../orchestrator/ingestion/intake.js';
 

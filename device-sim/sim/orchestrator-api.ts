@@ -1,6 +1,7 @@
 // The two orchestrator HTTP calls the simulator makes: the public root chain (its trust
 // anchor) and bulk device registration. HTTP only: device-sim imports nothing server-side.
-import { nodeEd25519, rootEnvelope, updateRoot, verifyTrustAnchor, type Ed25519, type RootEnvelope } from '../../protocol/index.js';
+import { rootEnvelope, updateRoot, verifyTrustAnchor, type Ed25519, type RootEnvelope } from '../../protocol/index.js';
+import { nodeEd25519 } from '../../node-crypto/ed25519.js';
 import type { SimDevice } from './provision.js';
 
 export class ApiCallError extends Error {

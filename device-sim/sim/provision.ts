@@ -1,7 +1,8 @@
 // provisionFleet: creates (or finds) the simulated devices' identities in a store, so the
 // orchestrator can register their public keys before any of them connects. No network.
 import { randomBytes } from 'node:crypto';
-import { isDeviceId, isNameId, nodeEd25519, type Ed25519, type RootEnvelope, type RootSigned } from '../../protocol/index.js';
+import { isDeviceId, isNameId, type Ed25519, type RootEnvelope, type RootSigned } from '../../protocol/index.js';
+import { nodeEd25519 } from '../../node-crypto/ed25519.js';
 import { provisionDevice, publicKeyOf, trustAnchorOf, type InstalledRelease } from '../agent/device-state.js';
 import { AgentError } from '../agent/errors.js';
 import { MemoryDeviceStore, type DeviceStore } from '../agent/store.js';

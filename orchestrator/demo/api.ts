@@ -1,6 +1,7 @@
 // A minimal typed caller of the orchestrator's HTTP API for in-process tooling (the local stack,
 // the demo, the benchmark), and the two multi-step calls they share. Errors carry `{ code, message }`.
-import { buildReleaseBody, formatWireTime, nodeEd25519, signRelease, type SigningKey } from '../../protocol/index.js';
+import { buildReleaseBody, formatWireTime, signRelease, type SigningKey } from '../../protocol/index.js';
+import { nodeEd25519 } from '../../node-crypto/ed25519.js';
 
 export class ApiCallError extends Error {
   constructor(readonly status: number, readonly code: string, message: string) {

@@ -4,7 +4,8 @@
 // Entries of a consumer that died are claimed after a while and applied (idempotently).
 import type { Redis } from 'ioredis';
 import { randomBytes } from 'node:crypto';
-import { formatWireTime, nodeEd25519, parseDeviceTopic, verifyStatusReport, PRESENCE_OFFLINE, PRESENCE_ONLINE, type StatusSigned } from '../../protocol/index.js';
+import { formatWireTime, parseDeviceTopic, verifyStatusReport, PRESENCE_OFFLINE, PRESENCE_ONLINE, type StatusSigned } from '../../protocol/index.js';
+import { nodeEd25519 } from '../../node-crypto/ed25519.js';
 import type { EventLog } from '../events/event-log.js';
 import type { Logger } from '../infra/logger.js';
 import { registryKeys } from '../registry/device-record.js';

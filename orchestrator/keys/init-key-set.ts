@@ -2,7 +2,8 @@
 // and root v1 signed by every root key (PROTOCOL.md: Root document). Does not rotate.
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { UsageError, buildRootBody, formatWireTime, nodeEd25519, signRoot, toEpochSeconds, type Role, type SigningKey } from '../../protocol/index.js';
+import { UsageError, buildRootBody, formatWireTime, signRoot, toEpochSeconds, type Role, type SigningKey } from '../../protocol/index.js';
+import { nodeEd25519 } from '../../node-crypto/ed25519.js';
 import { KeyToolError, usageError } from './errors.js';
 import { generateSigningKey, writePrivateKeyFile } from './key-file.js';
 import { KEY_ROLES, keyFileName, keySetFiles, rootFileName, verifyRootStep, writeRootFile } from './key-set.js';

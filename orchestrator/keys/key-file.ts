@@ -3,7 +3,8 @@
 import { chmod, mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { decodePublicKey, encodePublicKey, fromBase64url, keyIdOf, nodeEd25519, toBase64url, type SigningKey } from '../../protocol/index.js';
+import { decodePublicKey, encodePublicKey, fromBase64url, keyIdOf, toBase64url, type SigningKey } from '../../protocol/index.js';
+import { nodeEd25519 } from '../../node-crypto/ed25519.js';
 
 export type KeyRole = 'root' | 'release' | 'director' | 'device';
 

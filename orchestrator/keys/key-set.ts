@@ -5,7 +5,6 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   ProtocolError,
-  nodeEd25519,
   verifyNextRoot,
   verifyTrustAnchor,
   type Role,
@@ -13,6 +12,7 @@ import {
   type RootSigned,
   type SigningKey,
 } from '../../protocol/index.js';
+import { nodeEd25519 } from '../../node-crypto/ed25519.js';
 import { KeyToolError } from './errors.js';
 import { readKeyFileInfo, readPrivateKeyFile, writeFileAtomic } from './key-file.js';
 

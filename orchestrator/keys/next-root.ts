@@ -7,7 +7,6 @@ import {
   buildRootBody,
   decodePublicKey,
   formatWireTime,
-  nodeEd25519,
   signRoot,
   toEpochSeconds,
   type Role,
@@ -15,6 +14,7 @@ import {
   type RootSigned,
   type SigningKey,
 } from '../../protocol/index.js';
+import { nodeEd25519 } from '../../node-crypto/ed25519.js';
 import { KeyToolError, usageError } from './errors.js';
 import { generateSigningKey, writePrivateKeyFile } from './key-file.js';
 import { MAX_KEYS_PER_ROLE, type CreatedKey } from './init-key-set.js';

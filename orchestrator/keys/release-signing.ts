@@ -8,13 +8,13 @@ import {
   buildReleaseBody,
   formatWireTime,
   manifestDigest,
-  nodeEd25519,
   signRelease,
   toEpochSeconds,
   type ReleaseEnvelope,
   type ReleaseSigned,
   type SigningKey,
 } from '../../protocol/index.js';
+import { nodeEd25519 } from '../../node-crypto/ed25519.js';
 import { KeyToolError, usageError } from './errors.js';
 import { readPrivateKeyFile, writeFileAtomic } from './key-file.js';
 

@@ -1,7 +1,8 @@
 // `keys sign-root`: one officer adds their signature to a root file (offline k-of-n signing),
 // then learns whether the root now meets its thresholds. It never changes the signed body.
 import { basename } from 'node:path';
-import { addSignatures, nodeEd25519, type RootEnvelope, type RootSigned } from '../../protocol/index.js';
+import { addSignatures, type RootEnvelope, type RootSigned } from '../../protocol/index.js';
+import { nodeEd25519 } from '../../node-crypto/ed25519.js';
 import { KeyToolError } from './errors.js';
 import { readPrivateKeyFile } from './key-file.js';
 import { loadKeySet, readRootFile, verifyRootStep, writeRootFile } from './key-set.js';

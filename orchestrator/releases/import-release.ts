@@ -5,12 +5,12 @@
 import {
   canonicalBytes,
   meetsThreshold,
-  nodeEd25519,
   parseWireTime,
   releaseEnvelope,
   roleKeysOf,
   type ReleaseEnvelope,
 } from '../../protocol/index.js';
+import { nodeEd25519 } from '../../node-crypto/ed25519.js';
 import type { ArtifactStore } from '../artifacts/artifact-store.js';
 import { ApiError } from '../http/errors.js';
 import type { ReleaseStore, StoredRelease } from './release-store.js';

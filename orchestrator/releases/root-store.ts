@@ -1,7 +1,8 @@
 // Root documents (PROTOCOL.md: Root document): publishes a new version after checking it against
 // the current one, and serves the chain. Roots are signed offline; this service holds no root key.
 import type { Redis } from 'ioredis';
-import { nodeEd25519, parseWireTime, ProtocolError, rootEnvelope, verifyNextRoot, verifyTrustAnchor, type RootEnvelope } from '../../protocol/index.js';
+import { parseWireTime, ProtocolError, rootEnvelope, verifyNextRoot, verifyTrustAnchor, type RootEnvelope } from '../../protocol/index.js';
+import { nodeEd25519 } from '../../node-crypto/ed25519.js';
 import { ApiError } from '../http/errors.js';
 import { luaScript, runLua } from '../registry/lua.js';
 import { releaseKeys } from './release-keys.js';

@@ -5,7 +5,6 @@ import {
   buildDirectiveBody,
   canonicalBytes,
   formatWireTime,
-  nodeEd25519,
   toBase64url,
   utf8,
   LIMITS,
@@ -14,6 +13,7 @@ import {
   type RootEnvelope,
   type SigningKey,
 } from '../../protocol/index.js';
+import { nodeEd25519 } from '../../node-crypto/ed25519.js';
 
 export interface DirectiveContext {
   rolloutId: string;

@@ -3,7 +3,8 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
-import { buildConnectToken, encodePublicKey, nodeEd25519, type SigningKey } from '../../protocol/index.js';
+import { buildConnectToken, encodePublicKey, type SigningKey } from '../../protocol/index.js';
+import { nodeEd25519 } from '../../node-crypto/ed25519.js';
 import { encodeDeviceRecord, registryKeys } from '../../orchestrator/registry/device-record.js';
 import { generateSigningKey } from '../../orchestrator/keys/key-file.js';
 import { silentLogger } from '../../orchestrator/infra/logger.js';

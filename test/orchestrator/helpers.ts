@@ -12,7 +12,6 @@ import {
   buildRootBody,
   encodePublicKey,
   formatWireTime,
-  nodeEd25519,
   sha256,
   signingKeyFromSeed,
   signRelease,
@@ -23,6 +22,7 @@ import {
   type RootEnvelope,
   type SigningKey,
 } from '../../protocol/index.js';
+import { nodeEd25519 } from '../../node-crypto/ed25519.js';
 import { createToken } from '../../orchestrator/auth/tokens.js';
 import { loadOrchestratorConfig, type OrchestratorConfig } from '../../orchestrator/config.js';
 import { buildApp, type BuildAppOptions } from '../../orchestrator/http/app.js';

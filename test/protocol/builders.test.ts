@@ -8,9 +8,9 @@ import {
   buildDirectiveBody,
   buildReleaseBody,
   manifestDigest,
-  nodeEd25519,
   signRelease,
 } from '../../protocol/index.js';
+import { nodeEd25519 } from '../../node-crypto/ed25519.js';
 import { KEYS, at, releaseBody } from '../fixtures/trust-fixtures.js';
 
 function errorOf(run: () => unknown): unknown {

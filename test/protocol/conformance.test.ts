@@ -1,7 +1,8 @@
 // ../shared/conformance: vectors from an independent implementation of PROTOCOL.md. Every case
 // must be reproduced exactly, with both Ed25519 backends.
 import { describe, expect, it } from 'vitest';
-import { checkDirectiveMessage, nobleEd25519, nodeEd25519, parseWireTime, type RootSigned } from '../../protocol/index.js';
+import { checkDirectiveMessage, nobleEd25519, parseWireTime, type RootSigned } from '../../protocol/index.js';
+import { nodeEd25519 } from '../../node-crypto/ed25519.js';
 import { loadConformance } from '../support/conformance.js';
 
 interface DirectiveCase {

@@ -3,7 +3,8 @@
 // signed by the device key. Checked by hand (nodeEd25519) and by an independent JOSE library.
 import { importJWK, jwtVerify } from 'jose';
 import { describe, expect, it } from 'vitest';
-import { CONNECT_TOKEN_HEADER, UsageError, buildConnectToken, fromBase64url, parseConnectToken, nobleEd25519, nodeEd25519, toBase64url, utf8 } from '../../protocol/index.js';
+import { CONNECT_TOKEN_HEADER, UsageError, buildConnectToken, fromBase64url, parseConnectToken, nobleEd25519, toBase64url, utf8 } from '../../protocol/index.js';
+import { nodeEd25519 } from '../../node-crypto/ed25519.js';
 import { KEYS, NOW } from '../fixtures/trust-fixtures.js';
 
 const decodeJson = (part: string) => JSON.parse(new TextDecoder().decode(fromBase64url(part)!)) as Record<string, unknown>;

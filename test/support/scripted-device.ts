@@ -5,8 +5,9 @@ import { randomBytes } from 'node:crypto';
 import mqtt, { type MqttClient } from 'mqtt';
 import {
   buildConnectToken, buildStatusBody, checkDirectiveMessage, directiveTopic, encodePublicKey, encodeStatusReport,
-  formatWireTime, nodeEd25519, signingKeyFromSeed, statusTopic, type DirectivePlan, type ReasonCode, type ReportedState, type RootSigned, type SigningKey,
+  formatWireTime, signingKeyFromSeed, statusTopic, type DirectivePlan, type ReasonCode, type ReportedState, type RootSigned, type SigningKey,
 } from '../../protocol/index.js';
+import { nodeEd25519 } from '../../node-crypto/ed25519.js';
 
 export type Script = 'succeed' | 'silent' | { fail: ReasonCode } | { reject: ReasonCode };
 

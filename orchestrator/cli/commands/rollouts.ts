@@ -2,7 +2,8 @@
 // staged rollouts through the HTTP API. Rollback is a roll-forward: the previous image
 // re-released under a higher sequence, signed offline; the command walks the operator through it.
 import type { Command } from 'commander';
-import { buildReleaseBody, formatWireTime, nodeEd25519, signRelease, type ReleaseEnvelope } from '../../../protocol/index.js';
+import { buildReleaseBody, formatWireTime, signRelease, type ReleaseEnvelope } from '../../../protocol/index.js';
+import { nodeEd25519 } from '../../../node-crypto/ed25519.js';
 import { readPrivateKeyFile } from '../../keys/key-file.js';
 import type { RolloutView } from '../../rollouts/model.js';
 import type { RolloutSpecInput } from '../../rollouts/spec.js';

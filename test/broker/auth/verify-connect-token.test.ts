@@ -1,7 +1,8 @@
 // The connect decision against the shared conformance vectors (every case, `now` injected),
 // plus hostile tokens the vectors do not cover. Reasons are asserted as codes.
 import { describe, expect, it } from 'vitest';
-import { encodePublicKey, nodeEd25519, parseWireTime } from '../../../protocol/index.js';
+import { encodePublicKey, parseWireTime } from '../../../protocol/index.js';
+import { nodeEd25519 } from '../../../node-crypto/ed25519.js';
 import { generateSigningKey } from '../../../orchestrator/keys/key-file.js';
 import { importDevicePublicKey, verifyConnectToken } from '../../../broker/index.js';
 import { customToken } from '../helpers.js';

@@ -5,7 +5,7 @@
 import { createPublicKey, verify as nodeVerify } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { nodeEd25519 } from '../../../protocol/index.js';
+import { nodeEd25519 } from '../../../node-crypto/ed25519.js';
 import { encodeDeviceRecord, registryKeys } from '../../../orchestrator/registry/device-record.js';
 import type { RunningBroker } from '../../../broker/index.js';
 import {

@@ -1,7 +1,8 @@
 // DeviceAgent happy path, report signing and ordering, progress throttling, outbox across a
 // disconnect, root rotation: with fake transport, fetcher and slots.
 import { describe, expect, it } from 'vitest';
-import { nobleEd25519, nodeEd25519, verifyStatusReport } from '../../../protocol/index.js';
+import { nobleEd25519, verifyStatusReport } from '../../../protocol/index.js';
+import { nodeEd25519 } from '../../../node-crypto/ed25519.js';
 import { deviceKeyOf } from '../../../device-sim/agent/device-state.js';
 import { FakeFetcher, FakeTransport, waitFor } from '../support/fakes.js';
 import { Harness } from '../support/harness.js';

@@ -4,7 +4,7 @@ import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promise
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { nodeEd25519 } from '../../../protocol/index.js';
+import { nodeEd25519 } from '../../../node-crypto/ed25519.js';
 import { provisionDevice, publicKeyOf } from '../../../device-sim/agent/device-state.js';
 import { FileDeviceStore } from '../../../device-sim/agent/file-store.js';
 import { FileSlots } from '../../../device-sim/agent/file-slots.js';

@@ -4,7 +4,8 @@
 import { randomBytes } from 'node:crypto';
 import { decodeJwt, decodeProtectedHeader, importJWK, jwtVerify } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { directiveTopic, nobleEd25519, nodeEd25519, toBase64url, verifyStatusReport, type Ed25519 } from '../../../protocol/index.js';
+import { directiveTopic, nobleEd25519, toBase64url, verifyStatusReport, type Ed25519 } from '../../../protocol/index.js';
+import { nodeEd25519 } from '../../../node-crypto/ed25519.js';
 import { DeviceAgent } from '../../../device-sim/agent/device-agent.js';
 import { deviceKeyOf, provisionDevice } from '../../../device-sim/agent/device-state.js';
 import { HttpFetcher } from '../../../device-sim/agent/http-fetcher.js';

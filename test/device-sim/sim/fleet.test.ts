@@ -2,7 +2,8 @@
 // with mixed failure profiles, then every profile once, driven by directives signed here.
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decodePublicKey, directiveTopic, nodeEd25519, verifyStatusReport, type Policy } from '../../../protocol/index.js';
+import { decodePublicKey, directiveTopic, verifyStatusReport, type Policy } from '../../../protocol/index.js';
+import { nodeEd25519 } from '../../../node-crypto/ed25519.js';
 import { connectFleet, startFleet, type FleetHandle } from '../../../device-sim/sim/connect.js';
 import { provisionFleet } from '../../../device-sim/sim/provision.js';
 import type { Profile } from '../../../device-sim/sim/profiles.js';

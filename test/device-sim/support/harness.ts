@@ -1,6 +1,7 @@
 // One device with fake I/O around a real DeviceAgent, plus helpers to sign what it receives.
 import { randomBytes } from 'node:crypto';
-import { nodeEd25519, type Ed25519, type ReleaseEnvelope } from '../../../protocol/index.js';
+import { type Ed25519, type ReleaseEnvelope } from '../../../protocol/index.js';
+import { nodeEd25519 } from '../../../node-crypto/ed25519.js';
 import { DeviceAgent } from '../../../device-sim/agent/device-agent.js';
 import type { AgentOptions } from '../../../device-sim/agent/agent-options.js';
 import { provisionDevice } from '../../../device-sim/agent/device-state.js';

@@ -3,9 +3,10 @@
 import { createHash } from 'node:crypto';
 import {
   buildDirectiveBody, buildReleaseBody, buildRootBody, encodeDirectiveMessage, formatWireTime, manifestDigest,
-  nodeEd25519, signDirective, signingKeyFromSeed, signRelease, signRoot,
+  signDirective, signingKeyFromSeed, signRelease, signRoot,
   type DirectiveSigned, type Ed25519, type Policy, type ReleaseEnvelope, type RootEnvelope, type SigningKey,
 } from '../../../protocol/index.js';
+import { nodeEd25519 } from '../../../node-crypto/ed25519.js';
 
 const seed = (label: string): Uint8Array => new Uint8Array(createHash('sha256').update(`device-sim fixture ${label}`).digest());
 

@@ -7,8 +7,9 @@ import mqtt, { type MqttClient } from 'mqtt';
 import { deviceKeyOf, type DeviceRecord as SimDeviceRecord } from '../../../device-sim/agent/device-state.js';
 import {
   buildConnectToken, buildDirectiveBody, buildReleaseBody, directiveTopic, encodeDirectiveMessage, formatWireTime, manifestDigest,
-  nodeEd25519, sha256Hex, signDirective, signingKeyFromSeed, signRelease, type DirectiveEnvelope, type ReleaseEnvelope, type SigningKey,
+  sha256Hex, signDirective, signingKeyFromSeed, signRelease, type DirectiveEnvelope, type ReleaseEnvelope, type SigningKey,
 } from '../../../protocol/index.js';
+import { nodeEd25519 } from '../../../node-crypto/ed25519.js';
 
 const CONNECT_TIMEOUT_MS = 10_000;
 

@@ -2,7 +2,8 @@
 import { readFile, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { nobleEd25519, nodeEd25519, verifyTrustAnchor } from '../../../protocol/index.js';
+import { nobleEd25519, verifyTrustAnchor } from '../../../protocol/index.js';
+import { nodeEd25519 } from '../../../node-crypto/ed25519.js';
 import { CLI_TEST_TIMEOUT_MS, readRoot, runCli, runJson, tempDir } from './run-cli.js';
 
 interface InitJson {

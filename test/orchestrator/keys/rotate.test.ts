@@ -11,7 +11,6 @@ import {
   formatWireTime,
   manifestDigest,
   nobleEd25519,
-  nodeEd25519,
   sha256Hex,
   signDirective,
   signRelease,
@@ -21,6 +20,7 @@ import {
   type RootEnvelope,
   type SigningKey,
 } from '../../../protocol/index.js';
+import { nodeEd25519 } from '../../../node-crypto/ed25519.js';
 import { readPrivateKeyFile } from '../../../orchestrator/keys/key-file.js';
 import { CLI_TEST_TIMEOUT_MS, readRoot, runCli, runJson, tempDir } from './run-cli.js';
 

@@ -11,11 +11,11 @@ import {
   formatWireTime,
   manifestDigest,
   nobleEd25519,
-  nodeEd25519,
   signDirective,
   toEpochSeconds,
   type ReleaseEnvelope,
 } from '../../../protocol/index.js';
+import { nodeEd25519 } from '../../../node-crypto/ed25519.js';
 import { readPrivateKeyFile } from '../../../orchestrator/keys/key-file.js';
 import { CLI_TEST_TIMEOUT_MS, readRoot, runCli, runJson, tempDir } from './run-cli.js';
 

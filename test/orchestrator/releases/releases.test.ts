@@ -4,7 +4,8 @@
 // sequence that does not increase), and the reads the rollout engine uses.
 import { createHash, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { addSignatures, formatWireTime, manifestDigest, nodeEd25519 } from '../../../protocol/index.js';
+import { addSignatures, formatWireTime, manifestDigest } from '../../../protocol/index.js';
+import { nodeEd25519 } from '../../../node-crypto/ed25519.js';
 import { auth, KEYS, releaseEnvelope, rootEnvelope, startTestApp, type TestApp } from '../helpers.js';
 
 let t: TestApp;

@@ -1,7 +1,8 @@
 // Status ingestion refuses what must change nothing, and the engine survives restarts and
 // concurrency: real Redis, the real broker and orchestrators, scripted devices over MQTT.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { nodeEd25519, signingKeyFromSeed } from '../../../protocol/index.js';
+import { signingKeyFromSeed } from '../../../protocol/index.js';
+import { nodeEd25519 } from '../../../node-crypto/ed25519.js';
 import { startLocalStack, type LocalStack } from '../../../orchestrator/demo/local-stack.js';
 import { ingestStatsKey } from '../../../orchestrator/ingestion/consumer.js';
 import { scriptedDevice, scriptedFleet } from '../../support/scripted-device.js';

@@ -1,7 +1,8 @@
 // Attacks on steps 3-5 of the device checks (DESIGN.md: directive signature threshold,
 // addressed to this device, not expired, counter greater than the last seen).
 import { describe, expect, it } from 'vitest';
-import { nobleEd25519, nodeEd25519, toBase64url } from '../../../protocol/index.js';
+import { nobleEd25519, toBase64url } from '../../../protocol/index.js';
+import { nodeEd25519 } from '../../../node-crypto/ed25519.js';
 import {
   DAY,
   DEVICE,

@@ -2,7 +2,8 @@
 // already-installed plan (PROTOCOL.md: equal sequence is `succeeded` without download) or a
 // cancel plan, which the sequence rules do not guard.
 import { describe, expect, it } from 'vitest';
-import { manifestDigest, nobleEd25519, nodeEd25519 } from '../../../protocol/index.js';
+import { manifestDigest, nobleEd25519 } from '../../../protocol/index.js';
+import { nodeEd25519 } from '../../../node-crypto/ed25519.js';
 import { DEVICE, ROOT_V1, check, outcome, releaseBody, scenario } from '../../fixtures/trust-fixtures.js';
 
 describe.each([nodeEd25519, nobleEd25519])('plans ($name)', (backend) => {

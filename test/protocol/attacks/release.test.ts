@@ -1,7 +1,8 @@
 // Attacks on steps 6-9 of the device checks (DESIGN.md: manifest signature threshold, manifest
 // digest matches the directive, vendor and class match, sequence greater than installed).
 import { describe, expect, it } from 'vitest';
-import { canonicalBytes, manifestDigest, nobleEd25519, nodeEd25519, sha256Hex } from '../../../protocol/index.js';
+import { canonicalBytes, manifestDigest, nobleEd25519, sha256Hex } from '../../../protocol/index.js';
+import { nodeEd25519 } from '../../../node-crypto/ed25519.js';
 import {
   DEVICE,
   KEYS,

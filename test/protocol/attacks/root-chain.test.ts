@@ -6,13 +6,13 @@ import {
   ProtocolError,
   encodePublicKey,
   nobleEd25519,
-  nodeEd25519,
   updateRoot,
   verifyNextRoot,
   verifyTrustAnchor,
   type RootEnvelope,
   type RootSigned,
 } from '../../../protocol/index.js';
+import { nodeEd25519 } from '../../../node-crypto/ed25519.js';
 import {
   DAY,
   KEYS,

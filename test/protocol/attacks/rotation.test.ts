@@ -1,7 +1,8 @@
 // Key rotation and revocation (PROTOCOL.md: "Rotating or revoking any key is a new root
 // version"): after the chain walk, a rotated-out or revoked key no longer signs anything.
 import { describe, expect, it } from 'vitest';
-import { nobleEd25519, nodeEd25519 } from '../../../protocol/index.js';
+import { nobleEd25519 } from '../../../protocol/index.js';
+import { nodeEd25519 } from '../../../node-crypto/ed25519.js';
 import { KEYS, check, outcome, rotationChain, scenario, signRootWith, type Scenario } from '../../fixtures/trust-fixtures.js';
 
 describe.each([nodeEd25519, nobleEd25519])('rotation and revocation ($name)', (backend) => {

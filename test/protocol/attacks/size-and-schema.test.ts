@@ -1,7 +1,8 @@
 // Attacks on step 1 of the device checks (DESIGN.md: size and schema): each builds the hostile
 // bytes and asserts the exact reason code (PROTOCOL.md: too_large, bad_schema).
 import { describe, expect, it } from 'vitest';
-import { LIMITS, MAX_SAFE_WIRE_INTEGER, nobleEd25519, nodeEd25519, utf8 } from '../../../protocol/index.js';
+import { LIMITS, MAX_SAFE_WIRE_INTEGER, nobleEd25519, utf8 } from '../../../protocol/index.js';
+import { nodeEd25519 } from '../../../node-crypto/ed25519.js';
 import { KEYS, check, type LooseJson, clone, encodeMessage, outcome, releaseBody, scenario, signDirectiveWith, directiveBody } from '../../fixtures/trust-fixtures.js';
 
 describe.each([nodeEd25519, nobleEd25519])('size and schema attacks ($name)', (backend) => {

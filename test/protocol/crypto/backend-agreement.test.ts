@@ -2,7 +2,8 @@
 // whose A, carries a small-order component. The cofactored and cofactorless equations disagree
 // on these; both backends must refuse them alike.
 import { describe, expect, it } from 'vitest';
-import { fromHex, nobleEd25519, nodeEd25519, utf8 } from '../../../protocol/index.js';
+import { fromHex, nobleEd25519, utf8 } from '../../../protocol/index.js';
+import { nodeEd25519 } from '../../../node-crypto/ed25519.js';
 
 const message = utf8('fleet-ota mixed-order probe');
 const cases = [

@@ -10,7 +10,8 @@
 //    root its predecessors did not sign.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { nobleEd25519, nodeEd25519, type DirectiveCheck } from '../../../protocol/index.js';
+import { nobleEd25519, type DirectiveCheck } from '../../../protocol/index.js';
+import { nodeEd25519 } from '../../../node-crypto/ed25519.js';
 import { KEYS, check, rotationChain, scenario, signRootWith, type Scenario } from '../../fixtures/trust-fixtures.js';
 
 const chain = rotationChain();

@@ -3,7 +3,8 @@
 // integer anywhere in a signed body is bad_schema, in the canonicalizer and in the device check.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { MAX_SAFE_WIRE_INTEGER, ProtocolError, canonicalJson, canonicalJsonUnchecked, nodeEd25519, toBase64url, utf8 } from '../../../protocol/index.js';
+import { MAX_SAFE_WIRE_INTEGER, ProtocolError, canonicalJson, canonicalJsonUnchecked, toBase64url, utf8 } from '../../../protocol/index.js';
+import { nodeEd25519 } from '../../../node-crypto/ed25519.js';
 import { check, clone, encodeMessage, rotationChain, scenario, KEYS, type LooseJson } from '../../fixtures/trust-fixtures.js';
 
 /** JSON whose numbers are all wire integers (what a signed body may hold). */

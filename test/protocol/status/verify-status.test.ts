@@ -7,13 +7,13 @@ import {
   canonicalJsonUnchecked,
   encodeStatusReport,
   nobleEd25519,
-  nodeEd25519,
   parseStatusReport,
   toBase64url,
   utf8,
   verifyStatusReport,
   type StatusSigned,
 } from '../../../protocol/index.js';
+import { nodeEd25519 } from '../../../node-crypto/ed25519.js';
 import { KEYS, at, clone, fixtureKey, type LooseJson } from '../../fixtures/trust-fixtures.js';
 
 const device = KEYS.device;

@@ -9,12 +9,12 @@ import {
   fromBase64url,
   meetsThreshold,
   nobleEd25519,
-  nodeEd25519,
   roleKeysOf,
   signEnvelope,
   toBase64url,
   type RoleKeys,
 } from '../../../protocol/index.js';
+import { nodeEd25519 } from '../../../node-crypto/ed25519.js';
 import { KEYS, ROOT_V1, fixtureKey } from '../../fixtures/trust-fixtures.js';
 
 const body = { _type: 'note', text: 'hello', n: 1 };

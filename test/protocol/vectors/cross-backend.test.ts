@@ -3,7 +3,8 @@
 // each verifies the other's.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { nobleEd25519, nodeEd25519 } from '../../../protocol/crypto/ed25519.js';
+import { nobleEd25519 } from '../../../protocol/crypto/ed25519.js';
+import { nodeEd25519 } from '../../../node-crypto/ed25519.js';
 
 const seed = fc.uint8Array({ minLength: 32, maxLength: 32 });
 const message = fc.uint8Array({ maxLength: 1024 });

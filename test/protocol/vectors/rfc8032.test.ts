@@ -3,7 +3,8 @@
 // Data: test/vectors/rfc8032/section-7.1.json.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { nobleEd25519, nodeEd25519, type Ed25519 } from '../../../protocol/crypto/ed25519.js';
+import { nobleEd25519, type Ed25519 } from '../../../protocol/crypto/ed25519.js';
+import { nodeEd25519 } from '../../../node-crypto/ed25519.js';
 
 interface Rfc8032Case {
   name: string;

@@ -3,7 +3,8 @@
 // Data: test/vectors/wycheproof/ed25519_test.json (C2SP/wycheproof testvectors_v1).
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { nobleEd25519, nodeEd25519, type Ed25519 } from '../../../protocol/crypto/ed25519.js';
+import { nobleEd25519, type Ed25519 } from '../../../protocol/crypto/ed25519.js';
+import { nodeEd25519 } from '../../../node-crypto/ed25519.js';
 
 type WycheproofResult = 'valid' | 'invalid' | 'acceptable';
 
