@@ -12,5 +12,6 @@ export * from './trust/root-chain.js';
 export * from './device/check-directive.js';
 export * from './device/policy.js';
 export * from './status/verify-status.js';
+export * from './status/detail.js';
 export * from './builders.js';
 export * from './token.js';

@@ -9,7 +9,7 @@ export const LIMITS = {
   signaturesPerEnvelope: 16,
   /** Root documents a directive message may carry (bounds the chain walk). */
   rootsPerMessage: 32,
-  /** Characters in a status report's `detail`. */
+  /** Unicode code points (not UTF-16 units) in a status report's `detail`. */
   statusDetailChars: 256,
   /** Keys a root document may list. */
   keysPerRoot: 64,

@@ -3,6 +3,7 @@
 // checks the form with parseConnectToken (below) and then the signature and times with jose.
 import type { Ed25519 } from './crypto/ed25519.js';
 import { fromBase64url, toBase64url } from './encoding/base64url.js';
+import { hasDuplicateMembers } from './encoding/duplicate-members.js';
 import { hasOnlyIntegerLiterals } from './encoding/integer-literals.js';
 import { fromUtf8, utf8 } from './encoding/utf8.js';
 import { UsageError } from './errors.js';
@@ -98,6 +99,8 @@ export function parseConnectToken(token: string): ParsedConnectToken {
     return { ok: false, error: 'malformed' };
   }
   if (typeof claims !== 'object' || claims === null || Array.isArray(claims)) return { ok: false, error: 'malformed' };
+  // docs/protocol.md#basics: a member named twice (JSON.parse keeps the last) is refused.
+  if (hasDuplicateMembers(text)) return { ok: false, error: 'claims' };
   const members = Object.keys(claims);
   if (members.length !== CONNECT_TOKEN_CLAIMS.length || !CONNECT_TOKEN_CLAIMS.every((name) => members.includes(name))) {
     return { ok: false, error: 'claims' };

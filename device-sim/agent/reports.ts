@@ -2,7 +2,7 @@
 // to the record's outbox with the next `seq`, in one pure step, so the caller persists the
 // report together with the state change it describes, before sending it.
 import {
-  buildStatusBody, encodeStatusReport, formatWireTime, LIMITS,
+  buildStatusBody, clipDetail, encodeStatusReport, formatWireTime,
   type Ed25519, type ReasonCode, type ReportedState, type SigningKey, type StatusSigned,
 } from '../../protocol/index.js';
 import type { DeviceRecord, OutboxEntry } from './device-state.js';
@@ -33,7 +33,7 @@ export function withReport(record: DeviceRecord, fields: ReportFields, nowSecond
     state: fields.state,
     ...(fields.progress !== undefined ? { progress: Math.max(0, Math.min(100, Math.floor(fields.progress))) } : {}),
     ...(fields.reason !== undefined ? { reason: fields.reason } : {}),
-    ...(fields.detail !== undefined ? { detail: fields.detail.slice(0, LIMITS.statusDetailChars) } : {}),
+    ...(fields.detail !== undefined ? { detail: clipDetail(fields.detail) } : {}),
     installed: { releaseId: record.installed.releaseId, sequence: record.installed.sequence },
     rootVersion: record.root.version,
     at: formatWireTime(nowSeconds),

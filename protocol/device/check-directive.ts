@@ -7,6 +7,7 @@ import { sha256Hex } from '../crypto/hash.js';
 import { assertSignedBodyNumbers, canonicalBytes } from '../encoding/canonical.js';
 import { fromUtf8 } from '../encoding/utf8.js';
 import { hasOnlyIntegerLiterals } from '../encoding/integer-literals.js';
+import { hasDuplicateMembers } from '../encoding/duplicate-members.js';
 import { ProtocolError, type ReasonCode } from '../errors.js';
 import { LIMITS } from '../limits.js';
 import { directiveMessageSchema, type DirectiveSigned, type DirectiveMessage } from '../schemas/directive.js';
@@ -66,6 +67,7 @@ function parseMessage(bytes: Uint8Array): DirectiveMessage {
   } catch {
     throw new ProtocolError('bad_schema', 'not JSON');
   }
+  if (hasDuplicateMembers(text)) throw new ProtocolError('bad_schema', 'an object names a member twice');
   // Floats and unsafe integers anywhere in the message are refused before the schema.
   assertSignedBodyNumbers(json);
   const parsed = directiveMessageSchema.safeParse(json);

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { REASON_CODES } from '../errors.js';
 import { LIMITS } from '../limits.js';
 import { REPORTED_STATES } from '../states.js';
+import { codePointLength } from '../status/detail.js';
 import { deviceId, envelopeOf, nameId, wireInteger, wireTime, type Envelope } from './common.js';
 
 export const statusSigned = z.strictObject({
@@ -14,7 +15,8 @@ export const statusSigned = z.strictObject({
   state: z.enum(REPORTED_STATES),
   progress: wireInteger.max(100).optional(),
   reason: z.enum(REASON_CODES).optional(),
-  detail: z.string().max(LIMITS.statusDetailChars).optional(),
+  // Code points, not UTF-16 units (issue 21 point 13): an emoji counts once in every language.
+  detail: z.string().refine((d) => codePointLength(d) <= LIMITS.statusDetailChars, `at most ${LIMITS.statusDetailChars} code points`).optional(),
   installed: z.strictObject({ releaseId: nameId, sequence: wireInteger }),
   rootVersion: wireInteger.min(1),
   at: wireTime,

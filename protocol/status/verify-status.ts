@@ -5,6 +5,7 @@ import { fromBase64url } from '../encoding/base64url.js';
 import { assertSignedBodyNumbers, canonicalBytes } from '../encoding/canonical.js';
 import { fromUtf8 } from '../encoding/utf8.js';
 import { hasOnlyIntegerLiterals } from '../encoding/integer-literals.js';
+import { hasDuplicateMembers } from '../encoding/duplicate-members.js';
 import { LIMITS } from '../limits.js';
 import { statusEnvelope, type StatusSigned } from '../schemas/status.js';
 import { keyIdOf } from '../crypto/keys.js';
@@ -22,6 +23,7 @@ export function parseStatusReport(bytes: Uint8Array): { ok: true; envelope: { si
   let json: unknown;
   try {
     json = JSON.parse(text);
+    if (hasDuplicateMembers(text)) return { ok: false, refusal: 'bad_schema' };
     assertSignedBodyNumbers(json);
   } catch {
     return { ok: false, refusal: 'bad_schema' };
