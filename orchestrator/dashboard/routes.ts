@@ -1,7 +1,8 @@
-// The ops dashboard's routes (register at the root): GET / redirects to /dashboard/, and
+// The console's routes (register at the root): GET / redirects to /dashboard/, and
 // /dashboard/* serves a fixed set of static files (public/ plus uPlot from node_modules), read
-// once at registration and answered from memory with an ETag. No build step, no framework, and
-// no data: the page calls the JSON API and the event stream with the user's token.
+// once at registration and answered from memory with an ETag. public/app.js is the committed
+// esbuild bundle of src/ (build.ts), so serving needs no build step; no framework, and no data:
+// the page calls the JSON API and the event stream with the user's token.
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type {} from '@fastify/swagger';
 import { createHash } from 'node:crypto';
