@@ -1,5 +1,5 @@
 // Authorization decisions, pure: who may subscribe to, publish to and receive which topic
-// (DESIGN.md: Broker rules). The Aedes adapter (adapter/aedes-hooks.ts) only calls these.
+// (docs/design.md#broker-rules). The Aedes adapter (adapter/aedes-hooks.ts) only calls these.
 // Topic strings come from protocol/ids.ts and nowhere else.
 import {
   ALL_PRESENCE_TOPICS,
@@ -99,7 +99,7 @@ export function canPublish(identity: Identity, request: PublishRequest, limits: 
       return { ok: false, reason: 'publish_denied', action: 'drop' };
     }
     if (parsed.kind === 'status') {
-      // PROTOCOL.md: status report at most 4 KiB, not retained.
+      // docs/protocol.md#status-report: status report at most 4 KiB, not retained.
       if (request.payload.length > limits.maxStatusBytes) return { ok: false, reason: 'status_too_large', action: 'disconnect' };
       if (request.retain) return { ok: false, reason: 'retain_denied', action: 'drop' };
       return { ok: true };
@@ -113,7 +113,7 @@ export function canPublish(identity: Identity, request: PublishRequest, limits: 
   if (identity.role !== 'orchestrator' || parsed === undefined || parsed.kind !== 'directive') {
     return { ok: false, reason: 'publish_denied', action: 'drop' };
   }
-  // PROTOCOL.md: directive message at most 64 KiB; retained (an empty payload clears it).
+  // docs/protocol.md#mqtt-topics: directive message at most 64 KiB; retained (an empty payload clears it).
   if (request.payload.length > limits.maxDirectiveBytes) return { ok: false, reason: 'directive_too_large', action: 'disconnect' };
   return { ok: true };
 }

@@ -75,7 +75,7 @@ export function signRelease(body: ReleaseSigned, keys: readonly SigningKey[], ed
   return signEnvelope(validated(releaseSigned, body, 'release'), keys, ed25519);
 }
 
-/** PROTOCOL.md: the manifest digest is the SHA-256 of the canonical bytes of `signed`. */
+/** docs/protocol.md#release-manifest: the manifest digest is the SHA-256 of the canonical bytes of `signed`. */
 export function manifestDigest(release: Envelope<ReleaseSigned> | ReleaseSigned): string {
   const body = '_type' in release ? release : release.signed;
   return sha256Hex(canonicalBytes(body));

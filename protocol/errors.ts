@@ -1,7 +1,7 @@
 // One error model for the contract: a stable `code` per failure. Hostile input maps to a
-// PROTOCOL.md reason code; caller bugs (wrong argument types, missing keys) are a separate family.
+// docs/protocol.md reason code; caller bugs (wrong argument types, missing keys) are a separate family.
 
-/** Reason codes a device reports with `rejected` or `failed` (PROTOCOL.md: Reason codes). */
+/** Reason codes a device reports with `rejected` or `failed` (docs/protocol.md#reason-codes). */
 export const REASON_CODES = [
   'too_large',
   'bad_schema',

@@ -1,4 +1,4 @@
-// Identifier syntax (PROTOCOL.md: Basics) and topic names (PROTOCOL.md: MQTT topics).
+// Identifier syntax (docs/protocol.md#basics) and topic names (docs/protocol.md#mqtt-topics).
 // Every topic string is built and parsed here and nowhere else.
 
 export const DEVICE_ID = /^[A-Za-z0-9_-]{1,64}$/;

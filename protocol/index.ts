@@ -1,4 +1,4 @@
-// fleet-ota wire protocol v1 (PROTOCOL.md): the pure contract shared by devices, broker and orchestrator.
+// fleet-ota wire protocol v1 (docs/protocol.md): the pure contract shared by devices, broker and orchestrator.
 export * from './errors.js';
 export * from './limits.js';
 export * from './time.js';

@@ -1,4 +1,4 @@
-// Every size and count limit of the wire contract, named in one place (PROTOCOL.md).
+// Every size and count limit of the wire contract, named in one place (docs/protocol.md).
 
 export const LIMITS = {
   /** Directive message on `fleet/v1/{id}/directive`. */

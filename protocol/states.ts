@@ -1,4 +1,4 @@
-// Per-device rollout states and their order (PROTOCOL.md: Device states; DESIGN.md: Rollouts).
+// Per-device rollout states and their order (docs/protocol.md#device-states; docs/design.md#rollouts).
 
 export const DEVICE_STATES = [
   'queued',
@@ -51,7 +51,7 @@ export function isTerminal(state: DeviceState): boolean {
 
 /**
  * Whether `next` (with its progress) moves a device forward from `current`. Backwards
- * moves and anything after a terminal state are ignored (PROTOCOL.md: Device states).
+ * moves and anything after a terminal state are ignored (docs/protocol.md#device-states).
  */
 export function isForwardTransition(current: DeviceState, next: DeviceState, currentProgress = 0, nextProgress = 0): boolean {
   if (isTerminal(current)) return false;

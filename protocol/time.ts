@@ -1,4 +1,4 @@
-// Wire times: RFC 3339 UTC, `Z`, whole seconds (PROTOCOL.md: Basics). Time is always passed in.
+// Wire times: RFC 3339 UTC, `Z`, whole seconds (docs/protocol.md#basics). Time is always passed in.
 
 export const RFC3339_SECONDS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/;
 

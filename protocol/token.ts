@@ -1,4 +1,4 @@
-// Device connect token (PROTOCOL.md: Device connect token): a compact JWS, alg EdDSA (RFC 8037),
+// Device connect token (docs/protocol.md#device-connect-token): a compact JWS, alg EdDSA (RFC 8037),
 // signed by the device key. Built here so a device needs nothing beyond protocol/; the broker
 // checks the form with parseConnectToken (below) and then the signature and times with jose.
 import type { Ed25519 } from './crypto/ed25519.js';
@@ -64,8 +64,7 @@ function headerError(bytes: Uint8Array): ConnectTokenFormError {
 }
 
 /**
- * The strict connect-token rule (one rule for every device and broker; PROTOCOL.md: Device
- * connect token, README "Connect token rule"):
+ * The strict connect-token rule (one rule for every device and broker; docs/protocol.md#device-connect-token, README "Connect token rule"):
  * - compact JWS: exactly three parts, each canonical unpadded base64url (RFC 4648 §5, no `=`,
  *   unused trailing bits zero), none empty;
  * - header: exactly the bytes of CONNECT_TOKEN_HEADER, `{"alg":"EdDSA","typ":"JWT"}` (so no

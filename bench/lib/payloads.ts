@@ -9,7 +9,7 @@ import type { ReportedState } from '../../protocol/index.js';
  */
 export const RAW_PAYLOAD_SIZES = { directiveBytes: 1_600, statusBytes: 600 } as const;
 
-/** The reports one device sends on a successful install (PROTOCOL.md: Device states). */
+/** The reports one device sends on a successful install (docs/protocol.md#device-states). */
 export const ROLLOUT_STATUS_SEQUENCE: readonly ReportedState[] = ['accepted', 'downloading', 'verifying', 'installing', 'rebooting', 'succeeded'];
 
 /** JSON of exactly `bytes` bytes: the fields, then padding. */

@@ -22,7 +22,7 @@ export const RAW_DEFAULTS = {
    * here; a larger window only queues more, inflating every device's notify->done latency.
    */
   publishWindow: 100,
-  /** PROTOCOL.md: directives are retained, so the broker stores each one as fleet-ota's does. */
+  /** docs/protocol.md#mqtt-topics: directives are retained, so the broker stores each one as fleet-ota's does. */
   retainDirectives: true,
   /** Per phase (connecting, then the measured run): at least this, or timeoutMsPerDevice x N. */
   minTimeoutMs: 60_000,

@@ -1,4 +1,4 @@
-// Presence (PROTOCOL.md: MQTT topics): retained `online` / `offline` on fleet/v1/{id}/presence,
+// Presence (docs/protocol.md#mqtt-topics): retained `online` / `offline` on fleet/v1/{id}/presence,
 // QoS 1. The broker says `online` when a device connects and gives every device a last will of
 // `offline` (its own, normalized, or one made up when it sent none).
 import type { Aedes } from 'aedes';

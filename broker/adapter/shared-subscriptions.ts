@@ -3,7 +3,7 @@
 // literal topic. Here each group holds one Aedes subscription on <filter> and hands every
 // message to one member, round robin. Scope: per broker node. With N clustered nodes a message
 // reaches one member on each node that has members (consumers must be idempotent, which
-// status ingestion is: PROTOCOL.md, a report with a seen `seq` changes nothing).
+// status ingestion is: docs/protocol.md, a report with a seen `seq` changes nothing).
 import type { Aedes, AedesPublishPacket, Client } from 'aedes';
 import type { SharedSubscription } from '../acl.js';
 import { internals, type DeliverablePacket } from './context.js';

@@ -1,6 +1,6 @@
 // The CONNECT decision: which identity a connection gets, or which refusal with which CONNACK
 // code (MQTT 3.1.1 §3.2.2.3). Devices: clientId = username = deviceId, password = connect token
-// (PROTOCOL.md). Services: username = account, password = secret. No Aedes, no sockets here.
+// (docs/protocol.md). Services: username = account, password = secret. No Aedes, no sockets here.
 import { isDeviceId } from '../../protocol/index.js';
 import { canWill, type Identity } from '../acl.js';
 import type { ServiceAccount } from '../config/broker-config.js';
@@ -80,7 +80,7 @@ export async function decideConnect(attempt: ConnectAttempt, deps: DecideConnect
     return { ok: true, identity: { kind: 'service', username: account.username, role: account.role } };
   }
 
-  // Device: clientId = username = deviceId (PROTOCOL.md: Device connect token).
+  // Device: clientId = username = deviceId (docs/protocol.md#device-connect-token).
   if (!isDeviceId(clientId)) return refuse('bad_client_id', CONNACK.identifierRejected);
   if (username !== clientId) return refuse('client_id_mismatch', CONNACK.identifierRejected);
   if (will !== undefined && !canWill(clientId, will)) return refuse('will_denied', CONNACK.notAuthorized);

@@ -1,4 +1,4 @@
-// The device connect decision (PROTOCOL.md: Device connect token): first the strict form rule
+// The device connect decision (docs/protocol.md#device-connect-token): first the strict form rule
 // shared with the device (protocol/token.ts parseConnectToken: canonical base64url, the exact
 // header, exactly sub/aud/iat/exp with integer times), then with jose: signature (EdDSA only,
 // RFC 8037), sub = clientId, exp and iat with 60 s skew, lifetime at most the configured maximum.
@@ -87,7 +87,7 @@ export async function verifyConnectToken(input: VerifyConnectTokenInput): Promis
   }
   const { iat, exp } = form.claims;
   if (exp <= iat) return { ok: false, reason: 'token_claims' };
-  // PROTOCOL.md: lifetime at most the broker's configured maximum (default 24 h).
+  // docs/protocol.md#device-connect-token: lifetime at most the broker's configured maximum (default 24 h).
   if (exp - iat > maxLifetimeSeconds) return { ok: false, reason: 'token_lifetime' };
   return { ok: true, expiresAt: exp };
 }

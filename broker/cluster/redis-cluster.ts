@@ -1,4 +1,4 @@
-// Clustering over Redis (DESIGN.md: Scale): mqemitter-redis carries every message between
+// Clustering over Redis (docs/design.md#scale): mqemitter-redis carries every message between
 // broker nodes and aedes-persistence-redis holds retained messages, sessions and wills, so N
 // nodes behind a TCP load balancer act as one. Neither library takes a key prefix, so both are
 // namespaced here under `${keyPrefix}mqtt:`: persistence keys through ioredis' keyPrefix, and

@@ -20,11 +20,11 @@ export interface BrokerLimits {
   publishesPerClientPerSec: number;
   /** A throttled client whose backlog would wait longer than this is disconnected (publish_flood). */
   publishThrottleMaxDelayMs: number;
-  /** Longest connect-token lifetime (exp - iat) accepted, seconds (PROTOCOL.md: default 24 h). */
+  /** Longest connect-token lifetime (exp - iat) accepted, seconds (docs/protocol.md#device-connect-token: default 24 h). */
   maxTokenLifetimeS: number;
-  /** Directive payload (PROTOCOL.md: at most 64 KiB). */
+  /** Directive payload (docs/protocol.md#mqtt-topics: at most 64 KiB). */
   maxDirectiveBytes: number;
-  /** Status report payload (PROTOCOL.md: at most 4 KiB). */
+  /** Status report payload (docs/protocol.md#status-report: at most 4 KiB). */
   maxStatusBytes: number;
   /** Any packet before CONNECT is authenticated (a CONNECT carries a ~300-byte token). */
   maxPreAuthPacketBytes: number;

@@ -177,7 +177,7 @@ export class DeviceAgent {
     const accepted = (r: DeviceRecord): DeviceRecord => ({ ...r, root: plan.root, counter: d.counter, lastRejected: null });
     const ids = { rolloutId: d.rolloutId, counter: d.counter };
     if (plan.action === 'cancel') {
-      // PROTOCOL.md: the orchestrator sets `canceled`; the device stops uncommitted work and says nothing.
+      // docs/protocol.md#what-a-device-does: the orchestrator sets `canceled`; the device stops uncommitted work and says nothing.
       const cancels = this.record.job?.rolloutId === d.rolloutId;
       if (cancels) await this.abandonJob();
       await this.commit((r) => (cancels ? dropJob(accepted(r)) : accepted(r)));
@@ -186,7 +186,7 @@ export class DeviceAgent {
     // A newer install supersedes whatever was in flight.
     await this.abandonJob();
     if (plan.alreadyInstalled) {
-      // PROTOCOL.md: an equal sequence is reported as succeeded without download.
+      // docs/protocol.md#device-checks-in-order: an equal sequence is reported as succeeded without download.
       await this.commit((r) => dropJob(accepted(r)), { ...ids, state: 'succeeded' });
       return;
     }

@@ -29,7 +29,7 @@ export interface InstalledRelease {
   readonly sequence: number;
 }
 
-/** Steps of an install job that a restart resumes from (PROTOCOL.md: Device states). */
+/** Steps of an install job that a restart resumes from (docs/protocol.md#device-states). */
 export const JOB_STEPS = ['deferred', 'downloading', 'verifying', 'installing', 'rebooting'] as const;
 export type JobStep = (typeof JOB_STEPS)[number];
 
@@ -101,7 +101,7 @@ export interface ProvisionInput {
   image?: { sha256: string; size: number };
 }
 
-/** The trusted root body of a trust anchor (PROTOCOL.md: a device is provisioned with one trusted root). */
+/** The trusted root body of a trust anchor (docs/protocol.md#root-chain: a device is provisioned with one trusted root). */
 export function trustAnchorOf(root: RootEnvelope | RootSigned, ed25519: Ed25519): RootSigned {
   if ('signed' in root) {
     try {

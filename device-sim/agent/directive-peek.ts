@@ -1,5 +1,5 @@
 // Reads `rolloutId` and `counter` from a directive message that failed its checks, so the
-// refusal can be reported (PROTOCOL.md: a status names both). Unverified, bounded, never throws;
+// refusal can be reported (docs/protocol.md#status-report: a status names both). Unverified, bounded, never throws;
 // undefined when they cannot be read, and the refusal is then only logged and counted.
 import { isDeviceId, isNameId, LIMITS } from '../../protocol/index.js';
 

@@ -1,5 +1,5 @@
 // The agent's own failures (I/O and caller bugs), each with a stable code. Hostile input from
-// the network never throws: it becomes a PROTOCOL.md reason code in a status report.
+// the network never throws: it becomes a docs/protocol.md reason code in a status report.
 
 export type AgentErrorCode =
   | 'ERR_STATE_CORRUPT' // a persisted device record does not parse or validate

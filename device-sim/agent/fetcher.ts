@@ -1,5 +1,5 @@
 // Downloading a payload, as the agent needs it. Production adapter: http-fetcher.ts.
-// PROTOCOL.md: Artifacts: GET with Range resume, at most `payload.size` bytes, hashed as it streams.
+// docs/protocol.md#artifacts: GET with Range resume, at most `payload.size` bytes, hashed as it streams.
 
 /** Where downloaded bytes go (the slot writer's staging area). */
 export interface ByteSink {

@@ -1,5 +1,5 @@
 // Fetcher over node:http/https: GET, resume with `Range: bytes=N-` after a dropped connection,
-// SHA-256 over the stream, hard stop at `payload.size` (PROTOCOL.md: Artifacts), retries with
+// SHA-256 over the stream, hard stop at `payload.size` (docs/protocol.md#artifacts), retries with
 // backoff ending in `download_failed`. It does not decide whether the hash is right: the agent
 // compares it with the manifest in its `verifying` step.
 import { createHash, type Hash } from 'node:crypto';
@@ -142,7 +142,7 @@ export class HttpFetcher implements Fetcher {
     const started = Date.now();
     const startedAt = progress.received;
     for await (const chunk of res as AsyncIterable<Buffer>) {
-      // PROTOCOL.md: a device reads at most `payload.size` bytes.
+      // docs/protocol.md#artifacts: a device reads at most `payload.size` bytes.
       if (progress.received + chunk.length > request.size) {
         res.destroy();
         return { kind: 'fatal', reason: 'size_exceeded', detail: `more than ${request.size} bytes` };

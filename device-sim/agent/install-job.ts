@@ -1,4 +1,4 @@
-// The install job after acceptance, one persisted step at a time (PROTOCOL.md: Device states):
+// The install job after acceptance, one persisted step at a time (docs/protocol.md#device-states):
 // downloading → verifying → installing (inactive slot) → rebooting → health check → succeeded
 // (commit) | failed (revert). Each step is persisted, with its report, before its I/O, so a
 // restart resumes at the step it stood at. It never touches the committed boot slot.
@@ -71,7 +71,7 @@ async function download(ctx: JobContext, job: Job): Promise<void> {
   if (job.progress === undefined) {
     await ctx.commit((r) => withJob(r, { progress: 0 }), { state: 'downloading', progress: 0 });
   }
-  // PROTOCOL.md progress reports, throttled: at most every N % or every T seconds.
+  // docs/protocol.md progress reports, throttled: at most every N % or every T seconds.
   let last = { percent: job.progress ?? 0, at: ctx.clock.now() };
   const onProgress = (received: number): void => {
     const percent = payload.size === 0 ? 100 : Math.floor((received * 100) / payload.size);
@@ -98,7 +98,7 @@ async function verify(ctx: JobContext, job: Job): Promise<void> {
     await ctx.commit((r) => withJob(r, { step: 'downloading' }));
     return;
   }
-  // PROTOCOL.md: hash_mismatch: payload SHA-256 differs from the signed manifest.
+  // docs/protocol.md#reason-codes: hash_mismatch: payload SHA-256 differs from the signed manifest.
   if (job.downloaded.sha256 !== payload.sha256 || job.downloaded.size !== payload.size) {
     return fail(ctx, job, 'hash_mismatch', `sha256 ${job.downloaded.sha256.slice(0, 16)}… differs from the manifest`);
   }
@@ -130,7 +130,7 @@ async function rebootAndCheck(ctx: JobContext, job: Job): Promise<void> {
   const healthy = await ctx.slots.healthCheck(target).catch(() => false);
   if (ctx.signal.aborted) return;
   if (!healthy) {
-    // PROTOCOL.md: health_check_failed: the new slot did not come up healthy; reverted.
+    // docs/protocol.md#reason-codes: health_check_failed: the new slot did not come up healthy; reverted.
     await ctx.slots.revert(ctx.record().activeSlot);
     return fail(ctx, job, 'health_check_failed', `slot ${target} unhealthy`);
   }

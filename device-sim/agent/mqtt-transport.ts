@@ -1,4 +1,4 @@
-// Transport over MQTT.js (PROTOCOL.md: MQTT topics, Device connect token). One fresh MQTT.js
+// Transport over MQTT.js (docs/protocol.md#mqtt-topics, Device connect token). One fresh MQTT.js
 // client per connection attempt, so each attempt carries a freshly signed token and no client
 // state survives a broken connection; reconnects wait an exponential backoff with jitter.
 // It does not queue reports: the agent's persisted outbox does, and retries after a reconnect.
@@ -18,7 +18,7 @@ export interface MqttTransportOptions {
   secretKey: Uint8Array;
   ed25519: Ed25519;
   clock: Clock;
-  /** Connect token lifetime; PROTOCOL.md: at most the broker's maximum (default 24 h). */
+  /** Connect token lifetime; docs/protocol.md#device-connect-token: at most the broker's maximum (default 24 h). */
   tokenLifetimeSeconds?: number;
   backoff?: BackoffPolicy;
   connectTimeoutMs?: number;
@@ -81,7 +81,7 @@ export class MqttTransport implements Transport {
     const lifetime = Math.min(o.tokenLifetimeSeconds ?? DEFAULT_MQTT_TRANSPORT.tokenLifetimeSeconds, LIMITS.connectTokenMaxLifetimeSeconds);
     const password = buildConnectToken(o.deviceId, o.secretKey, o.clock.now(), lifetime, o.ed25519);
     const client = mqtt.connect(o.brokerUrl, {
-      // PROTOCOL.md: clientId = username = deviceId.
+      // docs/protocol.md#device-connect-token: clientId = username = deviceId.
       clientId: o.deviceId,
       username: o.deviceId,
       password,
@@ -90,7 +90,7 @@ export class MqttTransport implements Transport {
       reconnectPeriod: 0,
       connectTimeout: o.connectTimeoutMs ?? DEFAULT_MQTT_TRANSPORT.connectTimeoutMs,
       keepalive: o.keepaliveSeconds ?? DEFAULT_MQTT_TRANSPORT.keepaliveSeconds,
-      // PROTOCOL.md: presence is retained; the broker publishes `offline` if we vanish.
+      // docs/protocol.md#mqtt-topics: presence is retained; the broker publishes `offline` if we vanish.
       will: { topic: presenceTopic(o.deviceId), payload: Buffer.from(PRESENCE_OFFLINE), qos: 1, retain: true },
       ...(o.tls ?? {}),
     });

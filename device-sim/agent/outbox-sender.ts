@@ -1,4 +1,4 @@
-// Sends the record's outbox (PROTOCOL.md: status reports, QoS 1) oldest first, one at a time,
+// Sends the record's outbox (docs/protocol.md#status-report: status reports, QoS 1) oldest first, one at a time,
 // and has each removed only once the broker acknowledged it. It does not build or persist
 // reports: the agent appends them (persisted before sending) and removes acknowledged ones.
 import type { OutboxEntry } from './device-state.js';

@@ -1,4 +1,4 @@
-// The policy step (DESIGN.md: policy (consent, window, deferral)): the directive's policy from
+// The policy step (docs/protocol.md#policy): the directive's policy from
 // protocol/, combined with an optional device-local maintenance window. Pure.
 import { decidePolicy, type Consent, type Policy, type PolicyDecision } from '../../protocol/index.js';
 
@@ -8,7 +8,7 @@ export interface LocalWindow {
 }
 
 /**
- * Both windows must be open; a forced update past its deadline ignores both (PROTOCOL.md:
+ * Both windows must be open; a forced update past its deadline ignores both (docs/protocol.md#policy:
  * forced ignores consent but not the window unless past the deadline).
  */
 export function decideInstall(policy: Policy, nowSeconds: number, consent: Consent, localWindow?: LocalWindow): PolicyDecision {

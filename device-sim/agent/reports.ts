@@ -1,4 +1,4 @@
-// Status reports (PROTOCOL.md: Status report): built, signed with the device key and appended
+// Status reports (docs/protocol.md#status-report): built, signed with the device key and appended
 // to the record's outbox with the next `seq`, in one pure step, so the caller persists the
 // report together with the state change it describes, before sending it.
 import {
@@ -23,7 +23,7 @@ export interface Signer {
 
 /** The record with the report queued, and the report's body (for listeners). */
 export function withReport(record: DeviceRecord, fields: ReportFields, nowSeconds: number, signer: Signer, maxOutbox: number): { record: DeviceRecord; report: StatusSigned } {
-  // PROTOCOL.md: seq strictly increasing per device; it is persisted with the report.
+  // docs/protocol.md#status-report: seq strictly increasing per device; it is persisted with the report.
   const seq = record.statusSeq + 1;
   const report = buildStatusBody({
     deviceId: record.deviceId,

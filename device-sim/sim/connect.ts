@@ -14,7 +14,7 @@ import { DEFAULT_SIM_TUNING, type SimTuning } from './tuning.js';
 
 export interface ConnectOptions {
   brokerUrl: string;
-  /** Connect token lifetime (PROTOCOL.md: at most the broker's maximum). */
+  /** Connect token lifetime (docs/protocol.md#device-connect-token: at most the broker's maximum). */
   tokenLifetimeSeconds?: number;
   /** Connection attempts in flight at once while the fleet comes up. */
   connectConcurrency?: number;

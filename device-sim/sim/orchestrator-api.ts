@@ -43,7 +43,7 @@ async function call(url: string, init: RequestInit): Promise<unknown> {
 
 /**
  * GET /v1/roots and the newest root, trusted only after walking the chain from the first
- * (which must verify by itself) as a device would (PROTOCOL.md: Root document).
+ * (which must verify by itself) as a device would (docs/protocol.md#root-document).
  */
 export async function fetchTrustAnchor(api: string, nowSeconds: number, ed25519: Ed25519 = nodeEd25519): Promise<RootEnvelope> {
   const body = await call(new URL('/v1/roots', api).href, { method: 'GET', headers: { accept: 'application/json' } });

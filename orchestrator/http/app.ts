@@ -68,7 +68,7 @@ export async function buildApp(deps: AppDeps, options: BuildAppOptions = {}): Pr
     // Shared schemas appear in the document under their $id (ApiError, Device, Envelope).
     refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
     openapi: {
-      info: { title: 'fleet-ota orchestrator', version: '1', description: 'Device registry, releases, artifacts and roots (DESIGN.md).' },
+      info: { title: 'fleet-ota orchestrator', version: '1', description: 'Device registry, releases, artifacts and roots (docs/design.md).' },
       components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer' } } },
     },
   });

@@ -1,5 +1,5 @@
 // JSON schemas shared by the routes: fastify validates requests and serializes responses with
-// them, and @fastify/swagger turns them into /v1/openapi.json. Syntax mirrors PROTOCOL.md: Basics.
+// them, and @fastify/swagger turns them into /v1/openapi.json. Syntax mirrors docs/protocol.md#basics.
 
 import { DEVICE_STATES } from '../../protocol/states.js';
 

@@ -1,5 +1,5 @@
 // `keys init`: a fresh key set from nothing. Generates root, release and director keys (0600)
-// and root v1 signed by every root key (PROTOCOL.md: Root document). Does not rotate.
+// and root v1 signed by every root key (docs/protocol.md#root-document). Does not rotate.
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { UsageError, buildRootBody, formatWireTime, signRoot, toEpochSeconds, type Role, type SigningKey } from '../../protocol/index.js';

@@ -1,4 +1,4 @@
-// `keys rotate` and `keys revoke`: every key change is a new root version N+1 (PROTOCOL.md:
+// `keys rotate` and `keys revoke`: every key change is a new root version N+1 (docs/protocol.md#root-chain:
 // "Rotating or revoking any key is a new root version"), signed by a threshold of root N's
 // root keys AND of its own, and checked with verifyNextRoot before anything is written.
 import { join } from 'node:path';
@@ -21,7 +21,7 @@ import { MAX_KEYS_PER_ROLE, type CreatedKey } from './init-key-set.js';
 import { KEY_ROLES, heldRootKeys, keyFileName, loadKeySet, nextKeyIndex, rootFileName, verifyRootStep, writeRootFile, type KeySet } from './key-set.js';
 
 export const NEXT_ROOT_DEFAULTS = { expiresDays: 365 } as const;
-/** PROTOCOL.md: an envelope carries at most 16 signatures. */
+/** docs/protocol.md#signed-envelope: an envelope carries at most 16 signatures. */
 const MAX_SIGNATURES = 16;
 
 export interface RoleChange {

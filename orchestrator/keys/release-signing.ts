@@ -1,5 +1,4 @@
-// `keys sign-release`: builds and signs a release manifest offline (PROTOCOL.md: Release
-// manifest) from an artifact hashed as it streams. Never contacts a server.
+// `keys sign-release`: builds and signs a release manifest offline (docs/protocol.md#release-manifest) from an artifact hashed as it streams. Never contacts a server.
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';

@@ -7,7 +7,7 @@ import { KeyToolError } from './errors.js';
 import { readPrivateKeyFile } from './key-file.js';
 import { loadKeySet, readRootFile, verifyRootStep, writeRootFile } from './key-set.js';
 
-/** PROTOCOL.md: an envelope carries at most 16 signatures. */
+/** docs/protocol.md#signed-envelope: an envelope carries at most 16 signatures. */
 const MAX_SIGNATURES = 16;
 
 export interface SignRootOptions {

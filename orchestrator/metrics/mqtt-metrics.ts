@@ -9,7 +9,7 @@ import type { MqttClient } from 'mqtt';
 import { Counter, type Registry } from 'prom-client';
 import { parseDeviceTopic, REPORTED_STATES } from '../../protocol/index.js';
 
-/** PROTOCOL.md: a status report is at most 4 KiB; a longer one is not parsed for its state. */
+/** docs/protocol.md#status-report: a status report is at most 4 KiB; a longer one is not parsed for its state. */
 const MAX_STATUS_BYTES = 4_096;
 const STATES: ReadonlySet<string> = new Set(REPORTED_STATES);
 

@@ -9,7 +9,7 @@ import type { MetricsLimits } from './limits.js';
 
 export interface RolloutSnapshot {
   byStatus: Record<RolloutStatus, number>;
-  /** Devices rejected or failed, by reason code (PROTOCOL.md: Reason codes), over the rollouts read. */
+  /** Devices rejected or failed, by reason code (docs/protocol.md#reason-codes), over the rollouts read. */
   rejections: Record<string, number>;
   /** Rollouts given per-rollout series: created / running / paused, or finished recently. */
   tracked: RolloutView[];

@@ -2,7 +2,7 @@
 // and its worker threads. Pure: no I/O.
 import { decodePublicKey, isPrimeOrderPublicKey } from '../../protocol/index.js';
 
-/** PROTOCOL.md: 32 raw bytes in base64url; strict-checks: canonical, prime-order subgroup point. */
+/** docs/protocol.md#basics: 32 raw bytes in base64url; strict-checks: canonical, prime-order subgroup point. */
 export function isAcceptableWireKey(text: string): boolean {
   const publicKey = decodePublicKey(text);
   return publicKey !== undefined && isPrimeOrderPublicKey(publicKey);

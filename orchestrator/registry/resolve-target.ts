@@ -1,4 +1,4 @@
-// Resolves a rollout target to the sorted ids of the devices it names (DESIGN.md: Rollouts:
+// Resolves a rollout target to the sorted ids of the devices it names (docs/design.md#rollouts:
 // "by id list, group, tag, class, current version"). Every given criterion narrows the set;
 // a list (ids, groups, tags) matches any of its entries. Revoked devices are left out.
 import type { Redis } from 'ioredis';

@@ -6,7 +6,7 @@ import { REGISTRY_LIMITS } from './limits.js';
 
 export interface DeviceInput {
   id: string;
-  /** base64url of the raw 32-byte Ed25519 public key (PROTOCOL.md: Basics). */
+  /** base64url of the raw 32-byte Ed25519 public key (docs/protocol.md#basics). */
   publicKey: string;
   vendorId: string;
   classId: string;
@@ -39,7 +39,7 @@ export function validateDeviceInput(value: unknown): DeviceInputResult {
   for (const key of Object.keys(record)) {
     if (!FIELDS.has(key)) return fail('bad_schema', `unknown field ${JSON.stringify(key.slice(0, 64))}`);
   }
-  // PROTOCOL.md: device ids match ^[A-Za-z0-9_-]{1,64}$.
+  // docs/protocol.md#basics: device ids match ^[A-Za-z0-9_-]{1,64}$.
   if (!isDeviceId(record.id)) return fail('invalid_device_id', 'id must match [A-Za-z0-9_-]{1,64}');
   if (typeof record.publicKey !== 'string' || record.publicKey.length > 64 || !decodePublicKey(record.publicKey)) {
     return fail('invalid_public_key', 'publicKey must be the base64url (no padding) of 32 bytes');

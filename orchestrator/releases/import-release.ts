@@ -1,4 +1,4 @@
-// Imports a release manifest signed offline (DESIGN.md: the orchestrator never holds release
+// Imports a release manifest signed offline (docs/design.md#trust-model: the orchestrator never holds release
 // keys). Refused, each with one code: not a release envelope, no root, release threshold of
 // the current root not met, expired, payload not a stored artifact of that size, duplicate id,
 // sequence not above the class's last one.
@@ -38,7 +38,7 @@ export async function importRelease(input: unknown, deps: ImportReleaseDeps): Pr
 
   const root = await deps.roots.current();
   if (!root) throw new ApiError(409, 'no_root', 'publish a root before importing releases');
-  // PROTOCOL.md: a role's threshold is met by valid signatures from distinct keyids the current
+  // docs/protocol.md#signed-envelope: a role's threshold is met by valid signatures from distinct keyids the current
   // root lists for `release`; signatures by any other key are ignored.
   if (!meetsThreshold(envelope, roleKeysOf(root.signed, 'release'), nodeEd25519, canonicalBytes(signed))) {
     throw new ApiError(422, 'release_signature', `release signatures do not meet the release threshold (${root.signed.roles.release.threshold}) of root ${root.signed.version}`);

@@ -8,7 +8,7 @@ export function releaseKeys(prefix: string) {
     releaseIndex: `${prefix}releases`,
     /** Hash manifest digest -> release id (directives name releases by digest). */
     releaseByDigest: `${prefix}releases:by-digest`,
-    /** Hash `vendorId/classId` -> highest imported sequence (PROTOCOL.md: monotonic per class). */
+    /** Hash `vendorId/classId` -> highest imported sequence (docs/protocol.md#release-manifest: monotonic per class). */
     lastSequence: `${prefix}releases:last-sequence`,
     /** Hash root version -> root envelope (JSON). */
     roots: `${prefix}roots`,

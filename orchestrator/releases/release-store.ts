@@ -12,7 +12,7 @@ export interface StoredRelease {
   sequence: number;
   vendorId: string;
   classId: string;
-  /** PROTOCOL.md: hex SHA-256 of the canonical bytes of `signed` (directives name it). */
+  /** docs/protocol.md#release-manifest: hex SHA-256 of the canonical bytes of `signed` (directives name it). */
   digest: string;
   importedAt: string;
   envelope: ReleaseEnvelope;

@@ -1,4 +1,4 @@
-// Root documents (PROTOCOL.md: Root document): publishes a new version after checking it against
+// Root documents (docs/protocol.md#root-document): publishes a new version after checking it against
 // the current one, and serves the chain. Roots are signed offline; this service holds no root key.
 import type { Redis } from 'ioredis';
 import { parseWireTime, ProtocolError, rootEnvelope, verifyNextRoot, verifyTrustAnchor, type RootEnvelope } from '../../protocol/index.js';
@@ -15,7 +15,7 @@ export interface RootStore {
   list(): Promise<RootEnvelope[]>;
   /**
    * Publishes a root: the first must pass verifyTrustAnchor, later ones verifyNextRoot against
-   * the current one (PROTOCOL.md: N+1 signed by N's root threshold and its own). ApiError codes:
+   * the current one (docs/protocol.md#root-chain: N+1 signed by N's root threshold and its own). ApiError codes:
    * invalid_root 400, root_invalid / root_expired 422, root_conflict 409.
    */
   publish(envelope: unknown): Promise<RootEnvelope>;

@@ -1,4 +1,4 @@
-// Rollout and wave states as stored and served (DESIGN.md: Rollouts).
+// Rollout and wave states as stored and served (docs/design.md#rollouts).
 import type { DeviceState } from '../../protocol/index.js';
 import type { RolloutSpec } from './spec.js';
 

@@ -110,7 +110,7 @@ return 0
  * applyStatus(prefix, deviceId, rolloutId, counter, seq, state, progress, reason, at, releaseId,
  * sequence, rootVersion) -> { outcome, wave }. A report applies once, in order: a seq already
  * seen, a counter of another directive, a backwards move or anything after a terminal state
- * changes nothing (PROTOCOL.md: Device states).
+ * changes nothing (docs/protocol.md#device-states).
  */
 const applyStatus = `${common}
 local prefix, id, rid, counter, seq, state, progress, reason, at = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5]), ARGV[6], tonumber(ARGV[7]), ARGV[8], ARGV[9]

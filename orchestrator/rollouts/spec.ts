@@ -1,4 +1,4 @@
-// What an operator asks for when creating a rollout (DESIGN.md: Rollouts): validated with zod
+// What an operator asks for when creating a rollout (docs/design.md#rollouts): validated with zod
 // at the HTTP boundary and stored with the rollout so every engine process reads the same plan.
 import { z } from 'zod';
 import { DEVICE_ID, NAME_ID } from '../../protocol/index.js';

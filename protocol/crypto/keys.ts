@@ -1,4 +1,4 @@
-// Key ids and the wire form of public keys (PROTOCOL.md: Basics).
+// Key ids and the wire form of public keys (docs/protocol.md#basics).
 import { fromBase64url, toBase64url } from '../encoding/base64url.js';
 import { sha256Hex } from './hash.js';
 

@@ -1,4 +1,4 @@
-// The device's check sequence (DESIGN.md: Device checks, in order) as one pure function over
+// The device's check sequence (docs/protocol.md#device-checks-in-order) as one pure function over
 // the raw bytes of a directive message: it returns a verified plan or exactly one reason code.
 // Like TUF's trusted metadata set it does no I/O: the caller persists the new root and counter
 // only after acting on the plan.

@@ -1,4 +1,4 @@
-// Policy step of the device checks (DESIGN.md: policy (consent, window, deferral)): whether a
+// Policy step of the device checks (docs/protocol.md#policy): whether a
 // verified install proceeds now, waits, or is declined. Pure: time and consent are passed in.
 import type { Policy } from '../schemas/directive.js';
 import { parseWireTime } from '../time.js';
@@ -11,7 +11,7 @@ function minutesOf(hhmm: string): number {
   return Number(hhmm.slice(0, 2)) * 60 + Number(hhmm.slice(3, 5));
 }
 
-/** PROTOCOL.md: `window` is UTC; `end` earlier than `start` wraps past midnight. */
+/** docs/protocol.md#policy: `window` is UTC; `end` earlier than `start` wraps past midnight. */
 export function isInsideWindow(window: { start: string; end: string }, nowSeconds: number): boolean {
   const minute = Math.floor((nowSeconds % 86_400) / 60);
   const start = minutesOf(window.start);

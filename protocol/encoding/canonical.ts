@@ -1,5 +1,5 @@
 // Canonical JSON (RFC 8785, JCS) and the stricter rule for signed bodies: integers only,
-// in [0, 2^53-1] (PROTOCOL.md: Basics). Serialization itself is the `canonicalize` package.
+// in [0, 2^53-1] (docs/protocol.md#basics). Serialization itself is the `canonicalize` package.
 import canonicalize from 'canonicalize';
 import { ProtocolError } from '../errors.js';
 import { MAX_SAFE_WIRE_INTEGER } from '../limits.js';

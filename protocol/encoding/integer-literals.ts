@@ -1,4 +1,4 @@
-// PROTOCOL.md: every number inside a signed body is an integer, with no float anywhere. JSON.parse
+// docs/protocol.md#basics: every number inside a signed body is an integer, with no float anywhere. JSON.parse
 // reads `3.0`, `-0` and `1.1e1` as integers, so the rule is checked on the text itself: every
 // number token outside strings must be a plain non-negative integer literal.
 

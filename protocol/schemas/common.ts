@@ -1,4 +1,4 @@
-// Building blocks shared by the message schemas (PROTOCOL.md: Basics).
+// Building blocks shared by the message schemas (docs/protocol.md#basics).
 import { z } from 'zod';
 import { MAX_SAFE_WIRE_INTEGER, LIMITS } from '../limits.js';
 import { DEVICE_ID, HEX_SHA256, NAME_ID } from '../ids.js';
@@ -11,7 +11,7 @@ export const sha256HexString = z.string().regex(HEX_SHA256);
 export const keyId = sha256HexString;
 export const wireTime = z.string().max(20).refine((t) => parseWireTime(t) !== undefined, 'RFC 3339 UTC time, whole seconds');
 // 64 signature bytes are 86 base64url characters; anything else is malformed but must not
-// fail the schema (PROTOCOL.md: a malformed signature counts as invalid).
+// fail the schema (docs/protocol.md#signed-envelope: a malformed signature counts as invalid).
 export const signature = z.strictObject({ keyid: z.string().max(64), sig: z.string().max(128) });
 
 export function envelopeOf<T extends z.ZodType>(signed: T) {

@@ -1,4 +1,4 @@
-// Directive (PROTOCOL.md: Directive) and the directive message a device receives.
+// Directive (docs/protocol.md#directive) and the directive message a device receives.
 import { z } from 'zod';
 import { LIMITS } from '../limits.js';
 import { deviceId, envelopeOf, nameId, sha256HexString, wireInteger, wireTime, type Envelope } from './common.js';

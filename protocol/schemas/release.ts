@@ -1,4 +1,4 @@
-// Release manifest (PROTOCOL.md: Release manifest), after SUIT's information model (RFC 9124).
+// Release manifest (docs/protocol.md#release-manifest), after SUIT's information model (RFC 9124).
 import { z } from 'zod';
 import { envelopeOf, nameId, sha256HexString, wireInteger, wireTime, type Envelope } from './common.js';
 

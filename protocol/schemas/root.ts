@@ -1,4 +1,4 @@
-// Root document (PROTOCOL.md: Root document): which keys hold every role, with thresholds.
+// Root document (docs/protocol.md#root-document): which keys hold every role, with thresholds.
 import { z } from 'zod';
 import { LIMITS } from '../limits.js';
 import { envelopeOf, keyId, wireInteger, wireTime, type Envelope } from './common.js';

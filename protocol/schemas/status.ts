@@ -1,4 +1,4 @@
-// Status report (PROTOCOL.md: Status report), signed by the device's own key.
+// Status report (docs/protocol.md#status-report), signed by the device's own key.
 import { z } from 'zod';
 import { REASON_CODES } from '../errors.js';
 import { LIMITS } from '../limits.js';
@@ -21,7 +21,7 @@ export const statusSigned = z.strictObject({
   rootVersion: wireInteger.min(1),
   at: wireTime,
 }).refine(
-  // PROTOCOL.md: a device reports exactly one reason with `rejected` or `failed`, and only then.
+  // docs/protocol.md#status-report: a device reports exactly one reason with `rejected` or `failed`, and only then.
   (s) => (s.state === 'rejected' || s.state === 'failed') === (s.reason !== undefined),
   'reason goes with rejected or failed, and only with them',
 );

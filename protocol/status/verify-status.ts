@@ -1,4 +1,4 @@
-// The orchestrator's boundary check of a status report (PROTOCOL.md: Status report): size,
+// The orchestrator's boundary check of a status report (docs/protocol.md#status-report): size,
 // schema, topic binding and the device's own signature. Returns the report or one reason.
 import type { Ed25519 } from '../crypto/ed25519.js';
 import { fromBase64url } from '../encoding/base64url.js';

@@ -1,4 +1,4 @@
-// Signed envelopes and role thresholds (PROTOCOL.md: Signed envelope).
+// Signed envelopes and role thresholds (docs/protocol.md#signed-envelope).
 import { canonicalBytes } from '../encoding/canonical.js';
 import { fromBase64url, toBase64url } from '../encoding/base64url.js';
 import type { Ed25519 } from '../crypto/ed25519.js';

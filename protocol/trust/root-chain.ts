@@ -1,4 +1,4 @@
-// The root chain (PROTOCOL.md: Root document; TUF client workflow 5.3): walk from the
+// The root chain (docs/protocol.md#root-document; TUF client workflow 5.3): walk from the
 // trusted root through each newer one; N+1 needs a threshold of N's root keys AND of its own,
 // and a version of exactly N+1. Only the newest root's expiry matters.
 import type { Ed25519 } from '../crypto/ed25519.js';

@@ -79,7 +79,7 @@ describe('packet size and malformed packets', () => {
     await endAll(device);
   });
 
-  it('disconnects a device publishing more than 4 KiB of status (PROTOCOL.md), at the socket or in the ACL', async () => {
+  it('disconnects a device publishing more than 4 KiB of status (docs/protocol.md), at the socket or in the ACL', async () => {
     const orchestrator = await connectService(broker.url, 'orchestrator');
     const seen = collect(orchestrator);
     await orchestrator.subscribeAsync(ALL_STATUS_TOPICS, { qos: 1 });

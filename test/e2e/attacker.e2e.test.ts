@@ -2,7 +2,7 @@
 // this process): an attacker who stole the orchestrator's broker credentials, but not the
 // director key, publishes forged and replayed directives, retained at QoS 1, on every device's
 // topic. The broker lets it (the credentials are valid); every device refuses with the right
-// reason code, nothing is installed, and both processes stay healthy (DESIGN.md: Trust model).
+// reason code, nothing is installed, and both processes stay healthy (docs/design.md#trust-model).
 import { randomBytes } from 'node:crypto';
 import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

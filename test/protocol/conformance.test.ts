@@ -1,4 +1,4 @@
-// ../shared/conformance: vectors from an independent implementation of PROTOCOL.md. Every case
+// ../shared/conformance: vectors from an independent implementation of docs/protocol.md. Every case
 // must be reproduced exactly, with both Ed25519 backends.
 import { describe, expect, it } from 'vitest';
 import { checkDirectiveMessage, nobleEd25519, parseWireTime, type RootSigned } from '../../protocol/index.js';

@@ -1,4 +1,4 @@
-// Identifier syntax and topic names (PROTOCOL.md: Basics, MQTT topics): built and parsed in
+// Identifier syntax and topic names (docs/protocol.md#basics, MQTT topics): built and parsed in
 // protocol/ids.ts only.
 import { describe, expect, it } from 'vitest';
 import {

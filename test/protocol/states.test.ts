@@ -1,4 +1,4 @@
-// isForwardTransition (PROTOCOL.md: Device states): a transition that goes backwards, or
+// isForwardTransition (docs/protocol.md#device-states): a transition that goes backwards, or
 // comes after a terminal state, is ignored; downloading may repeat with more progress.
 import { describe, expect, it } from 'vitest';
 import { DEVICE_STATES, TERMINAL_STATES, isForwardTransition, isTerminal, type DeviceState } from '../../protocol/index.js';

@@ -1,4 +1,4 @@
-// Wire times (PROTOCOL.md: Basics): RFC 3339 UTC with a `Z` and whole seconds, nothing else.
+// Wire times (docs/protocol.md#basics): RFC 3339 UTC with a `Z` and whole seconds, nothing else.
 import { describe, expect, it } from 'vitest';
 import { formatWireTime, parseWireTime } from '../../protocol/index.js';
 

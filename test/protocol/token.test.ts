@@ -1,4 +1,4 @@
-// buildConnectToken (PROTOCOL.md: Device connect token): a compact JWS with header
+// buildConnectToken (docs/protocol.md#device-connect-token): a compact JWS with header
 // {"alg":"EdDSA","typ":"JWT"} and claims { sub, aud: "fleet-ota", iat, exp } in seconds,
 // signed by the device key. Checked by hand (nodeEd25519) and by an independent JOSE library.
 import { importJWK, jwtVerify } from 'jose';
@@ -13,7 +13,7 @@ describe('buildConnectToken', () => {
   const token = buildConnectToken('dev-0001', KEYS.device.secretKey, NOW + 0.9, 3600, nodeEd25519);
   const [header, claims, signature] = token.split('.') as [string, string, string];
 
-  it('is three base64url parts with the PROTOCOL.md header and claims (whole seconds)', () => {
+  it('is three base64url parts with the docs/protocol.md header and claims (whole seconds)', () => {
     expect(token.split('.')).toHaveLength(3);
     expect(decodeJson(header)).toEqual({ alg: 'EdDSA', typ: 'JWT' });
     expect(decodeJson(claims)).toEqual({ sub: 'dev-0001', aud: 'fleet-ota', iat: NOW, exp: NOW + 3600 });

@@ -1,5 +1,5 @@
 // The conformance vectors of ../shared/conformance (an independent implementation of
-// PROTOCOL.md). The team's copy beside the repository is authoritative; a verbatim copy under
+// docs/protocol.md). The team's copy beside the repository is authoritative; a verbatim copy under
 // test/vectors/conformance/ lets a clone elsewhere (CI) run them too. When both exist they must
 // be byte-identical, so the copy cannot drift.
 import { existsSync, readFileSync } from 'node:fs';

@@ -1,6 +1,6 @@
 // Artifact routes. PUT streams an upload into the store (hashed on the way, size-limited,
 // nothing left behind on failure). GET is public, for devices: ETag = sha256, single Range,
-// If-Range, If-None-Match (PROTOCOL.md: Artifacts; RFC 9110 §13-14).
+// If-Range, If-None-Match (docs/protocol.md#artifacts; RFC 9110 §13-14).
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { Readable } from 'node:stream';
 import { decideRange, etagMatches, ifRangeAllows } from '../../artifacts/range.js';

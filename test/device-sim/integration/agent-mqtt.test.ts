@@ -28,7 +28,7 @@ beforeAll(async () => {
   broker = await startTestBroker((clientId, username, password) => {
     if (clientId.startsWith('observer-')) return true;
     const key = publicKeys.get(clientId);
-    // PROTOCOL.md: clientId = username = deviceId, password a JWT signed by the device key.
+    // docs/protocol.md#device-connect-token: clientId = username = deviceId, password a JWT signed by the device key.
     if (!key || username !== clientId || !password) return false;
     tokenChecks.push(importJWK({ kty: 'OKP', crv: 'Ed25519', x: toBase64url(key) }, 'EdDSA')
       .then((jwk) => jwtVerify(password, jwk, { audience: 'fleet-ota', subject: clientId, algorithms: ['EdDSA'], currentDate: new Date(NOW * 1000) }))

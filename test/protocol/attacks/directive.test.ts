@@ -1,4 +1,4 @@
-// Attacks on steps 3-5 of the device checks (DESIGN.md: directive signature threshold,
+// Attacks on steps 3-5 of the device checks (docs/protocol.md#device-checks-in-order: directive signature threshold,
 // addressed to this device, not expired, counter greater than the last seen).
 import { describe, expect, it } from 'vitest';
 import { nobleEd25519, toBase64url } from '../../../protocol/index.js';
@@ -144,7 +144,7 @@ describe.each([nodeEd25519, nobleEd25519])('directive attacks ($name)', (backend
     });
   });
 
-  describe('order of checks (DESIGN.md: Device checks, in order)', () => {
+  describe('order of checks (docs/protocol.md#device-checks-in-order)', () => {
     it('signature before address: a forged directive for another device is directive_signature', () => {
       expect(run(scenario({ directiveSigners: [KEYS.attacker], directive: { deviceId: 'dev-0002' } }))).toBe('directive_signature');
     });

@@ -1,5 +1,5 @@
-// What a device gets when every check passes (DESIGN.md: Device checks): an install plan, an
-// already-installed plan (PROTOCOL.md: equal sequence is `succeeded` without download) or a
+// What a device gets when every check passes (docs/protocol.md#device-checks-in-order): an install plan, an
+// already-installed plan (docs/protocol.md#device-checks-in-order: equal sequence is `succeeded` without download) or a
 // cancel plan, which the sequence rules do not guard.
 import { describe, expect, it } from 'vitest';
 import { manifestDigest, nobleEd25519 } from '../../../protocol/index.js';

@@ -1,4 +1,4 @@
-// Attacks on steps 6-9 of the device checks (DESIGN.md: manifest signature threshold, manifest
+// Attacks on steps 6-9 of the device checks (docs/protocol.md#device-checks-in-order: manifest signature threshold, manifest
 // digest matches the directive, vendor and class match, sequence greater than installed).
 import { describe, expect, it } from 'vitest';
 import { canonicalBytes, manifestDigest, nobleEd25519, sha256Hex } from '../../../protocol/index.js';
@@ -95,7 +95,7 @@ describe.each([nodeEd25519, nobleEd25519])('release attacks ($name)', (backend) 
       expect(outcome(check(s.state, encodeMessage(m), backend))).toBe('digest_mismatch');
     });
     it('refuses a directive naming the digest of the whole manifest envelope instead of its signed body', () => {
-      // PROTOCOL.md: the digest covers the canonical bytes of `signed` only.
+      // docs/protocol.md#release-manifest: the digest covers the canonical bytes of `signed` only.
       const release = releaseBody();
       const envelopeDigest = sha256Hex(canonicalBytes(signReleaseWith(release)));
       expect(run(scenario({ release, directive: { manifestSha256: envelopeDigest } }))).toBe('digest_mismatch');

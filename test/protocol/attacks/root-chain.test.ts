@@ -1,4 +1,4 @@
-// Attacks on step 2 of the device checks (PROTOCOL.md: Root document): the root chain and the
+// Attacks on step 2 of the device checks (docs/protocol.md#root-document): the root chain and the
 // expiry of the newest root. Each asserts root_invalid or root_expired exactly.
 import { describe, expect, it } from 'vitest';
 import {

@@ -1,4 +1,4 @@
-// Key rotation and revocation (PROTOCOL.md: "Rotating or revoking any key is a new root
+// Key rotation and revocation (docs/protocol.md#root-chain: "Rotating or revoking any key is a new root
 // version"): after the chain walk, a rotated-out or revoked key no longer signs anything.
 import { describe, expect, it } from 'vitest';
 import { nobleEd25519 } from '../../../protocol/index.js';

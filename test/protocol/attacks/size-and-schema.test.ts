@@ -1,5 +1,5 @@
-// Attacks on step 1 of the device checks (DESIGN.md: size and schema): each builds the hostile
-// bytes and asserts the exact reason code (PROTOCOL.md: too_large, bad_schema).
+// Attacks on step 1 of the device checks (docs/protocol.md#device-checks-in-order: size and schema): each builds the hostile
+// bytes and asserts the exact reason code (docs/protocol.md#device-checks-in-order: too_large, bad_schema).
 import { describe, expect, it } from 'vitest';
 import { LIMITS, MAX_SAFE_WIRE_INTEGER, nobleEd25519, utf8 } from '../../../protocol/index.js';
 import { nodeEd25519 } from '../../../node-crypto/ed25519.js';
@@ -95,7 +95,7 @@ describe.each([nodeEd25519, nobleEd25519])('size and schema attacks ($name)', (b
     });
     // BUG (protocol/device/check-directive.ts parseMessage, ~line 58-66): the number rule runs on
     // parsed values, so integral float literals (0.0, -0, 1.1e1, 11.000) in a signed body parse to
-    // integers and the message yields a plan. PROTOCOL.md: "no floats anywhere in signed bodies";
+    // integers and the message yields a plan. docs/protocol.md#basics: "no floats anywhere in signed bodies";
     // a strict port that lexes numbers refuses these bytes, so devices would disagree. Expected
     // bad_schema for every case; actual: plan. Remove .fails once the raw text is checked.
     it('refuses integral float literals in a signed body (0.0, -0, 1.1e1, 11.000)', () => {
@@ -162,7 +162,7 @@ describe.each([nodeEd25519, nobleEd25519])('size and schema attacks ($name)', (b
   });
 
   describe('bad_schema: signature count', () => {
-    it('refuses an envelope with 17 signatures (PROTOCOL.md: at most 16)', () => {
+    it('refuses an envelope with 17 signatures (docs/protocol.md#signed-envelope: at most 16)', () => {
       const m = clone(base.message);
       const extra = m.directive.signatures[0]!;
       for (let i = 0; i < 16; i++) m.directive.signatures.push({ keyid: `${i}`.padStart(64, '0'), sig: extra.sig });

@@ -1,5 +1,5 @@
 // The policy step (protocol/device/policy.ts): maintenance windows in UTC that may wrap past
-// midnight (PROTOCOL.md: Directive), and auto / optional / forced decisions with a deadline.
+// midnight (docs/protocol.md#directive), and auto / optional / forced decisions with a deadline.
 import { describe, expect, it } from 'vitest';
 import { decidePolicy, isInsideWindow, parseWireTime, type Policy } from '../../../protocol/index.js';
 

@@ -1,5 +1,4 @@
-// Properties of canonical JSON (RFC 8785) and of the signed-body number rule (PROTOCOL.md:
-// Basics): key order never changes the canonical bytes; a float, a negative or an unsafe
+// Properties of canonical JSON (RFC 8785) and of the signed-body number rule (docs/protocol.md#basics): key order never changes the canonical bytes; a float, a negative or an unsafe
 // integer anywhere in a signed body is bad_schema, in the canonicalizer and in the device check.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';

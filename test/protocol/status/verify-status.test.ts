@@ -1,4 +1,4 @@
-// verifyStatusReport (PROTOCOL.md: Status report): the orchestrator's boundary check of a
+// verifyStatusReport (docs/protocol.md#status-report): the orchestrator's boundary check of a
 // report: size, schema, topic binding and the device's own signature, each a refusal code.
 import { describe, expect, it } from 'vitest';
 import {
@@ -106,7 +106,7 @@ describe.each([nodeEd25519, nobleEd25519])('verifyStatusReport ($name)', (backen
   });
 
   // BUG (protocol/status/verify-status.ts parseStatusReport, ~line 26-30): as in the device
-  // check, `"seq":3.0` parses to 3 and passes; PROTOCOL.md allows no floats in signed bodies.
+  // check, `"seq":3.0` parses to 3 and passes; docs/protocol.md allows no floats in signed bodies.
   // Expected bad_schema; actual ok. Remove .fails once number literals are checked on the text.
   it('refuses an integral float literal (seq 3.0)', () => {
     const text = new TextDecoder().decode(encodeStatusReport(body(), device, nodeEd25519));

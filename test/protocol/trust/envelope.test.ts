@@ -1,4 +1,4 @@
-// Signed envelopes and role thresholds (PROTOCOL.md: Signed envelope), tested directly: distinct
+// Signed envelopes and role thresholds (docs/protocol.md#signed-envelope), tested directly: distinct
 // keyids, unknown keyids ignored, duplicates counted once, malformed signatures invalid, at most
 // 16 signatures, and a threshold below 1 never met.
 import { describe, expect, it } from 'vitest';

@@ -33,7 +33,7 @@ const CASE_NAMES = [
 // Only these inputs write numbers with a fraction or exponent (see floatLiterals).
 const CASES_WITH_FLOAT_LITERALS = ['structures@72a2163', 'values@72a2163', 'values@1e2733f'];
 
-// PROTOCOL.md: Basics: numbers in signed bodies are integers in [0, 2^53-1]. The values cases
+// docs/protocol.md#basics: numbers in signed bodies are integers in [0, 2^53-1]. The values cases
 // hold 4.50, 2e-3, 1e-27 (non-integers) and 1E30 (above 2^53-1). No case holds a negative
 // number. structures writes 56.0, which JSON.parse makes the integer 56, so it is accepted.
 const REFUSED_BY_SIGNED_BODY_RULE = new Set(['values@72a2163', 'values@1e2733f']);
