@@ -42,6 +42,14 @@ export function pendingOf(counts: StateCounts): number {
   return NON_TERMINAL.reduce((sum, state) => sum + (counts[state] ?? 0), 0);
 }
 
+/**
+ * Devices the wave still answers for: a device a newer rollout took over (`canceled:
+ * superseded`) is that rollout's to judge, so it counts neither for nor against this wave.
+ */
+export function ownSizeOf(size: number, reasons: ReasonCounts): number {
+  return Math.max(0, size - (reasons.superseded ?? 0));
+}
+
 export function decide(input: DecisionInput): Command {
   const { wave, currentWave: index } = input;
   if (input.status !== 'running') return { type: 'none' };
@@ -49,10 +57,11 @@ export function decide(input: DecisionInput): Command {
   if (wave.status === 'done') return { type: 'none' };
 
   // A crossed failure threshold stops the rollout before the next wave, even mid-notification.
-  const size = Math.max(1, wave.size);
+  const own = ownSizeOf(wave.size, wave.reasons);
+  const size = Math.max(1, own);
   const failures = failuresOf(wave.counts, wave.reasons);
-  if (!wave.overridden && wave.size > 0 && failures / size > wave.spec.failureThreshold) {
-    return { type: 'halt', action: input.failureAction, wave: index, reason: `failure threshold crossed in wave ${index}: ${failures} of ${wave.size} failed` };
+  if (!wave.overridden && own > 0 && failures / size > wave.spec.failureThreshold) {
+    return { type: 'halt', action: input.failureAction, wave: index, reason: `failure threshold crossed in wave ${index}: ${failures} of ${own} failed` };
   }
   if (wave.status === 'notifying' || wave.notifiedAt === undefined) return { type: 'none' };
 
@@ -61,7 +70,8 @@ export function decide(input: DecisionInput): Command {
 
   const succeeded = wave.counts.succeeded ?? 0;
   // After an override the wave is done when every device has finished, whatever the outcome.
-  const successMet = wave.size === 0 || succeeded / size >= wave.spec.successThreshold || wave.overridden === true;
+  // A wave left with no device of its own (all superseded) has nothing to judge: it completes.
+  const successMet = own === 0 || succeeded / size >= wave.spec.successThreshold || wave.overridden === true;
   const baked = input.nowSeconds >= wave.notifiedAt + wave.spec.bakeSeconds;
   // A wave ends with every device settled (stragglers end by timing out), so its counts are final.
   if (successMet && baked && pending === 0) {
@@ -74,7 +84,7 @@ export function decide(input: DecisionInput): Command {
   }
   // Everyone has finished and the bar is not met: stop for a human rather than wait forever.
   if (pending === 0 && !successMet) {
-    return { type: 'halt', action: 'pause', wave: index, reason: `success threshold not met in wave ${index}: ${succeeded} of ${wave.size} succeeded` };
+    return { type: 'halt', action: 'pause', wave: index, reason: `success threshold not met in wave ${index}: ${succeeded} of ${own} succeeded` };
   }
   return { type: 'none' };
 }

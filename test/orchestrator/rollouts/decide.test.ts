@@ -55,4 +55,15 @@ describe('decide', () => {
   it('pauses when everyone finished below the success threshold', () => {
     expect(decide(input({ counts: { succeeded: 85, rejected: 15 }, reasons: { declined: 15 } }))).toMatchObject({ type: 'halt', action: 'pause' });
   });
+  it('completes a wave whose devices were all superseded by a newer rollout', () => {
+    const superseded = { size: 20, counts: { canceled: 20 }, reasons: { superseded: 20 } };
+    expect(decide(input(superseded))).toEqual({ type: 'promote', wave: 0, last: false });
+    expect(decide(input(superseded, { currentWave: 2 }))).toEqual({ type: 'promote', wave: 2, last: true });
+  });
+  it('judges a partly superseded wave on the devices it still owns', () => {
+    // 10 own devices: 9 succeeded meets 0.9; 2 failed of 10 crosses 0.1.
+    expect(decide(input({ size: 30, counts: { canceled: 20, succeeded: 9, failed: 1 }, reasons: { superseded: 20 } }))).toMatchObject({ type: 'promote' });
+    expect(decide(input({ size: 30, counts: { canceled: 20, succeeded: 8, failed: 2 }, reasons: { superseded: 20 } }))).toMatchObject({ type: 'halt', reason: expect.stringContaining('2 of 10') });
+    expect(decide(input({ size: 30, counts: { canceled: 20, succeeded: 8, rejected: 1, notified: 1 }, reasons: { superseded: 20, declined: 1 } }))).toEqual({ type: 'none' });
+  });
 });
