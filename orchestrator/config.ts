@@ -16,6 +16,8 @@ export const CONFIG_DEFAULTS = {
   maxImportBytes: 64 * MiB,
   importKeyCheck: 'full',
   importKeyWorkers: Math.max(1, Math.min(8, availableParallelism() - 1)),
+  reconcileIntervalMs: 60_000,
+  reconcilePerSecond: 500,
 } as const;
 
 export type ImportKeyCheck = 'full' | 'decode';
@@ -55,6 +57,10 @@ export interface OrchestratorConfig {
   brokerUrl: string | undefined;
   brokerUsername: string | undefined;
   brokerSecret: string | undefined;
+  /** Periodic sweep that republishes unsettled devices' directives (rollouts/reconciler.ts); 0 = only after a broker reconnect. */
+  reconcileIntervalMs: number;
+  /** Directives republished or reissued per second by reconciliation, per process. */
+  reconcilePerSecond: number;
 }
 
 export class ConfigError extends Error {
@@ -94,6 +100,8 @@ const envSchema = z.object({
   FLEET_BROKER_URL: z.string().refine((text) => /^(mqtts?|wss?|tcp|tls):\/\//.test(text), 'an mqtt(s)://, ws(s)://, tcp:// or tls:// URL').optional(),
   FLEET_BROKER_USERNAME: optionalText,
   FLEET_BROKER_SECRET: optionalText,
+  FLEET_RECONCILE_INTERVAL_MS: z.coerce.number().int().min(0).max(86_400_000).refine((ms) => ms === 0 || ms >= 1_000, '0 (off) or at least 1000').default(CONFIG_DEFAULTS.reconcileIntervalMs),
+  FLEET_RECONCILE_PER_SEC: z.coerce.number().int().min(1).max(100_000).default(CONFIG_DEFAULTS.reconcilePerSecond),
 });
 
 function hostForUrl(host: string): string {
@@ -134,5 +142,7 @@ export function loadOrchestratorConfig(env: NodeJS.ProcessEnv = process.env): Or
     brokerUrl: e.FLEET_BROKER_URL,
     brokerUsername: e.FLEET_BROKER_USERNAME,
     brokerSecret: e.FLEET_BROKER_SECRET,
+    reconcileIntervalMs: e.FLEET_RECONCILE_INTERVAL_MS,
+    reconcilePerSecond: e.FLEET_RECONCILE_PER_SEC,
   };
 }

@@ -14,6 +14,7 @@ import { readPrivateKeyFile } from './keys/key-file.js';
 import { connectService } from './mqtt/service-client.js';
 import { DirectiveSigner } from './rollouts/directive-signer.js';
 import { RolloutEngine, type EngineOptions } from './rollouts/engine.js';
+import { DirectiveReconciler, type ReconcileOptions } from './rollouts/reconciler.js';
 import { rolloutRoutes } from './rollouts/routes.js';
 import { RolloutStore } from './rollouts/store.js';
 import { startOrchestrator } from './server.js';
@@ -31,6 +32,8 @@ export interface FleetOrchestratorOptions {
   logger?: Logger;
   engine?: Partial<EngineOptions>;
   ingest?: Partial<IngestOptions>;
+  /** Overrides of the reconciler's options (the config's FLEET_RECONCILE_* otherwise). */
+  reconcile?: Partial<ReconcileOptions>;
   /**
    * Names this orchestrator's persistent intake session on the broker (FLEET_INSTANCE_ID,
    * default the host name): a process restarted under the same id receives the status reports
@@ -61,6 +64,7 @@ export interface FleetOrchestrator extends FleetOrchestratorParts {
   app: FastifyInstance;
   engine: RolloutEngine;
   consumer: StatusConsumer;
+  reconciler: DirectiveReconciler;
   mqtt: MqttClient;
   close(): Promise<void>;
 }
@@ -106,6 +110,7 @@ export async function startFleetOrchestrator(options: FleetOrchestratorOptions):
   const mqttClients: MqttClient[] = [];
   let consumer: StatusConsumer | undefined;
   let engine: RolloutEngine | undefined;
+  let reconciler: DirectiveReconciler | undefined;
   let reader: Redis | undefined;
   const running = await startOrchestrator(config, {
     extraRoutes: [routes, eventRoutes({ redis: observer, prefix: config.keyPrefix }), ...(options.extraRoutes ?? [])],
@@ -137,6 +142,20 @@ export async function startFleetOrchestrator(options: FleetOrchestratorOptions):
         ...(options.engine ? { options: options.engine } : {}),
       });
       engine.startWorkers();
+      reconciler = new DirectiveReconciler({
+        redis: ctx.redis,
+        prefix,
+        store,
+        engine,
+        mqtt: publisher,
+        logger,
+        options: { sweepIntervalMs: config.reconcileIntervalMs, republishPerSecond: config.reconcilePerSecond, ...options.reconcile },
+      });
+      reconciler.start();
+      // Every reconnect of the publisher is a clean session (sessionPresent false): the broker
+      // may have restarted and lost the retained directives, so they are published again.
+      const rec = reconciler;
+      publisher.on('connect', () => rec.requestSweep('broker reconnect'));
       reader = ctx.redis.duplicate();
       consumer = new StatusConsumer(ctx.redis, reader, prefix, events, logger, options.ingest);
       // A report applied may settle a wave: evaluate those rollouts soon rather than at the next
@@ -151,12 +170,18 @@ export async function startFleetOrchestrator(options: FleetOrchestratorOptions):
           }, INGEST_TICK_MS));
         }
       };
+      consumer.onOnline = (ids) => rec.devicesOnline(ids);
+      consumer.onExpired = ({ deviceId, rolloutId, counter }) => rec.directiveExpired(deviceId, rolloutId, counter);
       await consumer.start();
       const connections = options.intakeConnections ?? 1;
       const instanceId = options.instanceId ?? process.env.FLEET_INSTANCE_ID ?? hostname();
       for (let i = 0; i < connections; i++) {
         const install = (client: MqttClient) => installIntakeHandler(client, ctx.redis, prefix);
         const intake = await connectService(broker, 'intake', connections === 1 ? instanceId : undefined, install);
+        // A session the broker no longer has means it lost its memory: reconcile what it held.
+        intake.on('connect', (connack) => {
+          if (!connack.sessionPresent) rec.requestSweep('intake session lost');
+        });
         mqttClients.push(intake);
         metrics.observeMqtt(intake);
         await subscribeIntake(intake, connections > 1);
@@ -168,6 +193,7 @@ export async function startFleetOrchestrator(options: FleetOrchestratorOptions):
       // Intake first (no new acks), then ingestion drains, then the engine's workers.
       await Promise.all(mqttClients.slice(1).map((c) => c.endAsync().catch(() => undefined)));
       await consumer?.stop();
+      await reconciler?.stop();
       await engine?.close();
       await mqttClients[0]?.endAsync().catch(() => undefined);
       reader?.disconnect();
@@ -190,6 +216,7 @@ export async function startFleetOrchestrator(options: FleetOrchestratorOptions):
     events: new EventLog(running.redis, config.keyPrefix),
     engine: engine!,
     consumer: consumer!,
+    reconciler: reconciler!,
     mqtt: mqttClients[0]!,
     close: running.close,
   };

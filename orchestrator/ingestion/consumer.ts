@@ -28,7 +28,7 @@ export const DEFAULT_INGEST_OPTIONS: IngestOptions = { batchSize: 1_000, blockMs
 
 /** Outcomes counted per report: `applied`, or why it changed nothing. */
 export type IngestOutcome =
-  | 'applied' | 'stale' | 'unknown_rollout' | 'other_directive' | 'after_terminal' | 'backwards'
+  | 'applied' | 'stale' | 'unknown_rollout' | 'other_directive' | 'after_terminal' | 'backwards' | 'expired'
   | 'too_large' | 'bad_schema' | 'wrong_topic' | 'bad_signature' | 'unknown_device' | 'bad_topic' | 'presence';
 
 export interface IngestStats {
@@ -50,6 +50,8 @@ interface PreparedBatch {
   commands: number;
   applyAt: number[];
   outcomes: Array<IngestOutcome | StatusSigned>;
+  /** Devices whose last presence in the batch is `online`. */
+  online: Set<string>;
 }
 
 export class StatusConsumer {
@@ -63,6 +65,10 @@ export class StatusConsumer {
   readonly stats: IngestStats = { outcomes: {}, lagMs: 0 };
   /** Called after each applied batch with the rollouts it touched. */
   onApplied?: (rolloutIds: Set<string>) => void;
+  /** Devices whose presence `online` the batch applied (the reconciler checks their directive). */
+  onOnline?: (deviceIds: Set<string>) => void;
+  /** A device reported its current directive expired (`rejected: directive_expired`): it needs a fresh one. */
+  onExpired?: (report: { deviceId: string; rolloutId: string; counter: number }) => void;
 
   constructor(
     private readonly redis: Redis,
@@ -171,12 +177,15 @@ export class StatusConsumer {
     const applyAt: number[] = [];
     let commands = 0;
     const outcomes: Array<IngestOutcome | StatusSigned> = [];
+    const online = new Set<string>();
     for (const item of parsed) {
       if (item.kind === 'presence') {
         const value = item.payload.toString();
         if (value === PRESENCE_ONLINE || value === PRESENCE_OFFLINE) {
           pipe.hset(registry.device(item.deviceId), 'presence', value, 'presenceAt', formatWireTime(item.receivedAt / 1000));
           commands++;
+          if (value === PRESENCE_ONLINE) online.add(item.deviceId);
+          else online.delete(item.deviceId);
         }
         this.count('presence');
         continue;
@@ -196,11 +205,11 @@ export class StatusConsumer {
       applyAt.push(commands++);
       outcomes.push(r);
     }
-    return { ids, parsed, pipe, commands, applyAt, outcomes };
+    return { ids, parsed, pipe, commands, applyAt, outcomes, online };
   }
 
   /** Sends the batch's pipeline, then acknowledges it: never an ack before Redis applied it. */
-  private async commit({ ids, parsed, pipe, commands, applyAt, outcomes }: PreparedBatch): Promise<void> {
+  private async commit({ ids, parsed, pipe, commands, applyAt, outcomes, online }: PreparedBatch): Promise<void> {
     const replies = commands > 0 ? ((await pipe.exec()) ?? []) : [];
     // Not acknowledged: the batch stays pending and is claimed again (applying is idempotent).
     const failed = replies.find(([error]) => error);
@@ -217,6 +226,7 @@ export class StatusConsumer {
       }
       const [result] = results[applyIndex++] ?? ['error'];
       tally[result] = (tally[result] ?? 0) + 1;
+      if (result === 'expired') this.onExpired?.({ deviceId: outcome.deviceId, rolloutId: outcome.rolloutId, counter: outcome.counter });
       if (result === 'applied') {
         touched.add(outcome.rolloutId);
         if ((outcome.state === 'rejected' || outcome.state === 'failed') && outcome.reason) {
@@ -234,5 +244,6 @@ export class StatusConsumer {
     const oldest = parsed[0]?.receivedAt;
     if (oldest) this.stats.lagMs = Date.now() - oldest;
     if (touched.size > 0) this.onApplied?.(touched);
+    if (online.size > 0) this.onOnline?.(online);
   }
 }

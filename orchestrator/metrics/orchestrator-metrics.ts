@@ -17,6 +17,7 @@ import { registerIngestMetrics } from './ingest-metrics.js';
 import { DEFAULT_METRICS_LIMITS, type MetricsLimits } from './limits.js';
 import { registerMqttMetrics } from './mqtt-metrics.js';
 import { registerQueueMetrics } from './queue-metrics.js';
+import { registerReconcileMetrics } from './reconcile-metrics.js';
 import { readRolloutSnapshot, type RolloutSnapshot } from './rollout-snapshot.js';
 import { registerRolloutMetrics } from './rollout-metrics.js';
 
@@ -83,6 +84,7 @@ export function createOrchestratorMetrics(deps: OrchestratorMetricsDeps): Orches
   const snapshot: () => Promise<RolloutSnapshot> = perScrape(() => readRolloutSnapshot(store, limits, now()), SNAPSHOT_REUSE_MS, now);
   registerRolloutMetrics(registry, snapshot);
   registerIngestMetrics(registry, deps.redis, deps.prefix, now);
+  registerReconcileMetrics(registry, deps.redis, deps.prefix);
   const queues = registerQueueMetrics(registry, deps.redis, deps.prefix);
   const fleet = deps.fleetSummary ?? createSummaryCache(() => computeFleetSummary(deps.redis, deps.prefix, new Date(now())), { ttlMs: limits.fleetSummaryTtlMs, now }).get;
   registerFleetMetrics(registry, fleet);

@@ -11,6 +11,8 @@ import type { Logger } from '../infra/logger.js';
 import { publishDirective } from '../mqtt/service-client.js';
 import { decide } from './decide.js';
 import type { DirectiveSigner } from './directive-signer.js';
+
+export type DirectiveSignFn = ReturnType<DirectiveSigner['forContext']>;
 import { RolloutError } from './errors.js';
 import type { RolloutView } from './model.js';
 import { planWaves, WavePlanError } from './plan-waves.js';
@@ -26,9 +28,11 @@ export interface EngineOptions {
   tickMs: number;
   /** Notify jobs processed at once per engine process. */
   notifyConcurrency: number;
+  /** How long a capped rollout's pacer remembers its schedule after the last slice (ms). */
+  paceHorizonMs: number;
 }
 
-export const DEFAULT_ENGINE_OPTIONS: EngineOptions = { sliceSize: 500, tickMs: 500, notifyConcurrency: 4 };
+export const DEFAULT_ENGINE_OPTIONS: EngineOptions = { sliceSize: 500, tickMs: 500, notifyConcurrency: 4, paceHorizonMs: 60_000 };
 
 export interface EngineDeps {
   redis: Redis;
@@ -46,7 +50,7 @@ export interface EngineDeps {
   options?: Partial<EngineOptions>;
 }
 
-interface NotifyJob { rolloutId: string; wave: number; slice: number; slices: number; offset: number; count: number; issuedAt: number }
+interface NotifyJob { rolloutId: string; wave: number; slice: number; slices: number; offset: number; count: number }
 interface CancelJob { rolloutId: string; deviceIds: string[]; issuedAt: number }
 interface TickJob { rolloutId: string }
 
@@ -164,15 +168,20 @@ export class RolloutEngine {
     const issuedAt = this.now();
     for (let wave = 0; wave < r.waveCount; wave++) {
       const notified = await this.deps.store.scripts.settleWave(this.deps.prefix, id, wave, 'canceled', '');
-      for (let i = 0; i < notified.length; i += this.options.sliceSize) {
-        const deviceIds = notified.slice(i, i + this.options.sliceSize);
-        await this.cancelQueue.add('cancel', { rolloutId: id, deviceIds, issuedAt }, { jobId: `cancel|${id}|${wave}|${i}`, removeOnComplete: true, removeOnFail: 1000, attempts: 5, backoff: { type: 'exponential', delay: 500 } });
-      }
+      await this.enqueueCancels(id, String(wave), notified, issuedAt);
     }
     await this.controlQueue.removeJobScheduler(`tick|${id}`);
     // The settled counts (queued -> canceled) before the status: no later tick would emit them.
     await this.emitCountsIfChanged(id, true);
     await this.deps.events.emit({ type: 'rollout.aborted', rolloutId: id, reason });
+  }
+
+  /** Signed cancels for `deviceIds` in slices; `tag` makes the job ids unique per occasion. */
+  private async enqueueCancels(id: string, tag: string, deviceIds: string[], issuedAt = this.now()): Promise<void> {
+    for (let i = 0; i < deviceIds.length; i += this.options.sliceSize) {
+      const slice = deviceIds.slice(i, i + this.options.sliceSize);
+      await this.cancelQueue.add('cancel', { rolloutId: id, deviceIds: slice, issuedAt }, { jobId: `cancel|${id}|${tag}|${i}`, removeOnComplete: true, removeOnFail: 1000, attempts: 5, backoff: { type: 'exponential', delay: 500 } });
+    }
   }
 
   private async transition(id: string, from: RolloutRecord['status'][], to: RolloutRecord['status'], reason: string): Promise<void> {
@@ -224,6 +233,10 @@ export class RolloutEngine {
         return this.startWave(r, command.wave);
       case 'time_out': {
         const timedOut = await this.deps.store.scripts.settleWave(this.deps.prefix, id, command.wave, 'timed_out', '');
+        // Timed out is final for the wave: a signed cancel replaces the retained install, so a
+        // device that comes back later does not install outside its wave's watch (README:
+        // Rollouts, device timeout). What it reports afterwards still updates its registry record.
+        await this.enqueueCancels(id, `timeout|${command.wave}`, timedOut);
         await this.deps.events.emit({ type: 'wave.timed_out', rolloutId: id, wave: command.wave, count: timedOut.length });
         return;
       }
@@ -275,7 +288,7 @@ export class RolloutEngine {
       const delay = cap ? Math.floor((slice * sliceSize * 60_000) / cap) : 0;
       jobs.push({
         name: 'notify',
-        data: { rolloutId: r.id, wave, slice, slices, offset: slice * sliceSize, count: sliceSize, issuedAt: startedAt + Math.floor(delay / 1000) },
+        data: { rolloutId: r.id, wave, slice, slices, offset: slice * sliceSize, count: sliceSize },
         opts: { jobId: `notify|${r.id}|${wave}|${slice}`, delay, removeOnComplete: true, removeOnFail: 1000, attempts: 10, backoff: { type: 'exponential' as const, delay: 500 } },
       });
     }
@@ -285,7 +298,7 @@ export class RolloutEngine {
   // ---- processors -------------------------------------------------------------------------
 
   private async processNotify(job: Job<NotifyJob>, token?: string): Promise<void> {
-    const { rolloutId, wave, slice, slices, offset, count, issuedAt } = job.data;
+    const { rolloutId, wave, slice, slices, offset, count } = job.data;
     const r = await this.deps.store.get(rolloutId);
     if (!r || r.status === 'aborted' || r.status === 'completed') return;
     if (r.status === 'paused' || r.status === 'created') {
@@ -293,20 +306,37 @@ export class RolloutEngine {
       await job.moveToDelayed(Date.now() + 1_000, token);
       throw new DelayedError();
     }
+    const cap = r.spec.maxNotificationsPerMinute;
+    if (cap) {
+      // The slices' delays are the plan; the pacer enforces the cap, also when delayed slices
+      // all came due at once (Redis or every worker away for a while).
+      const wait = await this.deps.store.scripts.pace(this.deps.store.keys(rolloutId).notifyPace, Math.ceil((count * 60_000) / cap), this.options.paceHorizonMs);
+      if (wait > 0) {
+        await job.moveToDelayed(Date.now() + wait, token);
+        throw new DelayedError();
+      }
+    }
     const ids = await this.deps.store.waveMembers(rolloutId, wave, offset, count);
-    const counters = await this.deps.store.scripts.prepareSlice(this.deps.prefix, rolloutId, r.seq, ...ids);
-    const sign = await this.signerFor(r, wave, 'install', issuedAt);
+    const prepared = await this.deps.store.scripts.prepareSlice(this.deps.prefix, rolloutId, r.seq, this.now(), ...ids);
+    const counters = ids.map((_, i) => Number(prepared[i * 2]));
+    const signers = new Map<number, Promise<DirectiveSignFn>>();
     const publishes: Promise<void>[] = [];
     ids.forEach((deviceId, i) => {
-      const counter = Number(counters[i]);
-      if (counter > 0) publishes.push(publishDirective(this.deps.mqtt, deviceId, sign(deviceId, counter)));
+      const counter = counters[i]!;
+      if (counter <= 0) return;
+      // Signed with the issue time recorded when the counter was allocated: a retried slice
+      // (and the reconciler) produce the very same bytes.
+      const issuedAt = Number(prepared[i * 2 + 1]);
+      let sign = signers.get(issuedAt);
+      if (!sign) signers.set(issuedAt, (sign = this.signerFor(r, wave, 'install', issuedAt)));
+      publishes.push(sign.then((s) => publishDirective(this.deps.mqtt, deviceId, s(deviceId, counter))));
     });
     await Promise.all(publishes);
     // An abort that landed while this slice was signing found these devices still queued: they
     // now hold an install directive, so they get their cancel from here, after it.
     const after = await this.deps.store.get(rolloutId);
     if (after?.status === 'aborted') {
-      const published = ids.filter((_, i) => Number(counters[i]) > 0);
+      const published = ids.filter((_, i) => counters[i]! > 0);
       if (published.length > 0) {
         await this.cancelQueue.add('cancel', { rolloutId, deviceIds: published, issuedAt: this.now() }, { jobId: `cancel|${rolloutId}|late|${wave}|${slice}`, removeOnComplete: true, removeOnFail: 1000, attempts: 5, backoff: { type: 'exponential', delay: 500 } });
       }
@@ -319,14 +349,12 @@ export class RolloutEngine {
     const { rolloutId, deviceIds, issuedAt } = job.data;
     const r = await this.deps.store.require(rolloutId);
     const sign = await this.signerFor(r, r.currentWave, 'cancel', issuedAt);
-    // A cancel is a new directive: a fresh counter per device, so it is not a replay.
-    const pipe = this.deps.redis.pipeline();
-    for (const id of deviceIds) pipe.hincrby(`${this.deps.prefix}device:${id}`, 'directiveCounter', 1);
-    const replies = (await pipe.exec()) ?? [];
-    await Promise.all(deviceIds.map((id, i) => publishDirective(this.deps.mqtt, id, sign(id, Number(replies[i]?.[1])))));
+    const counters = await this.deps.store.scripts.cancelCounters(this.deps.prefix, rolloutId, ...deviceIds);
+    await Promise.all(deviceIds.map((id, i) => (Number(counters[i]) > 0 ? publishDirective(this.deps.mqtt, id, sign(id, Number(counters[i]))) : undefined)));
   }
 
-  private async signerFor(r: RolloutRecord, wave: number, action: 'install' | 'cancel', issuedAt: number) {
+  /** Signs directives of one rollout, wave and issue time (the reconciler re-signs with it). */
+  async signerFor(r: RolloutRecord, wave: number, action: 'install' | 'cancel', issuedAt: number): Promise<DirectiveSignFn> {
     const [release, root] = await Promise.all([this.deps.releases.get(r.releaseId), this.deps.roots.current()]);
     if (!release) throw new RolloutError('release_not_found', `release ${r.releaseId} vanished`);
     if (!root) throw new RolloutError('no_root', 'no root published');

@@ -8,6 +8,10 @@ export function rolloutKeys(prefix: string, rolloutId: string) {
     rollout: base,
     devices: `${base}:devices`,
     counts: `${base}:counts`,
+    /** deviceId -> epoch seconds its current install directive was issued (signed) at. */
+    issued: `${base}:issued`,
+    /** Notification pacer of maxNotificationsPerMinute (scripts.ts: pace). */
+    notifyPace: `${base}:notify-pace`,
     wave: (n: number) => `${base}:wave:${n}`,
     waveCounts: (n: number) => `${base}:wave:${n}:counts`,
     waveMembers: (n: number) => `${base}:wave:${n}:members`,

@@ -35,18 +35,20 @@ end
 `;
 
 /**
- * prepareSlice(prefix, rolloutId, rolloutSeq, ids...) -> counters (0 = skip this device).
- * Allocates each device's directive counter once (strictly increasing per device, kept on the
- * device record) and settles which rollout owns the device: the newer one supersedes.
+ * prepareSlice(prefix, rolloutId, rolloutSeq, now, ids...) -> counter, issuedAt per device
+ * (counter 0 = skip this device). Allocates each device's directive counter once (strictly increasing per device, kept
+ * on the device record), records when its directive was issued (so it can be re-signed
+ * byte-identical, and renewed before it expires), and settles which rollout owns the device:
+ * the newer one supersedes.
  */
 const prepareSlice = `${common}
-local prefix, rid, rseq = ARGV[1], ARGV[2], tonumber(ARGV[3])
+local prefix, rid, rseq, now = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4]
 local base = prefix .. 'rollout:' .. rid
 local out = {}
-for i = 4, #ARGV do
+for i = 5, #ARGV do
   local id = ARGV[i]
   local e = parse(redis.call('HGET', base .. ':devices', id))
-  local counter = 0
+  local counter, issuedAt = 0, now
   if e and not TERMINAL[e.state] then
     local dev = prefix .. 'device:' .. id
     local owner = redis.call('HGET', dev, 'rolloutId')
@@ -69,11 +71,15 @@ for i = 4, #ARGV do
       if e.counter == 0 then
         e.counter = redis.call('HINCRBY', dev, 'directiveCounter', 1)
         redis.call('HSET', base .. ':devices', id, pack(e))
+        redis.call('HSET', base .. ':issued', id, now)
       end
       counter = e.counter
+      -- A retried slice re-signs the same directive: same counter, same issue time.
+      issuedAt = redis.call('HGET', base .. ':issued', id) or now
     end
   end
   out[#out + 1] = counter
+  out[#out + 1] = tonumber(issuedAt)
 end
 return out
 `;
@@ -125,6 +131,9 @@ if not e then return { 'unknown_rollout', -1 } end
 if e.counter ~= counter then return { 'other_directive', e.wave } end
 local from = e.state
 if TERMINAL[from] then return { 'after_terminal', e.wave } end
+-- The device holds a directive that outlived its TTL (it was away, or deferred past it): not
+-- an outcome of the rollout but a request for a fresh directive, which the caller issues.
+if state == 'rejected' and reason == 'directive_expired' then return { 'expired', e.wave } end
 local forward = RANK[state] > RANK[from] or (from == 'deferred' and state == 'accepted') or (from == 'downloading' and state == 'downloading' and progress > e.progress)
 if not forward then return { 'backwards', e.wave } end
 if from ~= state then move(base, e.wave, from, state, reason) end
@@ -154,6 +163,64 @@ end
 return notified
 `;
 
+/**
+ * reissue(prefix, rolloutId, issuedAt, id1, counter1, id2, counter2, ...) -> new counters (0 =
+ * skip). A fresh install directive for each device still unsettled in this rollout and still
+ * holding `counterN` (a report or another reissue in between wins): a new counter, a new issue
+ * time, and the entry back to `notified`, since the device starts over on the new directive.
+ */
+const reissue = `${common}
+local prefix, rid, issuedAt = ARGV[1], ARGV[2], ARGV[3]
+local base = prefix .. 'rollout:' .. rid
+local out = {}
+for i = 4, #ARGV, 2 do
+  local id, expected = ARGV[i], tonumber(ARGV[i + 1])
+  local e = parse(redis.call('HGET', base .. ':devices', id))
+  local dev = prefix .. 'device:' .. id
+  local counter = 0
+  if e and e.counter == expected and e.counter > 0 and e.state ~= 'queued' and not TERMINAL[e.state] and redis.call('HGET', dev, 'rolloutId') == rid then
+    counter = redis.call('HINCRBY', dev, 'directiveCounter', 1)
+    if e.state ~= 'notified' then move(base, e.wave, e.state, 'notified', nil) end
+    e.state = 'notified'; e.counter = counter; e.progress = 0; e.reason = ''
+    redis.call('HSET', base .. ':devices', id, pack(e))
+    redis.call('HSET', base .. ':issued', id, issuedAt)
+  end
+  out[#out + 1] = counter
+end
+return out
+`;
+
+/**
+ * cancelCounters(prefix, rolloutId, ids...) -> counters (0 = skip). A cancel is a new directive:
+ * a fresh counter per device, so it is not a replay; none for a device a newer rollout owns,
+ * whose retained install the cancel would otherwise replace.
+ */
+const cancelCounters = `
+local prefix, rid = ARGV[1], ARGV[2]
+local out = {}
+for i = 3, #ARGV do
+  local dev = prefix .. 'device:' .. ARGV[i]
+  local owner = redis.call('HGET', dev, 'rolloutId')
+  if owner == false or owner == rid then out[#out + 1] = redis.call('HINCRBY', dev, 'directiveCounter', 1) else out[#out + 1] = 0 end
+end
+return out
+`;
+
+/**
+ * pace(key, costMs, horizonMs) -> 0 to go now, else milliseconds to wait. A per-key pacer on
+ * Redis' clock (every engine process shares it): each grant pushes the key's next free time
+ * `costMs` on, and time not used is not saved up, so work that piled up while Redis or the
+ * workers were away is spread out again instead of released at once.
+ */
+const pace = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local nextFree = tonumber(redis.call('GET', KEYS[1]) or '0')
+if nextFree > now then return nextFree - now end
+redis.call('SET', KEYS[1], now + tonumber(ARGV[1]), 'PX', tonumber(ARGV[1]) + tonumber(ARGV[2]))
+return 0
+`;
+
 /** setStatus(rolloutKey, expected|'*', status, reason, updatedAt) -> 1 if changed (compare-and-set). */
 const setRolloutStatus = `
 local cur = redis.call('HGET', KEYS[1], 'status')
@@ -179,12 +246,15 @@ export interface RolloutScripts {
   markNotified(...args: (string | number)[]): Promise<number>;
   applyStatus(...args: (string | number)[]): Promise<[string, number]>;
   settleWave(...args: (string | number)[]): Promise<string[]>;
+  reissue(...args: (string | number)[]): Promise<number[]>;
+  cancelCounters(...args: (string | number)[]): Promise<number[]>;
+  pace(key: string, costMs: number, horizonMs: number): Promise<number>;
   setRolloutStatus(key: string, ...args: (string | number)[]): Promise<number>;
   casField(key: string, ...args: (string | number)[]): Promise<number>;
 }
 
-const definitions = { prepareSlice, markNotified, applyStatus, settleWave } as const;
-const keyed = { setRolloutStatus, casField } as const;
+const definitions = { prepareSlice, markNotified, applyStatus, settleWave, reissue, cancelCounters } as const;
+const keyed = { setRolloutStatus, casField, pace } as const;
 
 /** Registers the scripts on a connection (EVALSHA with automatic EVAL fallback). */
 export function rolloutScripts(redis: Redis): RolloutScripts {

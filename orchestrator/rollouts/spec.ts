@@ -5,6 +5,8 @@ import { DEVICE_ID, NAME_ID } from '../../protocol/index.js';
 
 const HH_MM = /^([01]\d|2[0-3]):[0-5]\d$/;
 const fraction = z.number().min(0).max(1);
+/** Shorter lifetimes would expire in flight under ordinary clock skew and broker latency. */
+export const MIN_DIRECTIVE_TTL_SECONDS = 5;
 
 /** One wave: a cumulative share of the target, a count, the rest, or named canary devices. */
 export const waveSpecSchema = z.object({
@@ -47,8 +49,11 @@ export const rolloutSpecSchema = z.object({
   failureAction: z.enum(['pause', 'abort']).default('pause'),
   /** Devices notified per minute across the rollout; absent = uncapped. */
   maxNotificationsPerMinute: z.number().int().min(1).max(10_000_000).optional(),
-  /** Lifetime of each signed directive (anti-freeze). */
-  directiveTtlSeconds: z.number().int().min(60).max(30 * 86_400).default(86_400),
+  /**
+   * Lifetime of each signed directive (anti-freeze). Devices that are away longer get a fresh
+   * one when they return (rollouts/reconciler.ts), so a short lifetime strands nobody.
+   */
+  directiveTtlSeconds: z.number().int().min(MIN_DIRECTIVE_TTL_SECONDS).max(30 * 86_400).default(86_400),
   /** Start notifying right away (default) or wait for an explicit start. */
   start: z.boolean().default(true),
 });

@@ -242,7 +242,7 @@ export class RolloutStore {
   async remove(rolloutId: string): Promise<void> {
     const r = await this.get(rolloutId);
     const k = this.keys(rolloutId);
-    const keys = [k.rollout, k.devices, k.counts];
+    const keys = [k.rollout, k.devices, k.counts, k.issued, k.notifyPace];
     for (let w = 0; w < (r?.waveCount ?? 0); w++) keys.push(k.wave(w), k.waveCounts(w), k.waveMembers(w), k.waveSlicesDone(w));
     await this.redis.del(...keys);
     await this.redis.zrem(rolloutIndexKeys(this.prefix).index, rolloutId);

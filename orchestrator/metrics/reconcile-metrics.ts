@@ -1,0 +1,22 @@
+// Directive reconciliation metrics, read from Redis at scrape time like the ingest counters:
+// directives published again byte-identical, and fresh ones issued for (nearly) expired ones
+// (written by rollouts/reconciler.ts).
+import { Counter, type Registry } from 'prom-client';
+import type { Redis } from 'ioredis';
+import { reconcileStatsKey } from '../rollouts/reconciler.js';
+
+const KINDS = ['republished', 'reissued'] as const;
+
+export function registerReconcileMetrics(registry: Registry, redis: Redis, prefix: string): void {
+  new Counter({
+    name: 'fleet_directives_reconciled_total',
+    help: 'Directives the orchestrator published again to unsettled devices: republished (byte-identical) or reissued (fresh counter and expiry).',
+    labelNames: ['kind'] as const,
+    registers: [registry],
+    async collect() {
+      const values = await redis.hmget(reconcileStatsKey(prefix), ...KINDS);
+      this.reset();
+      KINDS.forEach((kind, i) => this.inc({ kind }, Number(values[i]) || 0));
+    },
+  });
+}
