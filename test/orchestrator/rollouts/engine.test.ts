@@ -102,6 +102,35 @@ describe('rollout engine', () => {
     expect(done.counts).toEqual({ succeeded: 30 });
   });
 
+  it('holds the notification cap when delayed slices all come due at once (Redis or the workers away)', async () => {
+    const group = 'g-cap-backlog';
+    const made = await fleet('backlog', 60, () => 'succeed', [group]);
+    const releaseId = await release();
+    // No worker takes a notify job while the queue is paused, as when Redis was down: every
+    // slice's delay runs out, so all six slices of 10 are due the moment it comes back.
+    const queue = stack.orchestrator.engine.notifyQueue;
+    await queue.pause();
+    const created = await stack.createRollout({ releaseId, target: { groups: [group] }, maxNotificationsPerMinute: 600 });
+    await new Promise((resolve) => setTimeout(resolve, 6_500));
+    expect(made.every((d) => d.plans.length === 0)).toBe(true);
+    const firstSeen = new Map<string, number>();
+    const watch = setInterval(() => {
+      for (const d of made) if (d.plans.length > 0 && !firstSeen.has(d.id)) firstSeen.set(d.id, Date.now());
+    }, 20);
+    try {
+      await queue.resume();
+      await stack.waitForRollout(created.id, (v) => v.status === 'completed', 30_000);
+    } finally {
+      clearInterval(watch);
+    }
+    // 600/min is one slice of 10 a second: no second may see the backlog (60) released at once.
+    // The bound leaves room for delivery jitter (three slices), far below the backlog.
+    const times = [...firstSeen.values()].sort((a, b) => a - b);
+    expect(times).toHaveLength(60);
+    const busiest = Math.max(...times.map((t) => times.filter((u) => u >= t && u < t + 1_000).length));
+    expect(busiest).toBeLessThanOrEqual(30);
+  });
+
   it('times out devices that never finish and counts them', async () => {
     const group = 'g-timeout';
     await fleet('timeout', 6, (i) => (i < 2 ? 'silent' : 'succeed'), [group]);
