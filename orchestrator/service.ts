@@ -152,6 +152,8 @@ export async function startFleetOrchestrator(options: FleetOrchestratorOptions):
         options: { sweepIntervalMs: config.reconcileIntervalMs, republishPerSecond: config.reconcilePerSecond, ...options.reconcile },
       });
       reconciler.start();
+      // This process may be starting after the broker lost its memory (a site-wide restart).
+      reconciler.requestSweep('startup');
       // Every reconnect of the publisher is a clean session (sessionPresent false): the broker
       // may have restarted and lost the retained directives, so they are published again.
       const rec = reconciler;

@@ -97,6 +97,8 @@ export interface ProcessStack {
   orchestrator: ChildHandle;
   /** Starts another orchestrator process (after a kill: the same instance id resumes its session). */
   restartOrchestrator(): Promise<ChildHandle>;
+  /** SIGKILLs the broker and starts it again on the same port (extra environment for the new one). */
+  restartBroker(env?: Record<string, string>): Promise<ChildHandle>;
   registerDevices(devices: ReadonlyArray<{ id: string; publicKey: string }>): Promise<void>;
   publishRelease(input: { releaseId: string; version: string; sequence: number; payload?: Uint8Array }): Promise<{ releaseId: string; digest: string }>;
   createRollout(spec: RolloutSpecInput): Promise<RolloutView>;
@@ -124,16 +126,20 @@ export async function startProcessStack(options: ProcessStackOptions = {}): Prom
     const root = await readRootFile(join(keysDir, rootFileName(1)));
     const releaseKey = await readPrivateKeyFile(join(keysDir, 'release-1.key'), 'release');
     const secret = generateServiceSecret();
-    const { child: broker, match } = await startChild(['broker'], {
+    const brokerEnv: Record<string, string> = {
       REDIS_URL: redisUrl,
       FLEET_KEY_PREFIX: prefix,
       FLEET_BROKER_PORT: '0',
       FLEET_BROKER_SERVICE_ACCOUNTS: JSON.stringify([{ username: 'orchestrator', secretSha256: hashServiceSecret(secret), role: 'orchestrator' }]),
       FLEET_BROKER_CONNECTS_PER_IP_PER_SEC: '0',
       ...options.brokerEnv,
-    }, /(mqtts?:\/\/[\d.]+:\d+)/);
+    };
+    const brokerReady = /(mqtts?:\/\/[\d.]+:\d+)/;
+    const { child: broker, match } = await startChild(['broker'], brokerEnv, brokerReady);
     children.push(broker);
     const brokerUrl = match[1]!;
+    // A restarted broker listens where devices and the orchestrator were told to connect.
+    brokerEnv.FLEET_BROKER_PORT = new URL(brokerUrl).port;
     const operatorToken = randomBytes(24).toString('base64url');
     const orchestratorEnv = {
       REDIS_URL: redisUrl,
@@ -185,6 +191,13 @@ export async function startProcessStack(options: ProcessStackOptions = {}): Prom
         api = apiCaller(apiUrl, operatorToken);
         stack.orchestrator = next.child;
         return next.child;
+      },
+      async restartBroker(env = {}) {
+        await stack.broker.kill();
+        const { child } = await startChild(['broker'], { ...brokerEnv, ...env }, brokerReady);
+        children.push(child);
+        stack.broker = child;
+        return child;
       },
       async registerDevices(devices) {
         await registerDevicesViaApi(api, devices, { vendorId, classId });
