@@ -276,6 +276,9 @@ function initCreate() {
     event.preventDefault();
     if (session.operator) void preview(form);
   });
+  form.addEventListener("input", () => {
+    el("create-error").hidden = true;
+  });
   el("create-start").addEventListener("click", () => void start());
   el("create-discard").addEventListener("click", () => void discard());
 }

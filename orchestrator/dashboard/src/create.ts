@@ -130,6 +130,10 @@ export function initCreate(): void {
     event.preventDefault();
     if (session.operator) void preview(form);
   });
+  // A message about the previous attempt goes once the operator edits the form.
+  form.addEventListener('input', () => {
+    el('create-error').hidden = true;
+  });
   el('create-start').addEventListener('click', () => void start());
   el('create-discard').addEventListener('click', () => void discard());
 }
