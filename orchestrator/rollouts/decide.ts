@@ -61,7 +61,7 @@ export function decide(input: DecisionInput): Command {
   const size = Math.max(1, own);
   const failures = failuresOf(wave.counts, wave.reasons);
   if (!wave.overridden && own > 0 && failures / size > wave.spec.failureThreshold) {
-    return { type: 'halt', action: input.failureAction, wave: index, reason: `failure threshold crossed in wave ${index}: ${failures} of ${own} failed` };
+    return { type: 'halt', action: input.failureAction, wave: index, reason: `failure threshold crossed in wave ${index + 1}: ${failures} of ${own} failed` };
   }
   if (wave.status === 'notifying' || wave.notifiedAt === undefined) return { type: 'none' };
 
@@ -84,7 +84,7 @@ export function decide(input: DecisionInput): Command {
   }
   // Everyone has finished and the bar is not met: stop for a human rather than wait forever.
   if (pending === 0 && !successMet) {
-    return { type: 'halt', action: 'pause', wave: index, reason: `success threshold not met in wave ${index}: ${succeeded} of ${own} succeeded` };
+    return { type: 'halt', action: 'pause', wave: index, reason: `success threshold not met in wave ${index + 1}: ${succeeded} of ${own} succeeded` };
   }
   return { type: 'none' };
 }

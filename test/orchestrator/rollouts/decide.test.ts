@@ -27,6 +27,10 @@ describe('decide', () => {
     expect(decide(input({ status: 'notifying', counts: { failed: 6, timed_out: 3, rejected: 2 } }))).toMatchObject({ type: 'halt', action: 'pause' });
     expect(decide(input({ counts: { failed: 11 } }, { failureAction: 'abort' }))).toMatchObject({ type: 'halt', action: 'abort' });
   });
+  it('names waves 1-based in its reasons, as every human-facing text does (the index stays 0-based)', () => {
+    expect(decide(input({ counts: { failed: 11, succeeded: 89 } }))).toEqual({ type: 'halt', action: 'pause', wave: 0, reason: 'failure threshold crossed in wave 1: 11 of 100 failed' });
+    expect(decide(input({ counts: { succeeded: 80, failed: 10, rejected: 10 }, reasons: { declined: 10 } }, { currentWave: 2 }))).toEqual({ type: 'halt', action: 'pause', wave: 2, reason: 'success threshold not met in wave 3: 80 of 100 succeeded' });
+  });
   it('does not count declined optional updates as failures', () => {
     expect(decide(input({ counts: { rejected: 20, notified: 80 }, reasons: { declined: 20 } }))).toEqual({ type: 'none' });
     expect(decide(input({ counts: { rejected: 20, notified: 80 }, reasons: { install_failed: 20 } })).type).toBe('halt');
