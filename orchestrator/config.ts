@@ -29,6 +29,13 @@ export interface OrchestratorConfig {
   httpHost: string;
   /** 0 lets the OS choose (tests). */
   httpPort: number;
+  /**
+   * GET /metrics on a port of its own, without a token (FLEET_METRICS_PORT; 0 = OS-chosen).
+   * Unset: /metrics is served on the API port and needs a read token.
+   */
+  metricsPort: number | undefined;
+  /** Interface of the metrics port (FLEET_METRICS_HOST, default FLEET_HTTP_HOST). */
+  metricsHost: string;
   /** Base URL devices use for artifacts: payload.uri = `${publicUrl}/v1/artifacts/<sha256>`. */
   publicUrl: string;
   /** False when publicUrl was derived from host and port (the server fixes it after binding port 0). */
@@ -87,6 +94,8 @@ const envSchema = z.object({
   FLEET_KEY_PREFIX: z.string().min(1).max(64).regex(/^[A-Za-z0-9:._-]+$/, 'letters, digits, ":", ".", "_", "-"').default(DEFAULT_KEY_PREFIX),
   FLEET_HTTP_HOST: z.string().min(1).default(CONFIG_DEFAULTS.httpHost),
   FLEET_HTTP_PORT: z.coerce.number().int().min(0).max(65535).default(CONFIG_DEFAULTS.httpPort),
+  FLEET_METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  FLEET_METRICS_HOST: z.string().min(1).optional(),
   FLEET_PUBLIC_URL: httpUrl.optional(),
   FLEET_DATA_DIR: z.string().min(1).default(CONFIG_DEFAULTS.dataDir),
   FLEET_MAX_ARTIFACT_BYTES: byteCount(CONFIG_DEFAULTS.maxArtifactBytes),
@@ -128,6 +137,8 @@ export function loadOrchestratorConfig(env: NodeJS.ProcessEnv = process.env): Or
     keyPrefix: e.FLEET_KEY_PREFIX,
     httpHost: e.FLEET_HTTP_HOST,
     httpPort: e.FLEET_HTTP_PORT,
+    metricsPort: e.FLEET_METRICS_PORT,
+    metricsHost: e.FLEET_METRICS_HOST ?? e.FLEET_HTTP_HOST,
     publicUrl,
     publicUrlFromEnv: e.FLEET_PUBLIC_URL !== undefined,
     dataDir: e.FLEET_DATA_DIR,

@@ -11,6 +11,7 @@ import type { OrchestratorConfig } from './config.js';
 import { buildApp } from './http/app.js';
 import { createLogger, type Logger } from './infra/logger.js';
 import { assertNoEviction, createRedis } from './infra/redis.js';
+import type { HttpObserver } from './metrics/event-metrics.js';
 import { registryKeys } from './registry/device-record.js';
 
 export interface StartedContext {
@@ -26,6 +27,8 @@ export interface OrchestratorHooks {
   extraRoutes?: FastifyPluginAsync[];
   /** Route plugins registered at the root (the dashboard, /metrics). */
   topLevelRoutes?: FastifyPluginAsync[];
+  /** Told of every finished request and artifact bytes sent (metrics). */
+  httpObserver?: HttpObserver;
   /** Runs once the server listens (start background workers here). */
   onStarted?(ctx: StartedContext): Promise<void>;
   /** Runs first on close (stop background workers here), before HTTP and Redis go away. */
@@ -59,7 +62,7 @@ export async function startOrchestrator(config: OrchestratorConfig, hooks: Orche
     const artifactStore = withArtifactCache(createFsArtifactStore(cfg.dataDir));
     await artifactStore.init();
 
-    const app = await buildApp({ redis, prefix: cfg.keyPrefix, config: cfg, logger, artifactStore, ...(hooks.extraRoutes ? { extraRoutes: hooks.extraRoutes } : {}), ...(hooks.topLevelRoutes ? { topLevelRoutes: hooks.topLevelRoutes } : {}) });
+    const app = await buildApp({ redis, prefix: cfg.keyPrefix, config: cfg, logger, artifactStore, ...(hooks.extraRoutes ? { extraRoutes: hooks.extraRoutes } : {}), ...(hooks.topLevelRoutes ? { topLevelRoutes: hooks.topLevelRoutes } : {}), ...(hooks.httpObserver ? { httpObserver: hooks.httpObserver } : {}) });
     cleanups.unshift(() => app.close());
 
     // Revocations from any orchestrator process drop this one's cached device key.

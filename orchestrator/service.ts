@@ -18,7 +18,6 @@ import { DirectiveReconciler, type ReconcileOptions } from './rollouts/reconcile
 import { rolloutRoutes } from './rollouts/routes.js';
 import { RolloutStore } from './rollouts/store.js';
 import { startOrchestrator } from './server.js';
-import { roleAllows } from './auth/tokens.js';
 import { dashboardRoutes } from './dashboard/routes.js';
 import { BrokerRelay } from './events/broker-relay.js';
 import { eventRoutes } from './events/sse-routes.js';
@@ -61,6 +60,8 @@ export interface FleetOrchestratorParts {
 
 export interface FleetOrchestrator extends FleetOrchestratorParts {
   url: string;
+  /** GET /metrics without a token, when FLEET_METRICS_PORT is set. */
+  metricsUrl?: string;
   app: FastifyInstance;
   engine: RolloutEngine;
   consumer: StatusConsumer;
@@ -89,22 +90,15 @@ export async function startFleetOrchestrator(options: FleetOrchestratorOptions):
   const broker = { url: config.brokerUrl, ...(config.brokerUsername ? { username: config.brokerUsername } : {}), ...(config.brokerSecret ? { secret: config.brokerSecret } : {}) };
 
   // Filled once the HTTP service is up; the routes answer 503 until then.
-  const holder: { engine?: RolloutEngine; store?: RolloutStore } = {};
-  const routes: FastifyPluginAsync = async (app) => {
-    app.get('/whoami', { preHandler: app.requireRole('read'), schema: { tags: ['auth'], summary: 'The role of the presented token' } }, async (request) => ({
-      role: request.auth?.role,
-      operator: request.auth ? roleAllows(request.auth.role, 'operator') : false,
-    }));
-    app.addHook('onRequest', async (request, reply) => {
-      if (request.url.startsWith('/v1/rollouts') && !holder.engine) await reply.code(503).send({ code: 'starting', message: 'the rollout engine is starting' });
-    });
-    await app.register(rolloutRoutes(lazy(() => holder.engine!), lazy(() => holder.store!)));
-  };
+  const holder: EngineHolder = {};
+  const routes = engineRoutes(holder);
 
   // Events (SSE), /metrics and the broker relay read Redis on a connection of their own.
   const observer = createRedis(config.redisUrl);
   const metrics = createOrchestratorMetrics({ redis: observer, prefix: config.keyPrefix });
-  const topLevelRoutes = [metrics.plugin, ...(options.dashboard === false ? [] : [dashboardRoutes()])];
+  // /metrics: on a port of its own when FLEET_METRICS_PORT is set, else on the API port behind a read token.
+  const topLevelRoutes = [...(config.metricsPort === undefined ? [metrics.plugin] : []), ...(options.dashboard === false ? [] : [dashboardRoutes()])];
+  let metricsServer: { port: number; close(): Promise<void> } | undefined;
   let relay: BrokerRelay | undefined;
 
   const mqttClients: MqttClient[] = [];
@@ -115,7 +109,12 @@ export async function startFleetOrchestrator(options: FleetOrchestratorOptions):
   const running = await startOrchestrator(config, {
     extraRoutes: [routes, eventRoutes({ redis: observer, prefix: config.keyPrefix }), ...(options.extraRoutes ?? [])],
     topLevelRoutes,
+    httpObserver: metrics.http,
     onStarted: async (ctx) => {
+      if (config.metricsPort !== undefined) {
+        metricsServer = await metrics.listen(config.metricsHost, config.metricsPort);
+        logger.info({ url: `http://${config.metricsHost}:${metricsServer.port}/metrics` }, 'metrics listening');
+      }
       const prefix = ctx.config.keyPrefix;
       const store = new RolloutStore(ctx.redis, prefix);
       const events = new EventLog(ctx.redis, prefix);
@@ -160,6 +159,7 @@ export async function startFleetOrchestrator(options: FleetOrchestratorOptions):
       publisher.on('connect', () => rec.requestSweep('broker reconnect'));
       reader = ctx.redis.duplicate();
       consumer = new StatusConsumer(ctx.redis, reader, prefix, events, logger, options.ingest);
+      consumer.onReportApplied = (report, wave) => metrics.reportApplied(report, wave);
       // A report applied may settle a wave: evaluate those rollouts soon rather than at the next
       // scheduled tick, but at most once per INGEST_TICK_MS each however many batches arrive.
       const soon = new Map<string, NodeJS.Timeout>();
@@ -200,6 +200,7 @@ export async function startFleetOrchestrator(options: FleetOrchestratorOptions):
       await mqttClients[0]?.endAsync().catch(() => undefined);
       reader?.disconnect();
       await relay?.stop();
+      await metricsServer?.close();
       await metrics.close();
       observer.disconnect();
     },
@@ -211,6 +212,7 @@ export async function startFleetOrchestrator(options: FleetOrchestratorOptions):
 
   return {
     url: running.url,
+    ...(metricsServer ? { metricsUrl: `http://${config.metricsHost.includes(':') ? `[${config.metricsHost}]` : config.metricsHost}:${metricsServer.port}/metrics` } : {}),
     app: running.app,
     redis: running.redis,
     prefix: config.keyPrefix,
@@ -221,6 +223,23 @@ export async function startFleetOrchestrator(options: FleetOrchestratorOptions):
     reconciler: reconciler!,
     mqtt: mqttClients[0]!,
     close: running.close,
+  };
+}
+
+/** The rollout engine and its store, once started. */
+export interface EngineHolder {
+  engine?: RolloutEngine;
+  store?: RolloutStore;
+}
+
+/** The rollout routes (under /v1) over an engine that starts after the server listens: 503 `starting` until then. */
+export function engineRoutes(holder: EngineHolder): FastifyPluginAsync {
+  return async (app) => {
+    // preHandler, after each route's role check (onRequest): a caller without a token learns nothing.
+    app.addHook('preHandler', async (request, reply) => {
+      if (request.url.startsWith('/v1/rollouts') && !holder.engine) await reply.code(503).send({ code: 'starting', message: 'the rollout engine is starting' });
+    });
+    await app.register(rolloutRoutes(lazy(() => holder.engine!), lazy(() => holder.store!)));
   };
 }
 

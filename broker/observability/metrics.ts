@@ -1,5 +1,6 @@
 // Prometheus metrics of one broker, in their own registry (never the global one, so several
 // brokers can run in one process). Labels are bounded: a reason code, never a device id.
+import { createRequire } from 'node:module';
 import { Counter, Gauge, Registry } from 'prom-client';
 import { REFUSAL_REASONS, type RefusalReason } from '../refusals.js';
 
@@ -13,8 +14,22 @@ export interface BrokerMetrics {
   bytesOut: Counter;
 }
 
+function packageVersion(): string {
+  try {
+    return (createRequire(import.meta.url)('../../package.json') as { version?: string }).version ?? 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
+
 export function createBrokerMetrics(connectedClients: () => number, openSockets: () => number): BrokerMetrics {
   const registry = new Registry();
+  new Gauge({
+    name: 'fleet_build_info',
+    help: 'Always 1: the running build (package version, Node.js version).',
+    labelNames: ['component', 'version', 'node_version'] as const,
+    registers: [registry],
+  }).set({ component: 'broker', version: packageVersion(), node_version: process.version }, 1);
   new Gauge({
     name: 'fleet_broker_connections',
     help: 'Authenticated MQTT clients connected to this broker node.',

@@ -6,7 +6,7 @@
 // because a browser's EventSource cannot send headers. A query token is copied into the
 // Authorization header before requireRole runs; the app's request logger must redact it
 // (sse-format.ts: redactQueryToken).
-import type { FastifyInstance, FastifyPluginAsync, preHandlerHookHandler } from 'fastify';
+import type { FastifyInstance, FastifyPluginAsync, onRequestHookHandler } from 'fastify';
 import type { Redis } from 'ioredis';
 import type { ServerResponse } from 'node:http';
 import { MAX_TOKEN_CHARS } from '../auth/tokens.js';
@@ -32,7 +32,7 @@ export interface EventRoutesDeps {
   options?: Partial<EventRoutesOptions>;
 }
 
-type WithRoles = FastifyInstance & { requireRole(role: 'operator' | 'read'): preHandlerHookHandler };
+type WithRoles = FastifyInstance & { requireRole(role: 'operator' | 'read'): onRequestHookHandler };
 
 interface EventsQuery {
   rollout?: string;
@@ -75,18 +75,27 @@ export function eventRoutes(deps: EventRoutesDeps): FastifyPluginAsync {
     });
 
     app.get<{ Querystring: EventsQuery }>('/events', {
-      onRequest: async (request) => {
-        // EventSource cannot set headers: accept ?token= here only, never over a real header.
-        const token = (request.query as { token?: unknown }).token;
-        if (request.headers.authorization === undefined && typeof token === 'string' && token.length > 0 && token.length <= MAX_TOKEN_CHARS) {
-          request.headers.authorization = `Bearer ${token}`;
-        }
-      },
-      preHandler: app.requireRole('read'),
+      onRequest: [
+        async (request) => {
+          // EventSource cannot set headers: accept ?token= here only, never over a real header.
+          const token = (request.query as { token?: unknown }).token;
+          if (request.headers.authorization === undefined && typeof token === 'string' && token.length > 0 && token.length <= MAX_TOKEN_CHARS) {
+            request.headers.authorization = `Bearer ${token}`;
+          }
+        },
+        app.requireRole('read'),
+      ],
       schema: {
+        operationId: 'streamEvents',
         tags: ['events'],
         summary: 'Live event stream (text/event-stream); resumes after Last-Event-ID',
+        description: 'Each message: `id:` (the Redis Stream id, for Last-Event-ID), `data:` one JSON event { type, at, rolloutId?, ... }. The token may be given as ?token= because EventSource cannot send headers.',
         querystring,
+        response: {
+          200: { description: 'An endless Server-Sent Events stream', content: { 'text/event-stream': { schema: { type: 'string' } } } },
+          // Inline (not ApiError#): this plugin also runs in apps without the shared schemas.
+          503: { description: 'Too many streams open (retry-after)', content: { 'application/json': { schema: { type: 'object', required: ['code', 'message'], properties: { code: { type: 'string' }, message: { type: 'string' } } } } } },
+        },
       },
     }, async (request, reply) => {
       if (open.size >= options.maxClients) {

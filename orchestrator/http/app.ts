@@ -1,15 +1,19 @@
 // The HTTP application as a factory (fastify/demo style: app.ts builds, server.ts boots).
 // Load order: external plugins (swagger) → services and auth decorators → core /v1 routes →
 // extra route plugins (the rollout engine's) under the same /v1 prefix. It never listens.
+// OpenAPI 3.1 (JSON Schema 2020-12), so the zod-made schemas go in as they are; a route's
+// security is read from the role hook it really runs (documentRouteSecurity), not written twice.
 import swagger from '@fastify/swagger';
-import Fastify, { type FastifyInstance, type FastifyPluginAsync } from 'fastify';
+import swaggerUi from '@fastify/swagger-ui';
+import Fastify, { type FastifyInstance, type FastifyPluginAsync, type RouteOptions as RouteOptionsOfFastify } from 'fastify';
 import type { Redis } from 'ioredis';
 import type { ArtifactStore } from '../artifacts/artifact-store.js';
 import type { ApiRole } from '../auth/tokens.js';
 import type { OrchestratorConfig } from '../config.js';
 import type { Logger } from '../infra/logger.js';
 import type { KeyChecker } from '../registry/key-checker.js';
-import { roleHook, type RoleHook } from './auth.js';
+import type { HttpObserver } from '../metrics/event-metrics.js';
+import { requiredRoleOf, roleHook, type RoleHook } from './auth.js';
 import { toErrorReply } from './errors.js';
 import { artifactRoutes } from './routes/artifacts.js';
 import { deviceImportRoutes } from './routes/device-import.js';
@@ -19,7 +23,8 @@ import { healthRoutes } from './routes/health.js';
 import { openapiRoutes } from './routes/openapi.js';
 import { releaseRoutes } from './routes/releases.js';
 import { rootRoutes } from './routes/roots.js';
-import { deviceSchema, envelopeSchema, errorSchema } from './schemas.js';
+import { whoamiRoutes } from './routes/whoami.js';
+import { bearer, deviceSchema, envelopeSchema, errorSchema } from './schemas.js';
 import { createServices, type Services } from './services.js';
 
 declare module 'fastify' {
@@ -43,6 +48,8 @@ export interface AppDeps {
   extraRoutes?: Array<FastifyPluginAsync>;
   /** Registered at the root after /v1 (the dashboard, /metrics). */
   topLevelRoutes?: Array<FastifyPluginAsync>;
+  /** Told of every finished request and of artifact bytes sent (the orchestrator's metrics). */
+  httpObserver?: HttpObserver;
 }
 
 export interface BuildAppOptions {
@@ -50,11 +57,31 @@ export interface BuildAppOptions {
   keyChecker?: KeyChecker;
 }
 
+/** Where Swagger UI is served (under /v1); its assets come from the swagger-ui-dist package, no CDN. */
+export const DOCS_PATH = '/docs';
+
+/**
+ * onRoute: a route guarded by requireRole is documented with the bearer scheme, its 401 and
+ * 403 replies and the role it needs, so the document cannot claim less (or more) than is enforced.
+ */
+function documentRouteSecurity(route: RouteOptionsOfFastify): void {
+  const role = requiredRoleOf(route.onRequest) ?? requiredRoleOf(route.preHandler);
+  if (!role || !route.schema || (route.schema as { hide?: boolean }).hide) return;
+  const schema = route.schema as Record<string, unknown> & { response?: Record<string, unknown>; description?: string };
+  schema.security ??= bearer;
+  schema.response = { 401: { $ref: 'ApiError#' }, 403: { $ref: 'ApiError#' }, ...schema.response };
+  const needs = `Needs a bearer token with the ${role} role${role === 'read' ? ' (an operator token also works)' : ''}.`;
+  schema.description = schema.description ? `${schema.description}\n\n${needs}` : needs;
+}
+
 /** What every route plugin receives as options. */
 export interface RouteOptions {
   config: OrchestratorConfig;
   redis: Redis;
+  observer: HttpObserver;
 }
+
+const NO_OBSERVER: HttpObserver = { request: () => undefined, artifactBytes: () => undefined };
 
 export async function buildApp(deps: AppDeps, options: BuildAppOptions = {}): Promise<FastifyInstance> {
   const app = Fastify({
@@ -68,10 +95,25 @@ export async function buildApp(deps: AppDeps, options: BuildAppOptions = {}): Pr
     // Shared schemas appear in the document under their $id (ApiError, Device, Envelope).
     refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
     openapi: {
-      info: { title: 'fleet-ota orchestrator', version: '1', description: 'Device registry, releases, artifacts and roots (docs/design.md).' },
-      components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer' } } },
+      openapi: '3.1.0',
+      info: {
+        title: 'fleet-ota orchestrator',
+        version: '1',
+        description: 'Device registry, releases, artifacts, roots, rollouts and events (docs/design.md). Errors are { code, message }.',
+        license: { name: 'Apache-2.0', identifier: 'Apache-2.0' },
+      },
+      servers: [{ url: '/' }],
+      components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', description: 'An operator or read-only token (fleet-ota tokens create).' } } },
     },
   });
+  app.addHook('onRoute', documentRouteSecurity);
+  const observer = deps.httpObserver ?? NO_OBSERVER;
+  if (deps.httpObserver) {
+    // The route pattern, never the URL, so ids never become label values; 404s share one label.
+    app.addHook('onResponse', async (request, reply) => {
+      observer.request(request.method, request.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime / 1000);
+    });
+  }
   // JSON only, unless a route plugin registers another parser for itself (import, upload):
   // text/plain would otherwise reach the schema check and be refused as a bad body, not a 415.
   app.removeContentTypeParser('text/plain');
@@ -101,8 +143,10 @@ export async function buildApp(deps: AppDeps, options: BuildAppOptions = {}): Pr
     reply.status(404).send({ code: 'not_found', message: `no route ${request.method} ${request.url.split('?')[0]}` }),
   );
 
-  const routeOptions: RouteOptions = { config: deps.config, redis: deps.redis };
+  const routeOptions: RouteOptions = { config: deps.config, redis: deps.redis, observer };
   await app.register(async (v1) => {
+    // Public, like the document it shows: GET /v1/docs/ (static assets under /v1/docs/static/).
+    await v1.register(swaggerUi, { routePrefix: DOCS_PATH, staticCSP: true, uiConfig: { url: '/v1/openapi.json', deepLinking: true } });
     await v1.register(healthRoutes, routeOptions);
     await v1.register(openapiRoutes, routeOptions);
     await v1.register(deviceRoutes, routeOptions);
@@ -111,6 +155,7 @@ export async function buildApp(deps: AppDeps, options: BuildAppOptions = {}): Pr
     await v1.register(artifactRoutes, routeOptions);
     await v1.register(releaseRoutes, routeOptions);
     await v1.register(rootRoutes, routeOptions);
+    await v1.register(whoamiRoutes, routeOptions);
     for (const plugin of deps.extraRoutes ?? []) await v1.register(plugin);
   }, { prefix: '/v1' });
   for (const plugin of deps.topLevelRoutes ?? []) await app.register(plugin);

@@ -5,7 +5,17 @@ import type { Redis } from 'ioredis';
 import { lookupToken, roleAllows, type ApiRole } from '../auth/tokens.js';
 import { ApiError } from './errors.js';
 
-export type RoleHook = (request: FastifyRequest, reply: FastifyReply) => Promise<void>;
+export type RoleHook = ((request: FastifyRequest, reply: FastifyReply) => Promise<void>) & { readonly requiredRole: ApiRole };
+
+/** The role a route's onRequest / preHandler hooks require, if any (the OpenAPI document reads it). */
+export function requiredRoleOf(hooks: unknown): ApiRole | undefined {
+  const list = Array.isArray(hooks) ? hooks : [hooks];
+  for (const hook of list) {
+    const role = (hook as Partial<RoleHook> | undefined)?.requiredRole;
+    if (role) return role;
+  }
+  return undefined;
+}
 
 /** RFC 6750 §2.1: `Authorization: Bearer <token>`. */
 function bearerToken(header: string | undefined): string | undefined {
@@ -16,7 +26,7 @@ function bearerToken(header: string | undefined): string | undefined {
 
 /** A hook usable as onRequest (before the body is read: preferred) or preHandler. */
 export function roleHook(redis: Redis, prefix: string, required: ApiRole): RoleHook {
-  return async (request, reply) => {
+  const hook = async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
     const token = bearerToken(request.headers.authorization);
     const record = token ? await lookupToken(redis, prefix, token) : undefined;
     if (!record) {
@@ -27,4 +37,6 @@ export function roleHook(redis: Redis, prefix: string, required: ApiRole): RoleH
     if (!roleAllows(record.role, required)) throw new ApiError(403, 'forbidden', `this route needs the ${required} role`);
     request.auth = { role: record.role };
   };
+  // Marked, so the OpenAPI document states the security a route really enforces.
+  return Object.assign(hook, { requiredRole: required });
 }

@@ -69,6 +69,8 @@ export class StatusConsumer {
   onOnline?: (deviceIds: Set<string>) => void;
   /** A device reported its current directive expired (`rejected: directive_expired`): it needs a fresh one. */
   onExpired?: (report: { deviceId: string; rolloutId: string; counter: number }) => void;
+  /** Called for each report applied (once: a replay of it is `stale`), with its wave (metrics). */
+  onReportApplied?: (report: StatusSigned, wave: number) => void;
 
   constructor(
     private readonly redis: Redis,
@@ -224,11 +226,12 @@ export class StatusConsumer {
         tally[outcome] = (tally[outcome] ?? 0) + 1;
         continue;
       }
-      const [result] = results[applyIndex++] ?? ['error'];
+      const [result, wave] = results[applyIndex++] ?? ['error', -1];
       tally[result] = (tally[result] ?? 0) + 1;
       if (result === 'expired') this.onExpired?.({ deviceId: outcome.deviceId, rolloutId: outcome.rolloutId, counter: outcome.counter });
       if (result === 'applied') {
         touched.add(outcome.rolloutId);
+        this.onReportApplied?.(outcome, wave);
         if ((outcome.state === 'rejected' || outcome.state === 'failed') && outcome.reason) {
           rejections.push(this.events.emit({ type: 'device.rejected', rolloutId: outcome.rolloutId, deviceId: outcome.deviceId, state: outcome.state, reason: outcome.reason }));
         }

@@ -2,7 +2,7 @@
 // defaults). They bound the Redis work one scrape may cause, whatever the fleet's size.
 
 export interface MetricsLimits {
-  /** Rollouts read per scrape for `fleet_rollouts{status}` and rejections, newest first. */
+  /** Rollouts read per scrape for `fleet_rollouts{status}`, newest first. */
   maxRollouts: number;
   /** A finished rollout keeps its per-rollout series this long, so its final numbers get scraped. */
   finishedRolloutSeconds: number;

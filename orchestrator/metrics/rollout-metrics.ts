@@ -1,8 +1,9 @@
 // Rollout and wave metrics. Per-rollout series (label `rollout`) exist only for rollouts that
 // are active or finished in the last few minutes, so their number stays bounded; waves get
-// series for the current wave only. Never a device id as a label.
-import { Counter, Gauge, type Registry } from 'prom-client';
-import { DEVICE_STATES, REASON_CODES } from '../../protocol/index.js';
+// series for the current wave only. Never a device id as a label. Rejections and failures are
+// counted where ingestion applies them (event-metrics.ts), not recomputed from stored rollouts.
+import { Gauge, type Registry } from 'prom-client';
+import { DEVICE_STATES } from '../../protocol/index.js';
 import { WAVE_STATUSES } from '../rollouts/model.js';
 import type { RolloutSnapshot } from './rollout-snapshot.js';
 
@@ -15,18 +16,6 @@ export function registerRolloutMetrics(registry: Registry, snapshot: () => Promi
     async collect() {
       const s = await snapshot();
       for (const [status, n] of Object.entries(s.byStatus)) this.set({ status }, n);
-    },
-  });
-  new Counter({
-    name: 'fleet_rejections_total',
-    help: 'Devices that rejected or failed an update, by reason code, over the rollouts held.',
-    labelNames: ['reason'] as const,
-    registers: [registry],
-    async collect() {
-      const s = await snapshot();
-      // Absolute values read from Redis: reset, then add the current total.
-      this.reset();
-      for (const reason of REASON_CODES) this.inc({ reason }, s.rejections[reason] ?? 0);
     },
   });
   new Gauge({

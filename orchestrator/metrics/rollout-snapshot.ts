@@ -1,7 +1,5 @@
-// One read of the rollouts for a scrape: statuses of all (newest first, bounded), rejection
-// reasons summed over them, and full views of the rollouts that get per-rollout series (active,
-// or finished recently). Read from Redis, so every orchestrator process reports the same numbers.
-import { REASON_CODES } from '../../protocol/index.js';
+// One read of the rollouts for a scrape: statuses of all (newest first, bounded) and full views
+// of the rollouts that get per-rollout series (active, or finished recently). Read from Redis, so every orchestrator process reports the same numbers.
 import { ROLLOUT_STATUSES, type RolloutStatus, type RolloutView } from '../rollouts/model.js';
 import { rolloutIndexKeys } from '../rollouts/redis-keys.js';
 import type { RolloutStore } from '../rollouts/store.js';
@@ -9,14 +7,11 @@ import type { MetricsLimits } from './limits.js';
 
 export interface RolloutSnapshot {
   byStatus: Record<RolloutStatus, number>;
-  /** Devices rejected or failed, by reason code (docs/protocol.md#reason-codes), over the rollouts read. */
-  rejections: Record<string, number>;
   /** Rollouts given per-rollout series: created / running / paused, or finished recently. */
   tracked: RolloutView[];
 }
 
 const ACTIVE: ReadonlySet<string> = new Set<RolloutStatus>(['created', 'running', 'paused']);
-const REASONS: ReadonlySet<string> = new Set(REASON_CODES);
 
 export async function readRolloutSnapshot(store: RolloutStore, limits: Pick<MetricsLimits, 'maxRollouts' | 'finishedRolloutSeconds'>, nowMs: number): Promise<RolloutSnapshot> {
   const ids = await store.redis.zrevrange(rolloutIndexKeys(store.prefix).index, 0, limits.maxRollouts - 1);
@@ -24,26 +19,17 @@ export async function readRolloutSnapshot(store: RolloutStore, limits: Pick<Metr
   for (const id of ids) {
     const k = store.keys(id);
     pipe.hmget(k.rollout, 'status', 'updatedAt');
-    pipe.hgetall(k.counts);
   }
   const replies = (await pipe.exec()) ?? [];
   const byStatus = Object.fromEntries(ROLLOUT_STATUSES.map((s) => [s, 0])) as Record<RolloutStatus, number>;
-  const rejections: Record<string, number> = {};
   const trackedIds: string[] = [];
   ids.forEach((id, i) => {
-    const [statusError, head] = replies[i * 2] ?? [];
-    const [countsError, counts] = replies[i * 2 + 1] ?? [];
+    const [statusError, head] = replies[i] ?? [];
     if (statusError) throw statusError;
-    if (countsError) throw countsError;
     const [status, updatedAt] = (head ?? []) as Array<string | null>;
     // Removed between the index read and this one.
     if (!status || !(ROLLOUT_STATUSES as readonly string[]).includes(status)) return;
     byStatus[status as RolloutStatus]++;
-    for (const [field, value] of Object.entries((counts ?? {}) as Record<string, string>)) {
-      const reason = field.startsWith('reason:') ? field.slice(7) : '';
-      // Device-reported codes only: orchestrator-side reasons (superseded) are not rejections.
-      if (REASONS.has(reason)) rejections[reason] = (rejections[reason] ?? 0) + Number(value);
-    }
     const finishedAgo = (nowMs - Date.parse(updatedAt ?? '')) / 1000;
     if (ACTIVE.has(status) || finishedAgo <= limits.finishedRolloutSeconds) trackedIds.push(id);
   });
@@ -55,5 +41,5 @@ export async function readRolloutSnapshot(store: RolloutStore, limits: Pick<Metr
       // Removed meanwhile: it simply has no series this scrape.
     }
   }
-  return { byStatus, rejections, tracked };
+  return { byStatus, tracked };
 }

@@ -1,21 +1,24 @@
 // HTTP routes for rollouts (registered under /v1 by the app): create, read, page devices, and
-// the operator actions. JSON schemas come from the zod spec, so validation and OpenAPI agree.
-import type { FastifyInstance, FastifyPluginAsync, FastifyReply, preHandlerHookHandler } from 'fastify';
+// the operator actions. Request and reply schemas come from zod (http/rollout-schemas.ts), so
+// validation, serialization and the OpenAPI document agree with the spec and the stored types.
+import type { FastifyInstance, FastifyPluginAsync, FastifyReply, onRequestHookHandler } from 'fastify';
 import type {} from '@fastify/swagger';
 import { z } from 'zod';
 import { DEVICE_STATES } from '../../protocol/index.js';
 import { EventLog } from '../events/event-log.js';
+import { errorResponses } from '../http/schemas.js';
+import { rolloutJsonSchemas as schemas } from '../http/rollout-schemas.js';
 import type { RolloutEngine } from './engine.js';
 import { RolloutError } from './errors.js';
-import { rolloutSpecSchema, type RolloutSpecInput } from './spec.js';
+import type { RolloutSpecInput } from './spec.js';
 import type { RolloutStore } from './store.js';
 
 type Role = 'operator' | 'read';
-type WithRoles = FastifyInstance & { requireRole(role: Role): preHandlerHookHandler };
+type WithRoles = FastifyInstance & { requireRole(role: Role): onRequestHookHandler };
 
 const idParams = { type: 'object', required: ['id'], properties: { id: { type: 'string', pattern: '^[A-Za-z0-9._-]{1,64}$' } } } as const;
-const specBody = z.toJSONSchema(rolloutSpecSchema, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
-delete specBody.$schema;
+/** Every rollout route also answers 503 `starting` until the engine is up (service.ts). */
+const replies = { ...errorResponses, 503: { $ref: 'ApiError#' } } as const;
 
 /**
  * Response header on rollout reads: the event log's newest id, read before the body. Every event
@@ -32,10 +35,14 @@ function send(reply: FastifyReply, error: unknown): FastifyReply {
 export function rolloutRoutes(engine: RolloutEngine, store: RolloutStore): FastifyPluginAsync {
   return async (instance) => {
     const app = instance as WithRoles;
-    const operator = { preHandler: app.requireRole('operator') };
-    const reader = { preHandler: app.requireRole('read') };
+    // onRequest: a request without a valid token is refused before its body is read.
+    const operator = { onRequest: app.requireRole('operator') };
+    const reader = { onRequest: app.requireRole('read') };
 
-    app.post('/rollouts', { ...operator, schema: { tags: ['rollouts'], summary: 'Create (and by default start) a staged rollout', body: specBody } }, async (request, reply) => {
+    app.post('/rollouts', {
+      ...operator,
+      schema: { operationId: 'createRollout', tags: ['rollouts'], summary: 'Create (and by default start) a staged rollout', body: schemas.spec, response: { 201: schemas.view, ...replies } },
+    }, async (request, reply) => {
       try {
         return reply.code(201).send(await engine.create(request.body as RolloutSpecInput));
       } catch (error) {
@@ -45,7 +52,13 @@ export function rolloutRoutes(engine: RolloutEngine, store: RolloutStore): Fasti
 
     app.get<{ Querystring: { limit: number; cursor?: number } }>('/rollouts', {
       ...reader,
-      schema: { tags: ['rollouts'], querystring: { type: 'object', additionalProperties: false, properties: { limit: { type: 'integer', minimum: 1, maximum: 200, default: 50 }, cursor: { type: 'integer', minimum: 0 } } } },
+      schema: {
+        operationId: 'listRollouts',
+        tags: ['rollouts'],
+        summary: 'List rollouts, newest first (cursor paging)',
+        querystring: { type: 'object', additionalProperties: false, properties: { limit: { type: 'integer', minimum: 1, maximum: 200, default: 50 }, cursor: { type: 'integer', minimum: 0 } } },
+        response: { 200: schemas.page, ...replies },
+      },
     }, async (request, reply) => {
       void reply.header(EVENT_ID_HEADER, await new EventLog(store.redis, store.prefix).lastId());
       const page = await store.list(request.query.limit, request.query.cursor);
@@ -56,7 +69,10 @@ export function rolloutRoutes(engine: RolloutEngine, store: RolloutStore): Fasti
       return page.next === undefined ? { rollouts } : { rollouts, next: page.next };
     });
 
-    app.get<{ Params: { id: string } }>('/rollouts/:id', { ...reader, schema: { tags: ['rollouts'], params: idParams } }, async (request, reply) => {
+    app.get<{ Params: { id: string } }>('/rollouts/:id', {
+      ...reader,
+      schema: { operationId: 'getRollout', tags: ['rollouts'], summary: 'A rollout: status, waves, counts by state and reason', params: idParams, response: { 200: schemas.view, ...replies } },
+    }, async (request, reply) => {
       try {
         void reply.header(EVENT_ID_HEADER, await new EventLog(store.redis, store.prefix).lastId());
         return await store.view(request.params.id);
@@ -68,8 +84,11 @@ export function rolloutRoutes(engine: RolloutEngine, store: RolloutStore): Fasti
     app.get<{ Params: { id: string }; Querystring: { state?: string; wave?: number; cursor?: string; limit: number } }>('/rollouts/:id/devices', {
       ...reader,
       schema: {
+        operationId: 'listRolloutDevices',
         tags: ['rollouts'],
+        summary: 'Devices of a rollout, optionally of one state or wave (HSCAN cursor paging)',
         params: idParams,
+        response: { 200: schemas.devicesPage, ...replies },
         querystring: {
           type: 'object',
           additionalProperties: false,
@@ -93,7 +112,13 @@ export function rolloutRoutes(engine: RolloutEngine, store: RolloutStore): Fasti
 
     app.get<{ Params: { id: string; deviceId: string } }>('/rollouts/:id/devices/:deviceId', {
       ...reader,
-      schema: { tags: ['rollouts'], params: { type: 'object', required: ['id', 'deviceId'], properties: { id: idParams.properties.id, deviceId: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,64}$' } } } },
+      schema: {
+        operationId: 'getRolloutDevice',
+        tags: ['rollouts'],
+        summary: 'One device of a rollout: state, wave, progress, reason',
+        params: { type: 'object', required: ['id', 'deviceId'], properties: { id: idParams.properties.id, deviceId: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,64}$' } } },
+        response: { 200: schemas.device, ...replies },
+      },
     }, async (request, reply) => {
       const entry = await store.deviceEntry(request.params.id, request.params.deviceId);
       if (!entry) return reply.code(404).send({ code: 'not_found', message: `device ${request.params.deviceId} is not in rollout ${request.params.id}` });
@@ -109,14 +134,36 @@ export function rolloutRoutes(engine: RolloutEngine, store: RolloutStore): Fasti
       abort: (id: string, reason?: string) => engine.abort(id, reason ?? 'aborted by operator'),
       approve: (id: string) => engine.approve(id),
     } as const;
-    for (const [name, run] of Object.entries(actions)) {
-      // The body is optional (`{ reason }`), so it is checked here rather than by a body schema.
-      app.post<{ Params: { id: string }; Body?: unknown }>(`/rollouts/:id/${name}`, { ...operator, schema: { tags: ['rollouts'], params: idParams, description: 'Optional JSON body: { "reason": "<at most 256 characters>" }' } }, async (request, reply) => {
-        const body = request.body ?? {};
-        const reason = typeof body === 'object' && body !== null ? (body as { reason?: unknown }).reason : undefined;
-        if (typeof body !== 'object' || body === null || Array.isArray(body) || Object.keys(body).some((k) => k !== 'reason') || (reason !== undefined && (typeof reason !== 'string' || reason.length > 256))) {
-          return reply.code(400).send({ code: 'invalid_request', message: 'the body is optional; when given it is { "reason": "<at most 256 characters>" }' });
+    const summaries: Record<keyof typeof actions, string> = {
+      start: 'Start a rollout created with start: false',
+      pause: 'Pause a running rollout (no new notifications)',
+      resume: 'Resume a paused rollout',
+      abort: 'Abort a rollout: devices not yet terminal are canceled',
+      approve: 'Approve the current wave of a rollout awaiting manual promotion',
+    };
+    for (const [name, run] of Object.entries(actions) as Array<[keyof typeof actions, (id: string, reason?: string) => Promise<unknown>]>) {
+      app.post<{ Params: { id: string }; Body?: { reason?: string } }>(`/rollouts/:id/${name}`, {
+        ...operator,
+        // The body is optional: a missing one is validated as {}.
+        preValidation: async (request) => {
+          request.body ??= {};
+        },
+        // Validation failures answer with this area's `invalid_request` code.
+        attachValidation: true,
+        schema: {
+          operationId: `${name}Rollout`,
+          tags: ['rollouts'],
+          summary: summaries[name],
+          description: 'Optional JSON body: { "reason": "<at most 256 characters>" }',
+          params: idParams,
+          body: schemas.actionBody,
+          response: { 200: schemas.view, ...replies },
+        },
+      }, async (request, reply) => {
+        if (request.validationError) {
+          return reply.code(400).send({ code: 'invalid_request', message: `${request.validationError.message}; the body is optional, when given it is { "reason": "<at most 256 characters>" }` });
         }
+        const reason = request.body?.reason;
         try {
           return await run(request.params.id, reason);
         } catch (error) {

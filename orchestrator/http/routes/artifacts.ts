@@ -2,7 +2,7 @@
 // nothing left behind on failure). GET is public, for devices: ETag = sha256, single Range,
 // If-Range, If-None-Match (docs/protocol.md#artifacts; RFC 9110 §13-14).
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
-import type { Readable } from 'node:stream';
+import { pipeline, Transform, type Readable } from 'node:stream';
 import { decideRange, etagMatches, ifRangeAllows } from '../../artifacts/range.js';
 import type { RouteOptions } from '../app.js';
 import { ApiError } from '../errors.js';
@@ -11,7 +11,7 @@ import { artifactSchema, bearer, errorResponses, SHA256_PATTERN } from '../schem
 
 const params = { type: 'object', required: ['sha256'], properties: { sha256: { type: 'string', pattern: SHA256_PATTERN } } } as const;
 
-export const artifactRoutes: FastifyPluginAsync<RouteOptions> = async (app, { config }) => {
+export const artifactRoutes: FastifyPluginAsync<RouteOptions> = async (app, { config, observer }) => {
   const store = app.services.artifacts;
   app.addContentTypeParser('application/octet-stream', (_request, payload, done) => done(null, payload));
 
@@ -24,6 +24,7 @@ export const artifactRoutes: FastifyPluginAsync<RouteOptions> = async (app, { co
       },
     ],
     schema: {
+      operationId: 'uploadArtifact',
       summary: 'Upload an artifact (raw bytes, application/octet-stream); content-addressed by SHA-256',
       tags: ['artifacts'],
       security: bearer,
@@ -70,16 +71,43 @@ export const artifactRoutes: FastifyPluginAsync<RouteOptions> = async (app, { co
     void reply.status(status).header('content-length', String(end - start + 1));
     // HEAD: headers only, without opening the file (Node sends no body for HEAD).
     if (request.method === 'HEAD') return reply.send();
-    return reply.send(range.kind === 'partial' ? store.read(sha256, range) : store.read(sha256));
+    const body = range.kind === 'partial' ? store.read(sha256, range) : store.read(sha256);
+    // Counted as the response pulls them (backpressure), so an aborted download counts about what was sent.
+    const counted = new Transform({
+      transform(chunk: Buffer, _encoding, done) {
+        observer.artifactBytes(chunk.length);
+        done(null, chunk);
+      },
+    });
+    // Errors reach fastify through `counted` (pipeline destroys it); nothing more to do here.
+    pipeline(body, counted, () => undefined);
+    return reply.send(counted);
   };
 
+  const bytes = (description: string) => ({ description, content: { 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } } });
   const downloadSchema = {
+    operationId: 'downloadArtifact',
     summary: 'Download an artifact (public: devices fetch payload.uri); Range and conditional requests',
     tags: ['artifacts'],
     params,
-    response: { 416: { $ref: 'ApiError#' }, 404: { $ref: 'ApiError#' }, 400: { $ref: 'ApiError#' } },
+    response: {
+      200: bytes('The whole artifact (ETag = "<sha256>", immutable)'),
+      206: bytes('One byte range (Range, If-Range)'),
+      304: { description: 'Not modified (If-None-Match)', type: 'null' },
+      400: { $ref: 'ApiError#' },
+      404: { $ref: 'ApiError#' },
+      416: { $ref: 'ApiError#' },
+    },
   };
   // An explicit HEAD route: fastify's automatic one would read the whole file to discard it.
+  // The OpenAPI document lists it (as downloadArtifact-head), since devices and CDNs use it.
   app.get('/artifacts/:sha256', { exposeHeadRoute: false, schema: downloadSchema }, download);
-  app.head('/artifacts/:sha256', { schema: { ...downloadSchema, summary: 'Artifact headers (size, ETag) without the body' } }, download);
+  app.head('/artifacts/:sha256', {
+    config: { swagger: { exposeHeadRoute: true } },
+    schema: {
+      ...downloadSchema,
+      summary: 'Artifact headers (size, ETag, Accept-Ranges) without the body',
+      response: { ...downloadSchema.response, 200: { description: 'The headers of a full download', type: 'null' }, 206: { description: 'The headers of a range', type: 'null' } },
+    },
+  }, download);
 };

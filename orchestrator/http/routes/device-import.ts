@@ -27,6 +27,7 @@ export const deviceImportRoutes: FastifyPluginAsync<RouteOptions> = async (app, 
       },
     ],
     schema: {
+      operationId: 'importDevices',
       summary: 'Bulk import devices (application/x-ndjson lines or text/csv with header id,publicKey,vendorId,classId,groups,tags)',
       description: 'Streamed. Bad lines are reported by number and skipped; groups and tags in CSV are ";"-separated.',
       tags: ['devices'],

@@ -25,12 +25,13 @@ export const deviceRoutes: FastifyPluginAsync<RouteOptions> = async (app) => {
 
   app.post('/devices', {
     onRequest: operator,
-    schema: { summary: 'Register one device', tags: ['devices'], security: bearer, body: deviceInputSchema, response: { 201: { $ref: 'Device#' }, ...errorResponses } },
+    schema: { operationId: 'registerDevice', summary: 'Register one device', tags: ['devices'], security: bearer, body: deviceInputSchema, response: { 201: { $ref: 'Device#' }, ...errorResponses } },
   }, async (request, reply) => reply.status(201).send(await registry.register(request.body)));
 
   app.get<{ Querystring: ListQuery }>('/devices', {
     onRequest: read,
     schema: {
+      operationId: 'listDevices',
       summary: 'List devices (filters, cursor paging in id order)',
       tags: ['devices'],
       security: bearer,
@@ -51,7 +52,7 @@ export const deviceRoutes: FastifyPluginAsync<RouteOptions> = async (app) => {
 
   app.get<{ Params: { id: string } }>('/devices/:id', {
     onRequest: read,
-    schema: { summary: 'Show one device', tags: ['devices'], security: bearer, params: deviceParams, response: { 200: { $ref: 'Device#' }, ...errorResponses } },
+    schema: { operationId: 'getDevice', summary: 'Show one device', tags: ['devices'], security: bearer, params: deviceParams, response: { 200: { $ref: 'Device#' }, ...errorResponses } },
   }, async (request) => {
     const device = await registry.get(request.params.id);
     if (!device) throw notFound('device', request.params.id);
@@ -61,6 +62,7 @@ export const deviceRoutes: FastifyPluginAsync<RouteOptions> = async (app) => {
   app.post<{ Params: { id: string } }>('/devices/:id/revoke', {
     onRequest: operator,
     schema: {
+      operationId: 'revokeDevice',
       summary: 'Revoke a device (the broker drops it: revocation channel)',
       tags: ['devices'],
       security: bearer,

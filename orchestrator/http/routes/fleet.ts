@@ -7,7 +7,7 @@ import { bearer, errorResponses, summarySchema } from '../schemas.js';
 export const fleetRoutes: FastifyPluginAsync<RouteOptions> = async (app) => {
   app.get('/fleet/summary', {
     onRequest: app.requireRole('read'),
-    schema: { summary: 'Fleet summary', tags: ['fleet'], security: bearer, response: { 200: summarySchema, ...errorResponses } },
+    schema: { operationId: 'getFleetSummary', summary: 'Fleet summary', tags: ['fleet'], security: bearer, response: { 200: summarySchema, ...errorResponses } },
   }, async () => {
     const summary = await app.services.registry.summary();
     const byInstalledRelease = await Promise.all(summary.byInstalledRelease.map(async (entry) => {

@@ -8,9 +8,9 @@ const READY_TIMEOUT_MS = 1000;
 const statusSchema = { type: 'object', properties: { status: { type: 'string' } } } as const;
 
 export const healthRoutes: FastifyPluginAsync<RouteOptions> = async (app, { redis }) => {
-  app.get('/healthz', { schema: { summary: 'Liveness', tags: ['health'], response: { 200: statusSchema } } }, async () => ({ status: 'ok' }));
+  app.get('/healthz', { schema: { operationId: 'healthz', summary: 'Liveness', tags: ['health'], response: { 200: statusSchema } } }, async () => ({ status: 'ok' }));
 
-  app.get('/readyz', { schema: { summary: 'Readiness: Redis reachable', tags: ['health'], response: { 200: statusSchema, 503: { $ref: 'ApiError#' } } } }, async () => {
+  app.get('/readyz', { schema: { operationId: 'readyz', summary: 'Readiness: Redis reachable', tags: ['health'], response: { 200: statusSchema, 503: { $ref: 'ApiError#' } } } }, async () => {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new Error('timeout')), READY_TIMEOUT_MS);

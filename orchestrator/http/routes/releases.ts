@@ -10,6 +10,7 @@ export const releaseRoutes: FastifyPluginAsync<RouteOptions> = async (app) => {
   app.post('/releases', {
     onRequest: app.requireRole('operator'),
     schema: {
+      operationId: 'importRelease',
       summary: 'Import a release manifest signed offline by release keys',
       description: 'Refused: release_signature (threshold of the current root not met), no_root, artifact_missing, artifact_mismatch, release_expired, duplicate_release, sequence_not_increasing.',
       tags: ['releases'],
@@ -22,6 +23,7 @@ export const releaseRoutes: FastifyPluginAsync<RouteOptions> = async (app) => {
   app.get<{ Querystring: { vendorId?: string; classId?: string; limit?: number } }>('/releases', {
     onRequest: app.requireRole('read'),
     schema: {
+      operationId: 'listReleases',
       summary: 'List releases, newest first',
       tags: ['releases'],
       security: bearer,
@@ -35,7 +37,7 @@ export const releaseRoutes: FastifyPluginAsync<RouteOptions> = async (app) => {
 
   app.get<{ Params: { id: string } }>('/releases/:id', {
     onRequest: app.requireRole('read'),
-    schema: { summary: 'Show a release: envelope and manifest digest', tags: ['releases'], security: bearer, params: releaseParams, response: { 200: releaseSchema, ...errorResponses } },
+    schema: { operationId: 'getRelease', summary: 'Show a release: envelope and manifest digest', tags: ['releases'], security: bearer, params: releaseParams, response: { 200: releaseSchema, ...errorResponses } },
   }, async (request) => {
     const release = await releases.get(request.params.id);
     if (!release) throw notFound('release', request.params.id);

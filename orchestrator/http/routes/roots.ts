@@ -11,6 +11,7 @@ export const rootRoutes: FastifyPluginAsync<RouteOptions> = async (app) => {
   app.post('/roots', {
     onRequest: app.requireRole('operator'),
     schema: {
+      operationId: 'publishRoot',
       summary: 'Publish a root version (the first must verify by itself; later ones against the current root)',
       description: 'Refused: invalid_root, root_invalid, root_expired, root_conflict.',
       tags: ['roots'],
@@ -22,6 +23,7 @@ export const rootRoutes: FastifyPluginAsync<RouteOptions> = async (app) => {
 
   app.get('/roots', {
     schema: {
+      operationId: 'listRoots',
       summary: 'The root chain, oldest first (public)',
       tags: ['roots'],
       response: { 200: { type: 'object', required: ['roots'], properties: { roots: { type: 'array', items: { $ref: 'Envelope#' } } } } },
@@ -29,7 +31,7 @@ export const rootRoutes: FastifyPluginAsync<RouteOptions> = async (app) => {
   }, async () => ({ roots: await roots.list() }));
 
   app.get('/roots/current', {
-    schema: { summary: 'The current root (public)', tags: ['roots'], response: { 200: { $ref: 'Envelope#' }, 404: { $ref: 'ApiError#' } } },
+    schema: { operationId: 'getCurrentRoot', summary: 'The current root (public)', tags: ['roots'], response: { 200: { $ref: 'Envelope#' }, 404: { $ref: 'ApiError#' } } },
   }, async () => {
     const current = await roots.current();
     if (!current) throw new ApiError(404, 'no_root', 'no root has been published');

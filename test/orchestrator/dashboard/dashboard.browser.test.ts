@@ -144,10 +144,10 @@ describe('ops dashboard in Chromium', () => {
     expect(await page.evaluate('window.fleetOtaMarker')).toBe(42);
 
     // /metrics agrees with the rollout's own counts.
-    const families = parsePrometheusText(await (await fetch(metricsUrl)).text());
+    const families = parsePrometheusText(await (await fetch(metricsUrl, { headers: { authorization: `Bearer ${stack.readToken}` } })).text());
     expect(sampleValue(families, 'fleet_rollout_devices', { rollout: created.id, state: 'succeeded' })).toBe(done.counts.succeeded);
     expect(sampleValue(families, 'fleet_rollout_devices', { rollout: created.id, state: 'failed' })).toBe(done.counts.failed ?? 0);
-    expect(sampleValue(families, 'fleet_rejections_total', { reason: 'install_failed' })).toBe(done.reasons.install_failed);
+    expect(sampleValue(families, 'fleet_install_failures_total', { reason: 'install_failed' })).toBe(done.reasons.install_failed);
     expect(sampleValue(families, 'fleet_directives_published_total')).toBe(DEVICES);
     expect(sampleValue(families, 'fleet_status_reports_total', { state: 'succeeded' })).toBe(done.counts.succeeded);
     expect(sampleValue(families, 'fleet_status_reports_total', { state: 'failed' })).toBe(done.counts.failed ?? 0);

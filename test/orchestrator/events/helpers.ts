@@ -23,13 +23,13 @@ export async function deleteByPrefix(redis: Redis, prefix: string): Promise<void
 /** Bearer auth like the orchestrator app: 401 without a known token, 403 for a weaker role. */
 export async function appWithRoles(redis: Redis, prefix: string): Promise<{ app: FastifyInstance; tokens: Record<ApiRole, string> }> {
   const app = Fastify({ logger: false });
-  app.decorate('requireRole', (role: ApiRole) => async (request: FastifyRequest, reply: FastifyReply) => {
+  app.decorate('requireRole', (role: ApiRole) => Object.assign(async (request: FastifyRequest, reply: FastifyReply) => {
     const header = request.headers.authorization ?? '';
     const token = header.startsWith('Bearer ') ? header.slice(7) : '';
     const record = await lookupToken(redis, prefix, token);
     if (!record) return reply.code(401).send({ code: 'unauthorized', message: 'a valid bearer token is required' });
     if (!roleAllows(record.role, role)) return reply.code(403).send({ code: 'forbidden', message: `needs ${role}` });
-  });
+  }, { requiredRole: role }));
   const tokens = {
     operator: (await createToken(redis, prefix, 'operator')).token,
     read: (await createToken(redis, prefix, 'read')).token,

@@ -13,7 +13,7 @@ interface Operation {
   secured: boolean;
 }
 
-const PUBLIC = ['GET /v1/artifacts/{sha256}', 'GET /v1/healthz', 'GET /v1/openapi.json', 'GET /v1/readyz', 'GET /v1/roots', 'GET /v1/roots/current'];
+const PUBLIC = ['GET /v1/artifacts/{sha256}', 'GET /v1/healthz', 'GET /v1/openapi.json', 'GET /v1/readyz', 'GET /v1/roots', 'GET /v1/roots/current', 'HEAD /v1/artifacts/{sha256}'].sort();
 const WRITES = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
 function operations(document: { paths: Record<string, Record<string, { security?: unknown[] }>> }): Operation[] {
@@ -51,6 +51,7 @@ describe('route table', () => {
       'GET /v1/fleet/summary',
       'GET /v1/releases',
       'GET /v1/releases/{id}',
+      'GET /v1/whoami',
       'POST /v1/devices',
       'POST /v1/devices/import',
       'POST /v1/devices/{id}/revoke',

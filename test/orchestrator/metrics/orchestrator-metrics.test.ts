@@ -1,8 +1,9 @@
 // GET /metrics of the orchestrator against real Redis, a real Aedes, real MQTT.js clients, the
 // real status intake and consumer and the rollout Lua scripts: the exposition parses as
-// Prometheus text, and its counters and gauges match what the rollout's own counts say.
+// Prometheus text, passes the real `promtool check metrics`, and its counters and gauges match
+// what the rollout's own counts say; counters keep their values when the rollout is deleted.
 import { Queue } from 'bullmq';
-import Fastify, { type FastifyInstance } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -21,6 +22,7 @@ import { RolloutStore } from '../../../orchestrator/rollouts/store.js';
 import { startPlainBroker, type PlainBroker } from './plain-broker.js';
 import { appWithRoles, deleteByPrefix, testPrefix, testRedis } from '../events/helpers.js';
 import { parsePrometheusText, sampleValue, samplesOf, type Family } from './prom-text.js';
+import { promtoolCheck } from './promtool.js';
 
 const prefix = testPrefix('metrics');
 const ROLLOUT = 'ro-metrics';
@@ -37,12 +39,17 @@ let metrics: OrchestratorMetrics;
 let app: FastifyInstance;
 let store: RolloutStore;
 let queue: Queue;
+let readToken: string;
 
-async function scrape(): Promise<Map<string, Family>> {
-  const response = await app.inject({ method: 'GET', url: '/metrics' });
+async function scrapeText(): Promise<string> {
+  const response = await app.inject({ method: 'GET', url: '/metrics', headers: { authorization: `Bearer ${readToken}` } });
   expect(response.statusCode).toBe(200);
   expect(response.headers['content-type']).toMatch(/^text\/plain; version=0\.0\.4/);
-  return parsePrometheusText(response.body);
+  return response.body;
+}
+
+async function scrape(): Promise<Map<string, Family>> {
+  return parsePrometheusText(await scrapeText());
 }
 
 async function until(check: () => Promise<boolean>, timeoutMs = 5_000): Promise<void> {
@@ -88,8 +95,11 @@ beforeAll(async () => {
   // A plain Aedes has no $share: one intake connection subscribes to every status topic.
   await startIntake(service, redis, prefix, false);
   consumer = new StatusConsumer(redis, reader, prefix, new EventLog(redis, prefix), silentLogger(), { blockMs: 50 });
+  consumer.onReportApplied = (r, wave) => metrics.reportApplied(r, wave);
   await consumer.start();
-  app = Fastify({ logger: false });
+  const withRoles = await appWithRoles(redis, prefix);
+  app = withRoles.app;
+  readToken = withRoles.tokens.read;
   await app.register(metrics.plugin);
   queue = new Queue('notify', { connection: redis, prefix: `${prefix}bull` });
 });
@@ -135,8 +145,11 @@ describe('GET /metrics', () => {
       return (v.counts.succeeded ?? 0) === 4 && (v.counts.failed ?? 0) === 1 && (v.counts.rejected ?? 0) === 1 && (await redis.xlen(ingestStreamKey(prefix))) === 0;
     });
     await queue.add('notify', { rolloutId: ROLLOUT }, { delay: 60_000, jobId: 'held' });
+    await metrics.idle();
 
-    const families = await scrape();
+    const text = await scrapeText();
+    expect(promtoolCheck(text)).toEqual({ ok: true, problems: '' });
+    const families = parsePrometheusText(text);
     const view = await store.view(ROLLOUT);
     for (const family of families.values()) {
       expect(family.help, family.name).toBeTruthy();
@@ -159,11 +172,18 @@ describe('GET /metrics', () => {
     expect(sampleValue(families, 'fleet_waves', { status: 'baking' })).toBe(1);
     expect(sampleValue(families, 'fleet_waves', { status: 'pending' })).toBe(1);
 
-    // Counters: rejections by reason are the rollout's reasons; one directive per notified device.
+    // Counters: a device's rejection and an install failure are told apart, by reason.
     expect(view.reasons).toEqual({ hash_mismatch: 1, rollback: 1 });
-    expect(sampleValue(families, 'fleet_rejections_total', { reason: 'hash_mismatch' })).toBe(1);
-    expect(sampleValue(families, 'fleet_rejections_total', { reason: 'rollback' })).toBe(1);
-    expect(sampleValue(families, 'fleet_rejections_total', { reason: 'declined' })).toBe(0);
+    expect(sampleValue(families, 'fleet_install_failures_total', { reason: 'hash_mismatch' })).toBe(1);
+    expect(sampleValue(families, 'fleet_install_failures_total', { reason: 'rollback' })).toBe(0);
+    expect(sampleValue(families, 'fleet_device_rejections_total', { reason: 'rollback' })).toBe(1);
+    expect(sampleValue(families, 'fleet_device_rejections_total', { reason: 'hash_mismatch' })).toBe(0);
+    expect(sampleValue(families, 'fleet_device_rejections_total', { reason: 'declined' })).toBe(0);
+    // Time to success: one observation per device that succeeded (the replayed report was stale).
+    expect(families.get('fleet_update_succeeded_seconds')?.type).toBe('histogram');
+    expect(sampleValue(families, 'fleet_update_succeeded_seconds_count')).toBe(view.counts.succeeded);
+    expect(sampleValue(families, 'fleet_update_succeeded_seconds_bucket', { le: '+Inf' })).toBe(view.counts.succeeded);
+    expect(sampleValue(families, 'fleet_build_info', { component: 'orchestrator' })).toBe(1);
     const notified = view.total - (view.counts.queued ?? 0);
     expect(sampleValue(families, 'fleet_directives_published_total')).toBe(notified);
 
@@ -188,16 +208,23 @@ describe('GET /metrics', () => {
     expect(sampleValue(families, 'fleet_devices', { presence: 'online' })).toBe(5);
     expect(sampleValue(families, 'fleet_devices', { presence: 'offline' })).toBe(1);
     expect(sampleValue(families, 'fleet_devices', { presence: 'unknown' })).toBe(6);
+
+    // Counters only count: deleting the rollout (as retention would) takes nothing back.
+    await deleteByPrefix(redis, `${prefix}rollout:${ROLLOUT}`);
+    const after = await scrape();
+    expect(sampleValue(after, 'fleet_install_failures_total', { reason: 'hash_mismatch' })).toBe(1);
+    expect(sampleValue(after, 'fleet_device_rejections_total', { reason: 'rollback' })).toBe(1);
+    expect(sampleValue(after, 'fleet_update_succeeded_seconds_count')).toBe(4);
   });
 
   it('reports the age of the oldest unprocessed intake entry as the ingestion lag', async () => {
     const lagPrefix = `${prefix}lag:`;
     const lagMetrics = createOrchestratorMetrics({ redis, prefix: lagPrefix, defaultMetrics: false });
-    const lagApp = Fastify({ logger: false });
+    const { app: lagApp, tokens: lagTokens } = await appWithRoles(redis, lagPrefix);
     await lagApp.register(lagMetrics.plugin);
     try {
       await redis.xadd(ingestStreamKey(lagPrefix), `${Date.now() - 5_000}-0`, 't', 'fleet/v1/x/status', 'p', '{}', 'r', Date.now() - 5_000);
-      const response = await lagApp.inject({ method: 'GET', url: '/metrics' });
+      const response = await lagApp.inject({ method: 'GET', url: '/metrics', headers: { authorization: `Bearer ${lagTokens.read}` } });
       const families = parsePrometheusText(response.body);
       expect(sampleValue(families, 'fleet_ingest_lag_seconds')).toBeGreaterThanOrEqual(5);
       expect(sampleValue(families, 'fleet_ingest_lag_seconds')).toBeLessThan(30);
@@ -208,20 +235,37 @@ describe('GET /metrics', () => {
     }
   });
 
-  it('requires a read token when configured to, and then accepts one', async () => {
+  it('needs a read token on the API port; on a port of its own it needs none', async () => {
     const secured = await appWithRoles(redis, prefix);
-    const securedMetrics = createOrchestratorMetrics({ redis, prefix, requireToken: true });
-    await secured.app.register(securedMetrics.plugin);
+    const own = createOrchestratorMetrics({ redis, prefix });
+    await secured.app.register(own.plugin);
+    const server = await own.listen('127.0.0.1', 0);
     try {
       expect((await secured.app.inject({ method: 'GET', url: '/metrics' })).statusCode).toBe(401);
       const ok = await secured.app.inject({ method: 'GET', url: '/metrics', headers: { authorization: `Bearer ${secured.tokens.read}` } });
       expect(ok.statusCode).toBe(200);
-      // With the default process metrics on.
-      expect(sampleValue(parsePrometheusText(ok.body), 'process_cpu_user_seconds_total')).toBeGreaterThan(0);
+      const plain = await fetch(`http://127.0.0.1:${server.port}/metrics`);
+      expect(plain.status).toBe(200);
+      expect(plain.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
+      const text = await plain.text();
+      // With the default process metrics on: present, and promtool-clean (no gauge named *_total).
+      const families = parsePrometheusText(text);
+      expect(sampleValue(families, 'process_cpu_user_seconds_total')).toBeGreaterThan(0);
+      expect(families.has('nodejs_active_handles')).toBe(true);
+      expect([...families.keys()].filter((n) => n.startsWith('nodejs_active_') && n.endsWith('_total'))).toEqual([]);
+      expect(promtoolCheck(text)).toEqual({ ok: true, problems: '' });
+      expect((await fetch(`http://127.0.0.1:${server.port}/healthz`)).status).toBe(200);
+      expect((await fetch(`http://127.0.0.1:${server.port}/v1/devices`)).status).toBe(404);
+      expect((await fetch(`http://127.0.0.1:${server.port}/metrics`, { method: 'POST' })).status).toBe(405);
     } finally {
+      await server.close();
       await secured.app.close();
-      await securedMetrics.close();
+      await own.close();
     }
+  });
+
+  it('promtool itself refuses what the old exposition had: a gauge named *_total', () => {
+    expect(promtoolCheck('# HELP nodejs_active_handles_total x\n# TYPE nodejs_active_handles_total gauge\nnodejs_active_handles_total 3\n').ok).toBe(false);
   });
 });
 
