@@ -17,6 +17,8 @@ export interface ScriptedDevice {
   key: SigningKey;
   plans: DirectivePlan[];
   refusals: string[];
+  /** Every directive message delivered, as bytes, refused or not. */
+  received: Buffer[];
   script: Script;
   connect(brokerUrl: string): Promise<void>;
   report(plan: Pick<DirectivePlan['directive'], 'rolloutId' | 'counter'>, state: ReportedState, extra?: { reason?: ReasonCode; progress?: number; seq?: number; signWith?: SigningKey; deviceId?: string }): Promise<void>;
@@ -35,6 +37,7 @@ export function scriptedDevice(id: string, root: RootSigned, script: Script = 's
     key,
     plans: [],
     refusals: [],
+    received: [],
     script,
     async connect(brokerUrl) {
       const now = Math.floor(Date.now() / 1000);
@@ -43,7 +46,10 @@ export function scriptedDevice(id: string, root: RootSigned, script: Script = 's
         client!.once('connect', () => resolve());
         client!.once('error', reject);
       });
-      client.on('message', (_topic, payload) => void onDirective(new Uint8Array(payload)));
+      client.on('message', (_topic, payload) => {
+        device.received.push(Buffer.from(payload));
+        void onDirective(new Uint8Array(payload));
+      });
       await client.subscribeAsync(directiveTopic(id), { qos: 1 });
     },
     async report(plan, state, extra = {}) {
