@@ -18,7 +18,7 @@ try {
   await stack.registerDevices(devices.map((d) => ({ id: d.id, publicKey: encodePublicKey(d.key.publicKey) })));
   const release = await stack.publishRelease({ releaseId: 'ing-1', version: '1.0.0', sequence: 1 });
   const notifyStart = performance.now();
-  const rollout = await stack.createRollout({ id: 'ingest-bench', releaseId: release.releaseId, waves: [{ percent: 100, successThreshold: 1, deviceTimeoutSeconds: 3600 }] });
+  const rollout = await stack.createRollout({ id: 'ingest-bench', releaseId: release.releaseId, target: { all: true }, waves: [{ percent: 100, successThreshold: 1, deviceTimeoutSeconds: 3600 }] });
   await stack.waitForRollout(rollout.id, (v) => (v.counts.notified ?? 0) === count, 120_000);
   const notifySeconds = (performance.now() - notifyStart) / 1000;
   const counters = new Map((await stack.redis.hgetall(`${stack.prefix}rollout:${rollout.id}:devices`)) ? Object.entries(await stack.redis.hgetall(`${stack.prefix}rollout:${rollout.id}:devices`)).map(([id, packed]) => [id, Number(packed.split('|')[2])]) : []);

@@ -79,7 +79,7 @@ export async function runFleetBenchmark(options: FleetBenchmarkOptions): Promise
     const brokerBefore = await processUsage(brokerPid);
     const simBefore = process.cpuUsage();
     started = performance.now();
-    await stack.createRollout({ id: 'bench', releaseId: release.releaseId, waves: [{ percent: 100, successThreshold: 1, failureThreshold: 0 }] });
+    await stack.createRollout({ id: 'bench', releaseId: release.releaseId, target: { all: true }, waves: [{ percent: 100, successThreshold: 1, failureThreshold: 0 }] });
     const ticker = setInterval(() => progress(`succeeded ${succeededAt.size}/${options.devices}`), 1_000);
     const timeout = new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`rollout not finished in ${options.timeoutMs ?? 300_000} ms: ${succeededAt.size} succeeded`)), options.timeoutMs ?? 300_000).unref());
     try {

@@ -10,8 +10,8 @@ import { pipeline } from 'node:stream/promises';
 import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
 
-/** The exit codes of orchestrator/cli/main.ts (EXIT), which cannot be imported here: importing main runs the CLI. */
-export const CLI_EXIT = { ok: 0, failure: 1, usage: 2, refused: 3 } as const;
+/** The CLI's exit codes (main.ts re-exports them as EXIT; importing main would run the CLI). */
+export const CLI_EXIT = { ok: 0, failure: 1, usage: 2, refused: 3, paused: 4, aborted: 5 } as const;
 
 export const DEFAULT_API_URL = 'http://127.0.0.1:8080';
 /** Largest response body the CLI reads (lists of 1,000 devices fit comfortably). */
@@ -165,7 +165,26 @@ export function table(header: string[], rows: string[][]): string {
   return [line(header), ...rows.map(line)].join('\n');
 }
 
-/** Reads a JSON document given on the command line; a missing or malformed file is a usage error. */
+/** Field names that only a private key file carries (ours: `secretKey`; others' habits too). */
+const SECRET_FIELDS = new Set(['secretkey', 'privatekey', 'private_key', 'secret_key', 'seed', 'd']);
+/** How deep the secret search looks; documents the CLI sends are shallow. */
+const MAX_SECRET_SEARCH_DEPTH = 8;
+
+/** The path of the first field that looks like private key material, if any. */
+function secretField(value: unknown, path: string, depth = 0): string | undefined {
+  if (depth > MAX_SECRET_SEARCH_DEPTH || typeof value !== 'object' || value === null) return undefined;
+  for (const [key, child] of Object.entries(value)) {
+    if (SECRET_FIELDS.has(key.toLowerCase()) && typeof child === 'string') return `${path}${key}`;
+    const found = secretField(child, `${path}${key}.`, depth + 1);
+    if (found) return found;
+  }
+  return undefined;
+}
+
+/**
+ * Reads a JSON document the CLI is about to send to the server; a missing or malformed file is
+ * a usage error, and so is a private key file: it is refused before any byte leaves the machine.
+ */
 export async function readJsonFile(path: string): Promise<unknown> {
   let text: string;
   try {
@@ -173,9 +192,15 @@ export async function readJsonFile(path: string): Promise<unknown> {
   } catch {
     throw new CliError(CLI_EXIT.usage, 'file_not_found', `cannot read ${path}`);
   }
+  const refuse = (what: string) => new CliError(CLI_EXIT.usage, 'private_key_file', `${path} is a private key file (${what}); private keys never leave this machine, nothing was sent. Send the signed document instead (e.g. root.N.json from fleet-ota keys init / sign-root)`);
+  if (/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(text)) throw refuse('PEM private key');
+  let value: unknown;
   try {
-    return JSON.parse(text);
+    value = JSON.parse(text);
   } catch {
     throw new CliError(CLI_EXIT.usage, 'bad_json', `${path} is not valid JSON`);
   }
+  const field = secretField(value, '');
+  if (field) throw refuse(`field ${field}`);
+  return value;
 }

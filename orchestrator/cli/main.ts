@@ -1,5 +1,7 @@
 // The `fleet-ota` command line: one program, one module per command group under commands/.
-// Exit codes scripts can rely on: 0 ok, 1 failure, 2 usage error, 3 refused by the server.
+// Exit codes scripts can rely on: 0 ok, 1 failure, 2 usage error, 3 refused by the server,
+// 4 a watched rollout paused (an operator must act), 5 a watched rollout was aborted.
+// Under --json every error is one JSON line `{"code","message"}` on stderr (stdout holds results only).
 import { Command, CommanderError } from 'commander';
 import { registerKeysCommands } from './commands/keys.js';
 import { registerDevicesCommands } from './commands/devices.js';
@@ -12,21 +14,31 @@ import { registerBrokerCommands } from './commands/broker.js';
 import { registerRolloutsCommands } from './commands/rollouts.js';
 import { registerDemoCommands } from './commands/demo.js';
 import { startFleetOrchestrator } from '../service.js';
+import { CLI_EXIT } from './api-client.js';
 
-export const EXIT = { ok: 0, failure: 1, usage: 2, refused: 3 } as const;
+export const EXIT = CLI_EXIT;
 
-export function buildProgram(): Command {
+/** `{"code","message"}` on one line: what scripts parse under --json. */
+function jsonError(code: string, message: string): string {
+  return `${JSON.stringify({ code, message })}\n`;
+}
+
+export function buildProgram(options: { jsonErrors?: boolean } = {}): Command {
   const program = new Command('fleet-ota')
     .description('OTA update orchestrator for IoT fleets over MQTT')
     .version('0.1.0')
-    .showHelpAfterError()
+    .showHelpAfterError(!options.jsonErrors)
     .exitOverride();
+  if (options.jsonErrors) {
+    // Commander's usage errors ("error: unknown option ...") become the same JSON line.
+    program.configureOutput({ outputError: (text, write) => write(jsonError('usage', text.trim().replace(/^error: /, ''))) });
+  }
   registerKeysCommands(program);
   registerDevicesCommands(program);
   registerReleasesCommands(program);
   registerRootCommands(program);
   // The full orchestrator: HTTP API plus rollout engine and status ingestion.
-  registerServeCommands(program, { start: (config) => startFleetOrchestrator({ config }) });
+  registerServeCommands(program, { start: (config) => startFleetOrchestrator({ config }), requiresEngine: true });
   registerRolloutsCommands(program);
   registerDemoCommands(program);
   registerTokensCommands(program);
@@ -36,7 +48,9 @@ export function buildProgram(): Command {
 }
 
 async function main(argv: string[]): Promise<void> {
-  const program = buildProgram();
+  // Decided before parsing, so that even a parse error answers in JSON.
+  const json = argv.slice(2).includes('--json');
+  const program = buildProgram({ jsonErrors: json });
   try {
     await program.parseAsync(argv);
   } catch (error) {
@@ -44,8 +58,10 @@ async function main(argv: string[]): Promise<void> {
       process.exitCode = error.exitCode === 0 ? EXIT.ok : EXIT.usage;
       return;
     }
-    const code = (error as { code?: string }).code;
-    process.stderr.write(`fleet-ota: ${(error as Error).message}${code ? ` (${code})` : ''}\n`);
+    const raw = (error as { code?: unknown }).code;
+    const code = typeof raw === 'string' ? raw : undefined;
+    const message = (error as Error).message;
+    process.stderr.write(json ? jsonError(code ?? 'failure', message) : `fleet-ota: ${message}${code ? ` (${code})` : ''}\n`);
     process.exitCode = (error as { exitCode?: number }).exitCode ?? EXIT.failure;
   }
 }

@@ -1,5 +1,6 @@
 // Terminal picture of a rollout: one bar per wave (succeeded / failed / in flight), counts by
-// state and failure reasons. Used by `fleet-ota rollouts watch` and the demo.
+// state and failure reasons. Used by `fleet-ota rollouts watch` and the demo. Waves are shown
+// numbered from 1 (the API's `index` is 0-based), like `rollouts list` and the dashboard.
 import type { RolloutView, StateCounts } from '../rollouts/model.js';
 
 const FAILED_STATES = ['failed', 'rejected', 'timed_out'] as const;
@@ -34,7 +35,7 @@ export function renderRollout(view: RolloutView, color = false): string[] {
   for (const wave of view.waves) {
     const marker = wave.index === view.currentWave && view.status !== 'completed' ? '>' : ' ';
     const done = (wave.counts.succeeded ?? 0) + sum(wave.counts, FAILED_STATES) + (wave.counts.canceled ?? 0);
-    lines.push(`${marker} wave ${wave.index} [${waveBar(wave.counts, wave.size)}] ${String(done).padStart(6)}/${String(wave.size).padEnd(6)} ${wave.status.padEnd(17)} ${countsText(wave.counts)}`);
+    lines.push(`${marker} wave ${wave.index + 1} [${waveBar(wave.counts, wave.size)}] ${String(done).padStart(6)}/${String(wave.size).padEnd(6)} ${wave.status.padEnd(17)} ${countsText(wave.counts)}`);
   }
   const reasons = Object.entries(view.reasons);
   if (reasons.length > 0) lines.push(`  reasons: ${reasons.map(([r, n]) => `${r} ${n}`).join(', ')}`);

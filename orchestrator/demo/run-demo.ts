@@ -81,6 +81,8 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     const created = await stack.createRollout({
       id: 'gw-fw-2.0.0-staged',
       releaseId: release.releaseId,
+      // Every device of the demo's class: the API wants the whole fleet said out loud.
+      target: { all: true },
       waves: options.waves.map((w) => ({ percent: Number(w.replace('%', '')), bakeSeconds: options.bakeSeconds, successThreshold: 0.9, failureThreshold: 0.2, deviceTimeoutSeconds: 120 })),
     });
     say(`rollout      ${created.id}: ${created.waves.map((w) => w.size).join(' + ')} devices in ${created.waves.length} waves\n`);
@@ -111,7 +113,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     say(`  succeeded  ${view.counts.succeeded ?? 0} of ${view.total}`);
     const failures = Object.entries(view.reasons);
     say(`  failed     ${(view.counts.failed ?? 0) + (view.counts.rejected ?? 0) + (view.counts.timed_out ?? 0)}${failures.length ? ` (${failures.map(([r, n]) => `${r} ${n}`).join(', ')})` : ''}`);
-    view.waves.forEach((w, i) => say(`  wave ${i}     ${w.size} devices, ${waveSeconds[i]!.toFixed(1)} s`));
+    view.waves.forEach((w, i) => say(`  wave ${i + 1}     ${w.size} devices, ${waveSeconds[i]!.toFixed(1)} s`));
     say(`  total      ${totalSeconds.toFixed(1)} s`);
     if (options.keepOpen && !interrupted) {
       say(`\ndashboard stays up at ${stack.apiUrl}/dashboard/#token=${stack.operatorToken}; Ctrl-C to stop.`);

@@ -80,6 +80,15 @@ export const rolloutDeviceSchema = deviceEntrySchema.extend({
   supersededBy: z.string().optional().describe('the newer rollout that now owns this device'),
 });
 
+/** POST /rollouts: the view, plus what the pre-flight check counted (routes.ts). */
+export const rolloutCreatedSchema = rolloutViewSchema.extend({
+  preflight: z.object({
+    targets: count.describe('devices the target resolves to'),
+    willReject: count.describe('of those, devices with the release\'s sequence or a higher one installed: they will reject it (rollback)'),
+    releaseSequence: count,
+  }).optional(),
+});
+
 export type RolloutViewAgrees = Check<Agrees<RolloutView, typeof rolloutViewSchema>>;
 export type WaveViewAgrees = Check<Agrees<WaveView, typeof waveViewSchema>>;
 export type DeviceEntryAgrees = Check<Agrees<DeviceRolloutEntry, typeof deviceEntrySchema>>;
@@ -90,6 +99,7 @@ export const actionBodySchema = z.object({ reason: z.string().max(256).optional(
 export const rolloutJsonSchemas = {
   spec: jsonSchemaOf(rolloutSpecSchema, 'input'),
   view: jsonSchemaOf(rolloutViewSchema),
+  created: jsonSchemaOf(rolloutCreatedSchema),
   page: jsonSchemaOf(rolloutPageSchema),
   devicesPage: jsonSchemaOf(rolloutDevicesPageSchema),
   device: jsonSchemaOf(rolloutDeviceSchema),

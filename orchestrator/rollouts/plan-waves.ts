@@ -17,7 +17,8 @@ export class WavePlanError extends Error {
 /**
  * Splits `targets` into waves. Canary waves (`deviceIds`) take exactly their devices (which must
  * be targets); percentages are cumulative over the whole target; counts take that many of the
- * rest; devices left after the last wave go to the last wave, so every target is in one wave.
+ * rest. Devices left after the last wave are in no wave: spec.ts admits that only with
+ * holdRemainder (otherwise the last wave is 100% and nothing is left).
  */
 export function planWaves(rolloutId: string, targets: readonly string[], waves: readonly WaveSpec[]): string[][] {
   const targetSet = new Set(targets);
@@ -48,6 +49,5 @@ export function planWaves(rolloutId: string, targets: readonly string[], waves: 
     taken += members.length;
     assigned.push(members);
   }
-  if (cursor < rest.length) assigned[assigned.length - 1]!.push(...rest.slice(cursor));
   return assigned;
 }

@@ -1,6 +1,8 @@
 // HTTP routes for rollouts (registered under /v1 by the app): create, read, page devices, and
 // the operator actions. Request and reply schemas come from zod (http/rollout-schemas.ts), so
 // validation, serialization and the OpenAPI document agree with the spec and the stored types.
+// Refusals before the engine runs: a spec problem keeps its own code (spec.ts), a release some
+// targets would reject as a rollback needs `force`, `approve` only promotes a manual wave.
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, onRequestHookHandler } from 'fastify';
 import type {} from '@fastify/swagger';
 import { z } from 'zod';
@@ -9,12 +11,21 @@ import { EventLog } from '../events/event-log.js';
 import { errorResponses } from '../http/schemas.js';
 import { rolloutJsonSchemas as schemas } from '../http/rollout-schemas.js';
 import type { RolloutEngine } from './engine.js';
-import { RolloutError } from './errors.js';
-import type { RolloutSpecInput } from './spec.js';
+import { DEVICE_PAGE_CURSOR, pageRolloutDevices } from './device-page.js';
+import { isRolloutErrorCode, RolloutError } from './errors.js';
+import { rolloutSpecSchema, type RolloutSpec, type RolloutSpecInput } from './spec.js';
 import type { RolloutStore } from './store.js';
 
 type Role = 'operator' | 'read';
-type WithRoles = FastifyInstance & { requireRole(role: Role): onRequestHookHandler };
+/** What the pre-flight check reads: the release's sequence, the target, what targets installed. */
+export interface RolloutPreflightSources {
+  releases: { get(releaseId: string): Promise<{ envelope: { signed: { sequence: number; vendorId: string; classId: string } } } | undefined> };
+  registry: {
+    resolveTarget(selector: RolloutSpec['target'] & { vendorId: string; classId: string }): Promise<string[]>;
+    installedSequences(deviceIds: readonly string[]): Promise<Array<number | undefined>>;
+  };
+}
+type WithRoles = FastifyInstance & { requireRole(role: Role): onRequestHookHandler; services?: RolloutPreflightSources };
 
 const idParams = { type: 'object', required: ['id'], properties: { id: { type: 'string', pattern: '^[A-Za-z0-9._-]{1,64}$' } } } as const;
 /** Every rollout route also answers 503 `starting` until the engine is up (service.ts). */
@@ -28,8 +39,32 @@ export const EVENT_ID_HEADER = 'x-event-id';
 
 function send(reply: FastifyReply, error: unknown): FastifyReply {
   if (error instanceof RolloutError) return reply.code(error.statusCode).send({ code: error.code, message: error.message });
-  if (error instanceof z.ZodError) return reply.code(400).send({ code: 'invalid_request', message: error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') });
+  if (error instanceof z.ZodError) {
+    // A spec rule with a stable code (spec.ts) answers that code; plain shape errors stay invalid_request.
+    const coded = error.issues.map((i) => (i as { params?: { code?: unknown } }).params?.code).find(isRolloutErrorCode);
+    const message = error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    if (coded) return send(reply, new RolloutError(coded, message));
+    return reply.code(400).send({ code: 'invalid_request', message });
+  }
   throw error;
+}
+
+export interface RolloutPreflight {
+  /** Devices the target resolves to. */
+  targets: number;
+  /** Of those, devices whose installed sequence is at or above the release's: they will reject it (`rollback`). */
+  willReject: number;
+  releaseSequence: number;
+}
+
+/** Counts the targets that already run the release's sequence or a newer one. */
+export async function preflightRollout(sources: RolloutPreflightSources, spec: RolloutSpec): Promise<RolloutPreflight | undefined> {
+  const release = await sources.releases.get(spec.releaseId);
+  if (!release) return undefined; // the engine answers release_not_found
+  const { sequence, vendorId, classId } = release.envelope.signed;
+  const targets = await sources.registry.resolveTarget({ ...spec.target, vendorId, classId });
+  const installed = await sources.registry.installedSequences(targets);
+  return { targets: targets.length, willReject: installed.filter((n) => n !== undefined && n >= sequence).length, releaseSequence: sequence };
 }
 
 export function rolloutRoutes(engine: RolloutEngine, store: RolloutStore): FastifyPluginAsync {
@@ -41,10 +76,16 @@ export function rolloutRoutes(engine: RolloutEngine, store: RolloutStore): Fasti
 
     app.post('/rollouts', {
       ...operator,
-      schema: { operationId: 'createRollout', tags: ['rollouts'], summary: 'Create (and by default start) a staged rollout', body: schemas.spec, response: { 201: schemas.view, ...replies } },
+      schema: { operationId: 'createRollout', tags: ['rollouts'], summary: 'Create (and by default start) a staged rollout', body: schemas.spec, response: { 201: schemas.created, ...replies } },
     }, async (request, reply) => {
       try {
-        return reply.code(201).send(await engine.create(request.body as RolloutSpecInput));
+        const spec = rolloutSpecSchema.parse(request.body);
+        const preflight = app.services ? await preflightRollout(app.services, spec) : undefined;
+        if (preflight && preflight.willReject > 0 && !spec.force) {
+          throw new RolloutError('release_not_newer', `${preflight.willReject} of ${preflight.targets} target devices have sequence ${preflight.releaseSequence} or higher installed and will reject ${spec.releaseId} (rollback); set force to create it anyway`);
+        }
+        const view = await engine.create(request.body as RolloutSpecInput);
+        return reply.code(201).send(preflight ? { ...view, preflight } : view);
       } catch (error) {
         return send(reply, error);
       }
@@ -86,7 +127,7 @@ export function rolloutRoutes(engine: RolloutEngine, store: RolloutStore): Fasti
       schema: {
         operationId: 'listRolloutDevices',
         tags: ['rollouts'],
-        summary: 'Devices of a rollout, optionally of one state or wave (HSCAN cursor paging)',
+        summary: 'Devices of a rollout, optionally of one state or wave (at most `limit`; cursor `<scan>.<offset>`)',
         params: idParams,
         response: { 200: schemas.devicesPage, ...replies },
         querystring: {
@@ -95,7 +136,7 @@ export function rolloutRoutes(engine: RolloutEngine, store: RolloutStore): Fasti
           properties: {
             state: { type: 'string', enum: [...DEVICE_STATES] },
             wave: { type: 'integer', minimum: 0, maximum: 31 },
-            cursor: { type: 'string', pattern: '^[0-9]{1,20}$' },
+            cursor: { type: 'string', pattern: DEVICE_PAGE_CURSOR.source },
             limit: { type: 'integer', minimum: 1, maximum: 500, default: 100 },
           },
         },
@@ -104,7 +145,7 @@ export function rolloutRoutes(engine: RolloutEngine, store: RolloutStore): Fasti
       try {
         await store.require(request.params.id);
         const { state, wave, cursor, limit } = request.query;
-        return await store.devices(request.params.id, { limit, ...(state ? { state } : {}), ...(wave !== undefined ? { wave } : {}), ...(cursor ? { cursor } : {}) });
+        return await pageRolloutDevices(store.redis, store.prefix, request.params.id, { limit, ...(state ? { state } : {}), ...(wave !== undefined ? { wave } : {}), ...(cursor ? { cursor } : {}) });
       } catch (error) {
         return send(reply, error);
       }
@@ -132,14 +173,28 @@ export function rolloutRoutes(engine: RolloutEngine, store: RolloutStore): Fasti
       pause: (id: string, reason?: string) => engine.pause(id, reason ?? 'paused by operator'),
       resume: (id: string) => engine.resume(id),
       abort: (id: string, reason?: string) => engine.abort(id, reason ?? 'aborted by operator'),
-      approve: (id: string) => engine.approve(id),
+      approve: async (id: string) => {
+        const view = await store.view(id);
+        const wave = view.waves[view.currentWave];
+        const manual = view.spec.waves[view.currentWave]?.promotion === 'manual';
+        // Approving anything else would only pre-approve silently (a paused rollout continues by resume).
+        if (view.status !== 'running' || !wave || wave.status === 'done' || !(manual || wave.status === 'awaiting_approval')) {
+          const why = view.status === 'paused'
+            ? `rollout ${id} is paused (${view.statusReason || 'no reason'}); resume continues it`
+            : view.status !== 'running'
+              ? `rollout ${id} is ${view.status}`
+              : `wave ${view.currentWave + 1} of ${id} promotes automatically`;
+          throw new RolloutError('not_approvable', `${why}; approve only promotes a manual wave of a running rollout`);
+        }
+        return engine.approve(id);
+      },
     } as const;
     const summaries: Record<keyof typeof actions, string> = {
       start: 'Start a rollout created with start: false',
       pause: 'Pause a running rollout (no new notifications)',
       resume: 'Resume a paused rollout',
       abort: 'Abort a rollout: devices not yet terminal are canceled',
-      approve: 'Approve the current wave of a rollout awaiting manual promotion',
+      approve: 'Approve the current wave of a running rollout under manual promotion (409 not_approvable otherwise)',
     };
     for (const [name, run] of Object.entries(actions) as Array<[keyof typeof actions, (id: string, reason?: string) => Promise<unknown>]>) {
       app.post<{ Params: { id: string }; Body?: { reason?: string } }>(`/rollouts/:id/${name}`, {

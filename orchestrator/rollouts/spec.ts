@@ -28,6 +28,8 @@ export const waveSpecSchema = z.object({
 }).refine((w) => [w.percent, w.count, w.deviceIds].filter((x) => x !== undefined).length <= 1, 'a wave has one of percent, count or deviceIds');
 
 export const targetSchema = z.object({
+  /** The whole fleet of the release's vendor and class: must be said, never implied by an empty target. */
+  all: z.literal(true).optional(),
   deviceIds: z.array(z.string().regex(DEVICE_ID)).max(1_000_000).optional(),
   groups: z.array(z.string().regex(NAME_ID)).max(64).optional(),
   tags: z.array(z.string().regex(NAME_ID)).max(64).optional(),
@@ -39,8 +41,16 @@ export const targetSchema = z.object({
 export const rolloutSpecSchema = z.object({
   id: z.string().regex(NAME_ID).optional(),
   releaseId: z.string().regex(NAME_ID),
-  target: targetSchema.prefault({}),
+  target: targetSchema,
   waves: z.array(waveSpecSchema).min(1).max(32).prefault([{ percent: 100 }]),
+  /**
+   * Devices of the target left after the last wave stay out of this rollout. Without it the
+   * last wave must be `percent: 100`, so waves never silently grow to the whole target.
+   */
+  // Optional, not defaulted: rollouts stored before these fields existed still serialize.
+  holdRemainder: z.boolean().optional(),
+  /** Create even though some targets have a sequence at or above the release's installed (they will reject it). */
+  force: z.boolean().optional(),
   policy: z.object({
     mode: z.enum(['auto', 'optional', 'forced']).default('auto'),
     deadline: z.string().regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/).optional(),
@@ -56,7 +66,52 @@ export const rolloutSpecSchema = z.object({
   directiveTtlSeconds: z.number().int().min(MIN_DIRECTIVE_TTL_SECONDS).max(30 * 86_400).default(86_400),
   /** Start notifying right away (default) or wait for an explicit start. */
   start: z.boolean().default(true),
+}).superRefine((spec, ctx) => {
+  for (const problem of [...targetProblems(spec.target), ...waveProblems(spec.waves, spec.holdRemainder ?? false)]) {
+    // The stable code rides in params; routes.ts answers it instead of a generic invalid_request.
+    ctx.addIssue({ code: 'custom', message: problem.message, path: problem.path, params: { code: problem.code } });
+  }
 });
+
+export interface SpecProblem {
+  code: 'target_required' | 'invalid_target' | 'invalid_waves';
+  message: string;
+  path: Array<string | number>;
+}
+
+const SELECTORS = ['deviceIds', 'groups', 'tags', 'vendorId', 'classId', 'installedReleaseId'] as const;
+
+/** A target names devices or says `all: true`; never both, never neither. */
+export function targetProblems(target: z.output<typeof targetSchema>): SpecProblem[] {
+  const named = SELECTORS.filter((key) => target[key] !== undefined);
+  if (target.all && named.length > 0) return [{ code: 'invalid_target', message: `target.all cannot be combined with ${named.join(', ')}`, path: ['target', 'all'] }];
+  if (!target.all && named.length === 0) return [{ code: 'target_required', message: 'the target names no device: give deviceIds, groups, tags, classId, installedReleaseId, or all: true for the whole fleet', path: ['target'] }];
+  return [];
+}
+
+/**
+ * Waves are cumulative and strictly increasing: each percent above the previous one, nothing
+ * after a 100% wave, and the last wave 100% unless holdRemainder says the rest stays out.
+ */
+export function waveProblems(waves: ReadonlyArray<z.output<typeof waveSpecSchema>>, holdRemainder: boolean): SpecProblem[] {
+  const problems: SpecProblem[] = [];
+  let previous = 0;
+  waves.forEach((wave, index) => {
+    if (wave.percent === undefined) return;
+    if (wave.percent <= previous) {
+      problems.push({ code: 'invalid_waves', message: `wave ${index + 1} is ${wave.percent}%, not above the ${previous}% reached before it (percentages are cumulative)`, path: ['waves', index, 'percent'] });
+    }
+    previous = Math.max(previous, wave.percent);
+  });
+  const full = waves.findIndex((wave) => wave.percent === 100);
+  if (full !== -1 && full < waves.length - 1) {
+    problems.push({ code: 'invalid_waves', message: `wave ${full + 1} already reaches 100%; waves after it would be empty`, path: ['waves', full + 1] });
+  }
+  if (full === -1 && !holdRemainder) {
+    problems.push({ code: 'invalid_waves', message: 'the last wave does not reach 100% of the target: end with a 100% wave, or set holdRemainder to leave the rest out of this rollout', path: ['waves', waves.length - 1] });
+  }
+  return problems;
+}
 
 export type RolloutSpecInput = z.input<typeof rolloutSpecSchema>;
 export type RolloutSpec = z.output<typeof rolloutSpecSchema>;

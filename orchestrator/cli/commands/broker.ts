@@ -1,7 +1,9 @@
 // `fleet-ota broker`: runs one MQTT broker node from the environment (+ --config file, --port)
 // until SIGINT/SIGTERM, then closes gracefully. `fleet-ota broker account` makes a service
-// account: the secret goes to a 0600 file, only its hash is printed. Never prints a secret.
-import { writeFile } from 'node:fs/promises';
+// account: the secret goes to a 0600 file, only its hash is printed (as a whole accounts file,
+// or added to one with --append). Never prints a secret.
+import { readFile, unlink, writeFile } from 'node:fs/promises';
+import { writeFileAtomic } from '../../keys/key-file.js';
 import { InvalidArgumentError, type Command } from 'commander';
 import { generateServiceSecret, hashServiceSecret, loadBrokerConfig, startBroker, type RunningBroker, type ServiceRole } from '../../../broker/index.js';
 
@@ -37,6 +39,25 @@ function untilSignal(): Promise<NodeJS.Signals> {
   });
 }
 
+/** The accounts already in a file ([] if it does not exist); anything but a JSON array is refused. */
+async function readAccounts(path: string): Promise<unknown[]> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw Object.assign(new Error(`cannot read ${path}`), { code: 'file_not_found', exitCode: EXIT_USAGE });
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    value = undefined;
+  }
+  if (!Array.isArray(value)) throw Object.assign(new Error(`${path} is not a JSON array of accounts`), { code: 'bad_accounts_file', exitCode: EXIT_USAGE });
+  return value;
+}
+
 export function registerBrokerCommands(program: Command): void {
   const broker = program
     .command('broker')
@@ -60,14 +81,32 @@ export function registerBrokerCommands(program: Command): void {
 
   broker
     .command('account')
-    .description('create a service account: writes a random secret to --secret-file (0600) and prints the entry for FLEET_BROKER_SERVICE_ACCOUNTS')
+    .description('create a service account: writes a random secret to --secret-file (0600) and prints a complete accounts file (a JSON array) for FLEET_BROKER_SERVICE_ACCOUNTS(_FILE), or adds the entry to one with --append')
     .requiredOption('--username <name>', 'account name, the MQTT username', username)
     .requiredOption('--role <role>', '"orchestrator" (publish directives, read status/presence) or "dashboard" (read only)', role)
     .requiredOption('--secret-file <path>', 'where to write the secret (must not exist)')
-    .action(async (options: { username: string; role: ServiceRole; secretFile: string }) => {
+    .option('--append <accounts-file>', 'add the entry to this accounts file (created if missing; an existing username is refused)')
+    .action(async (options: { username: string; role: ServiceRole; secretFile: string; append?: string }) => {
+      // The accounts file is checked before the secret is written, so a refusal leaves nothing behind.
+      const accounts = options.append ? await readAccounts(options.append) : [];
+      if (accounts.some((a) => (a as { username?: unknown }).username === options.username)) {
+        throw Object.assign(new Error(`${options.append} already has an account named ${options.username}`), { code: 'account_exists', exitCode: EXIT_USAGE });
+      }
       const secret = generateServiceSecret();
       await writeFile(options.secretFile, `${secret}\n`, { mode: 0o600, flag: 'wx' });
       const entry = { username: options.username, secretSha256: hashServiceSecret(secret), role: options.role };
-      process.stdout.write(`${JSON.stringify(entry)}\n`);
+      const text = `${JSON.stringify([...accounts, entry], null, 2)}\n`;
+      if (!options.append) {
+        process.stdout.write(text);
+        return;
+      }
+      try {
+        // Hashes only, but no one else needs to read it.
+        await writeFileAtomic(options.append, text, 0o600);
+      } catch (error) {
+        await unlink(options.secretFile).catch(() => {});
+        throw error;
+      }
+      process.stdout.write(`added ${options.username} (${options.role}) to ${options.append}; secret in ${options.secretFile}\n`);
     });
 }

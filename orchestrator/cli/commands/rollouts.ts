@@ -1,6 +1,7 @@
 // `fleet-ota rollouts create|list|show|devices|watch|start|pause|resume|abort|approve|rollback`:
 // staged rollouts through the HTTP API. Rollback is a roll-forward: the previous image
 // re-released under a higher sequence, signed offline; the command walks the operator through it.
+// Waves are numbered from 1 in everything printed and in --wave; the API's `index` is 0-based.
 import type { Command } from 'commander';
 import { buildReleaseBody, formatWireTime, signRelease, type ReleaseEnvelope } from '../../../protocol/index.js';
 import { nodeEd25519 } from '../../../node-crypto/ed25519.js';
@@ -17,6 +18,9 @@ interface CreateOptions extends ApiOptions {
   group?: string[];
   tag?: string[];
   installedRelease?: string;
+  all?: boolean;
+  holdRemainder?: boolean;
+  force?: boolean;
   waves: string;
   canary?: string;
   successThreshold?: string;
@@ -76,6 +80,10 @@ export function specFromOptions(o: CreateOptions): RolloutSpecInput {
   if (o.group?.length) target.groups = o.group;
   if (o.tag?.length) target.tags = o.tag;
   if (o.installedRelease) target.installedReleaseId = o.installedRelease;
+  // The whole fleet is never implied: an empty target is a usage error, --all says it.
+  if (o.all && Object.keys(target).length > 0) throw new CliError(CLI_EXIT.usage, 'invalid_target', '--all cannot be combined with --device, --group, --tag or --installed-release');
+  if (o.all) target.all = true;
+  if (Object.keys(target).length === 0) throw new CliError(CLI_EXIT.usage, 'target_required', 'no target: give --device, --group, --tag or --installed-release, or --all for every device of the release\'s class');
   const maxPerMinute = number('--max-per-minute', o.maxPerMinute);
   return {
     releaseId: o.release,
@@ -85,19 +93,46 @@ export function specFromOptions(o: CreateOptions): RolloutSpecInput {
     policy: { mode: o.policy ?? 'auto', ...(o.deadline ? { deadline: o.deadline } : {}), ...(window ? { window } : {}) },
     failureAction: o.failureAction ?? 'pause',
     ...(maxPerMinute !== undefined ? { maxNotificationsPerMinute: maxPerMinute } : {}),
+    ...(o.holdRemainder ? { holdRemainder: true } : {}),
+    ...(o.force ? { force: true } : {}),
     start: o.start,
   };
 }
 
-/** Redraws the rollout until it completes or aborts (or, unless `follow`, pauses). */
-export async function watchRollout(client: ApiClient, id: string, options: { follow?: boolean; intervalMs?: number } = {}): Promise<RolloutView> {
+/**
+ * Redraws the rollout until it completes or aborts (or, unless `follow`, pauses). Under --json
+ * it prints one JSON view per line (NDJSON) whenever the view changes, the last one final.
+ */
+export async function watchRollout(client: ApiClient, id: string, options: { follow?: boolean; intervalMs?: number; json?: boolean } = {}): Promise<RolloutView> {
   const draw = frameWriter(process.stdout);
+  let last = '';
   for (;;) {
     const view = await client.request<RolloutView>('GET', `/v1/rollouts/${encodeURIComponent(id)}`);
-    draw(renderRollout(view, process.stdout.isTTY));
+    if (options.json) {
+      // updatedAt moves on every change worth a line; identical polls print nothing.
+      const line = JSON.stringify(view);
+      if (line !== last) process.stdout.write(`${line}\n`);
+      last = line;
+    } else {
+      draw(renderRollout(view, process.stdout.isTTY));
+    }
     if (isFinished(view) || (!options.follow && view.status === 'paused')) return view;
     await new Promise((resolve) => setTimeout(resolve, options.intervalMs ?? 500));
   }
+}
+
+/** The exit code a watch ends with: 0 completed, 4 paused (an operator must act), 5 aborted. */
+export function watchExitCode(view: RolloutView): number {
+  if (view.status === 'aborted') return CLI_EXIT.aborted;
+  if (view.status === 'paused') return CLI_EXIT.paused;
+  return CLI_EXIT.ok;
+}
+
+/** Why the server expects some targets to reject the release (set when created with force). */
+function preflightWarning(view: RolloutView & { preflight?: { targets: number; willReject: number; releaseSequence: number } }): string | undefined {
+  const p = view.preflight;
+  if (!p || p.willReject === 0) return undefined;
+  return `warning: ${p.willReject} of ${p.targets} target devices already have sequence ${p.releaseSequence} or higher installed and will reject ${view.releaseId} (rollback)`;
 }
 
 function summaryRows(rollouts: Array<{ id: string; releaseId: string; status: string; currentWave: number; waveCount: number; total: number; counts: Record<string, number> }>): string[][] {
@@ -115,7 +150,10 @@ export function registerRolloutsCommands(program: Command): void {
     .option('--group <name>', 'target group (repeatable)', collect)
     .option('--tag <name>', 'target tag (repeatable)', collect)
     .option('--installed-release <id>', 'only devices that have this release installed')
-    .option('--waves <list>', 'waves: cumulative shares and/or counts, e.g. 1%,10%,100% or 5,50,all', '1%,10%,100%')
+    .option('--all', 'target every device of the release\'s vendor and class (required when no other target is given)')
+    .option('--waves <list>', 'waves: cumulative shares (strictly increasing) and/or counts, ending with 100% or all, e.g. 1%,10%,100% or 5,50,all', '1%,10%,100%')
+    .option('--hold-remainder', 'let the waves end below 100%: devices left after the last wave stay out of this rollout')
+    .option('--force', 'create even if some targets already run this sequence or a higher one (they will reject it as a rollback)')
     .option('--canary <ids>', 'comma-separated canary device ids: a first wave of exactly these')
     .option('--success-threshold <fraction>', 'share of a wave that must succeed to promote (default 0.9)')
     .option('--failure-threshold <fraction>', 'share of a wave that may fail before the failure action (default 0.1)')
@@ -128,12 +166,15 @@ export function registerRolloutsCommands(program: Command): void {
     .option('--failure-action <action>', 'pause | abort when the failure threshold is crossed', 'pause')
     .option('--max-per-minute <n>', 'cap on devices notified per minute')
     .option('--no-start', 'create without starting (then `rollouts start`)')
-    .option('--watch', 'show live progress until the rollout finishes or pauses')
+    .option('--watch', 'show live progress until the rollout finishes or pauses (exit 0 completed, 4 paused, 5 aborted)')
     .action(async (options: CreateOptions) => {
+      const spec = specFromOptions(options);
       const client = createApiClient(options);
-      const view = await client.request<RolloutView>('POST', '/v1/rollouts', { json: specFromOptions(options) });
-      if (options.watch && !options.json) {
-        await watchRollout(client, view.id);
+      const view = await client.request<RolloutView>('POST', '/v1/rollouts', { json: spec });
+      const warning = preflightWarning(view);
+      if (warning && !options.json) process.stderr.write(`${warning}\n`);
+      if (options.watch) {
+        process.exitCode = watchExitCode(await watchRollout(client, view.id, { json: options.json ?? false }));
         return;
       }
       output(options, view, () => renderRollout(view).join('\n'));
@@ -157,29 +198,33 @@ export function registerRolloutsCommands(program: Command): void {
   withApiOptions(rollouts.command('devices <id>'))
     .description('list devices of a rollout, optionally in one state or wave')
     .option('--state <state>', 'only devices in this state')
-    .option('--wave <n>', 'only devices of this wave')
-    .option('--limit <n>', 'page size', '100')
+    .option('--wave <n>', 'only devices of this wave (1 = the first)')
+    .option('--limit <n>', 'page size (1-500)', '100')
     .option('--cursor <cursor>', 'continue from a previous page')
     .action(async (id: string, options: ApiOptions & { state?: string; wave?: string; limit: string; cursor?: string }) => {
+      if (!/^\d+$/.test(options.limit) || Number(options.limit) < 1 || Number(options.limit) > 500) throw new CliError(CLI_EXIT.usage, 'bad_option', `--limit ${options.limit} is not a page size from 1 to 500`);
       const query = new URLSearchParams({ limit: options.limit });
       if (options.state) query.set('state', options.state);
-      if (options.wave) query.set('wave', options.wave);
+      if (options.wave !== undefined) {
+        if (!/^\d+$/.test(options.wave) || Number(options.wave) < 1) throw new CliError(CLI_EXIT.usage, 'bad_option', `--wave ${options.wave} is not a wave number (waves count from 1)`);
+        query.set('wave', String(Number(options.wave) - 1));
+      }
       if (options.cursor) query.set('cursor', options.cursor);
       const page = await createApiClient(options).request<{ devices: Array<{ id: string; state: string; wave: number; progress: number; reason: string }>; cursor?: string }>('GET', `/v1/rollouts/${encodeURIComponent(id)}/devices?${query}`);
-      output(options, page, () => `${table(['DEVICE', 'STATE', 'WAVE', 'REASON'], page.devices.map((d) => [d.id, d.state, String(d.wave), d.reason || '-']))}${page.cursor ? `\nmore: --cursor ${page.cursor}` : ''}`);
+      output(options, page, () => `${table(['DEVICE', 'STATE', 'WAVE', 'REASON'], page.devices.map((d) => [d.id, d.state, String(d.wave + 1), d.reason || '-']))}${page.cursor ? `\nmore: --cursor ${page.cursor}` : ''}`);
     });
 
   withApiOptions(rollouts.command('watch <id>'))
     .description('live progress per wave until the rollout finishes (or pauses, unless --follow)')
     .option('--follow', 'keep watching through pauses')
     .action(async (id: string, options: ApiOptions & { follow?: boolean }) => {
-      const view = await watchRollout(createApiClient(options), id, { follow: options.follow ?? false });
-      if (view.status === 'aborted') process.exitCode = CLI_EXIT.failure;
+      const view = await watchRollout(createApiClient(options), id, { follow: options.follow ?? false, json: options.json ?? false });
+      process.exitCode = watchExitCode(view);
     });
 
   for (const action of ['start', 'pause', 'resume', 'abort', 'approve'] as const) {
     const command = withApiOptions(rollouts.command(`${action} <id>`)).description(
-      { start: 'start a created rollout', pause: 'pause notifying (devices already notified continue)', resume: 'resume a paused rollout (after a threshold pause, accepts the current wave as it stands)', abort: 'abort: cancel pending devices, send a signed cancel to notified ones', approve: 'approve promotion of the current wave (manual promotion)' }[action],
+      { start: 'start a created rollout', pause: 'pause notifying (devices already notified continue)', resume: 'resume a paused rollout (after a threshold pause, accepts the current wave as it stands)', abort: 'abort: cancel pending devices, send a signed cancel to notified ones', approve: 'approve promotion of the current wave of a running manual rollout (refused otherwise: a paused rollout continues with resume)' }[action],
     );
     if (action === 'pause' || action === 'abort') command.option('--reason <text>', 'why (shown on the dashboard)');
     command.action(async (id: string, options: ApiOptions & { reason?: string }) => {
@@ -240,7 +285,9 @@ async function rollback(client: ApiClient, id: string, options: ApiOptions & { t
   const body = buildReleaseBody({ releaseId, version, sequence, vendorId, classId, payload, createdAt: formatWireTime(Date.now() / 1000) });
   await client.request('POST', '/v1/releases', { json: signRelease(body, keys, nodeEd25519) });
   say(`2. signed and imported ${releaseId}`);
-  const created = await client.request<RolloutView>('POST', '/v1/rollouts', { json: { releaseId, target: bad.spec.target, waves: parseWaves(options.waves, {}) } });
+  // A rollout stored before targets had to be explicit may carry an empty one: the whole fleet.
+  const sameTarget = Object.keys(bad.spec.target).length > 0 ? bad.spec.target : { all: true as const };
+  const created = await client.request<RolloutView>('POST', '/v1/rollouts', { json: { releaseId, target: sameTarget, waves: parseWaves(options.waves, {}) } });
   say(`3. started rollout ${created.id}`);
-  if (!options.json) await watchRollout(client, created.id);
+  if (!options.json) process.exitCode = watchExitCode(await watchRollout(client, created.id));
 }

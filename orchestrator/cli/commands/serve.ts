@@ -1,7 +1,11 @@
 // `fleet-ota serve`: runs the orchestrator HTTP service (server.ts) until SIGINT or SIGTERM, then
-// shuts down gracefully. Configuration comes from the environment (orchestrator/config.ts).
+// shuts down gracefully. Configuration comes from the environment (orchestrator/config.ts); every
+// missing or bad setting is reported at once, and the start says where the dashboard is and how
+// to get a token.
+import { access, constants } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { loadOrchestratorConfig, type OrchestratorConfig } from '../../config.js';
+import { ConfigError, loadOrchestratorConfig, type OrchestratorConfig } from '../../config.js';
+import { CLI_EXIT, CliError } from '../api-client.js';
 import { startOrchestrator, type OrchestratorHooks, type RunningOrchestrator } from '../../server.js';
 
 export interface ServeOptions {
@@ -11,6 +15,33 @@ export interface ServeOptions {
    */
   start?: (config: OrchestratorConfig) => Promise<Pick<RunningOrchestrator, 'url' | 'close'>>;
   hooks?: OrchestratorHooks;
+  /** The full orchestrator needs a broker and a director key; the HTTP service alone does not. */
+  requiresEngine?: boolean;
+}
+
+/** Settings the rollout engine cannot start without, each with what to do about it. */
+export async function engineSettingProblems(env: NodeJS.ProcessEnv): Promise<string[]> {
+  const set = (name: string) => (env[name] ?? '') !== '';
+  const problems: string[] = [];
+  if (!set('FLEET_BROKER_URL')) problems.push('FLEET_BROKER_URL: not set (the broker directives go through, e.g. mqtt://127.0.0.1:1884)');
+  if (!set('FLEET_DIRECTOR_KEY')) {
+    problems.push('FLEET_DIRECTOR_KEY: not set (path of the director private key file; `fleet-ota keys init` creates one)');
+  } else if (!(await access(env.FLEET_DIRECTOR_KEY!, constants.R_OK).then(() => true, () => false))) {
+    problems.push(`FLEET_DIRECTOR_KEY: cannot read ${env.FLEET_DIRECTOR_KEY}`);
+  }
+  if (set('FLEET_BROKER_USERNAME') !== set('FLEET_BROKER_SECRET')) problems.push('FLEET_BROKER_USERNAME / FLEET_BROKER_SECRET: give both (the orchestrator\'s broker service account; `fleet-ota broker account` makes one) or neither');
+  return problems;
+}
+
+/** Lines printed once the service listens: where things are and how to get a token. */
+export function startBanner(url: string, config: OrchestratorConfig): string[] {
+  return [
+    `fleet-ota orchestrator listening on ${url}`,
+    `dashboard: ${url}/dashboard/   API: ${url}/v1 (OpenAPI: ${url}/v1/openapi.json)`,
+    config.operatorToken
+      ? 'token: FLEET_OPERATOR_TOKEN is an operator token (more: fleet-ota tokens create --role operator|read)'
+      : `token: none configured; create one with \`fleet-ota tokens create --role operator\` (same REDIS_URL and FLEET_KEY_PREFIX=${config.keyPrefix}), then paste it into the dashboard or export FLEET_API_TOKEN`,
+  ];
 }
 
 /** Forced exit if a graceful shutdown hangs. */
@@ -22,13 +53,25 @@ export function registerServeCommands(program: Command, serveOptions: ServeOptio
     .option('--host <host>', 'listen address (overrides FLEET_HTTP_HOST)')
     .option('--port <port>', 'listen port (overrides FLEET_HTTP_PORT)')
     .action(async (options: { host?: string; port?: string }) => {
-      const config = loadOrchestratorConfig({
+      const env = {
         ...process.env,
         ...(options.host ? { FLEET_HTTP_HOST: options.host } : {}),
         ...(options.port ? { FLEET_HTTP_PORT: options.port } : {}),
-      });
+      };
+      // Every problem in one run: the config's own checks plus what the engine needs.
+      const problems = serveOptions.requiresEngine ? await engineSettingProblems(env) : [];
+      let config: OrchestratorConfig | undefined;
+      try {
+        config = loadOrchestratorConfig(env);
+      } catch (error) {
+        if (!(error instanceof ConfigError)) throw error;
+        problems.unshift(...error.problems);
+      }
+      if (problems.length > 0 || !config) {
+        throw new CliError(CLI_EXIT.usage, 'invalid_configuration', `cannot start, ${problems.length} setting${problems.length === 1 ? '' : 's'} to fix:\n  ${problems.join('\n  ')}`);
+      }
       const running = serveOptions.start ? await serveOptions.start(config) : await startOrchestrator(config, serveOptions.hooks);
-      process.stdout.write(`fleet-ota orchestrator listening on ${running.url}\n`);
+      process.stdout.write(`${startBanner(running.url, config).join('\n')}\n`);
       await new Promise<void>((resolve) => {
         const stop = (signal: NodeJS.Signals) => {
           process.stdout.write(`${signal}: shutting down\n`);

@@ -37,7 +37,8 @@ describe('parseWaves', () => {
   });
 });
 
-describe('fleet-ota rollouts', () => {
+// Each run of the binary starts tsx: seconds apiece on a loaded machine.
+describe('fleet-ota rollouts', { timeout: 300_000 }, () => {
   it('creates a manual rollout, pauses, resumes, approves and watches it finish', async () => {
     await scripted.add('cli', 10, () => 'succeed', ['g-cli']);
     const releaseId = await scripted.release();
@@ -57,12 +58,113 @@ describe('fleet-ota rollouts', () => {
     const watched = await cli('rollouts', 'watch', view.id);
     expect(watched.code).toBe(0);
     expect(watched.stdout).toMatch(/completed/);
-    expect(watched.stdout).toMatch(/wave 1 \[#+\]\s+8\/8/);
+    // Waves count from 1 wherever a human reads them (the API's index stays 0-based).
+    expect(watched.stdout).toMatch(/wave 1 \[#+\]\s+2\/2/);
+    expect(watched.stdout).toMatch(/wave 2 \[#+\]\s+8\/8/);
+    expect(watched.stdout).not.toMatch(/wave 0/);
 
     const list = await cli('rollouts', 'list');
     expect(list.stdout).toContain(view.id);
     const devices = JSON.parse((await cli('rollouts', 'devices', view.id, '--state', 'succeeded', '--json')).stdout) as { devices: unknown[] };
     expect(devices.devices).toHaveLength(10);
+    const second = JSON.parse((await cli('rollouts', 'devices', view.id, '--wave', '2', '--json')).stdout) as { devices: Array<{ wave: number }> };
+    expect(second.devices.map((d) => d.wave)).toEqual(Array(8).fill(1));
+  });
+
+  it('holds --limit, and its cursor leads through every device once', async () => {
+    await scripted.add('page', 12, () => 'silent', ['g-page']);
+    const created = await stack.createRollout({ releaseId: await scripted.release(), target: { groups: ['g-page'] }, start: false });
+    const run = await cli('rollouts', 'devices', created.id, '--limit', '5', '--json');
+    expect(run.code, run.stderr).toBe(0);
+    const first = JSON.parse(run.stdout) as { devices: Array<{ id: string }>; cursor?: string };
+    expect(first.devices).toHaveLength(5);
+    const seen = first.devices.map((d) => d.id);
+    let cursor = first.cursor;
+    let pages = 1;
+    while (cursor && pages < 10) {
+      const page = await stack.api<{ devices: Array<{ id: string }>; cursor?: string }>('GET', `/v1/rollouts/${created.id}/devices?limit=5&cursor=${cursor}`);
+      expect(page.devices.length).toBeLessThanOrEqual(5);
+      seen.push(...page.devices.map((d) => d.id));
+      cursor = page.cursor;
+      pages++;
+    }
+    expect(pages).toBe(3);
+    expect(seen).toHaveLength(12);
+    expect(new Set(seen).size).toBe(12);
+  });
+
+  it('refuses an implicit whole fleet and waves that are not cumulative up to 100%, in JSON under --json', async () => {
+    const noTarget = await cli('rollouts', 'create', '--release', 'rel-1', '--json');
+    expect(noTarget.code).toBe(2);
+    expect(JSON.parse(noTarget.stderr)).toMatchObject({ code: 'target_required' });
+    expect(noTarget.stdout).toBe('');
+    const both = await cli('rollouts', 'create', '--release', 'rel-1', '--all', '--group', 'g-cli');
+    expect(both.code).toBe(2);
+    expect(both.stderr).toContain('(invalid_target)');
+
+    const releaseId = await scripted.release();
+    const decreasing = await cli('rollouts', 'create', '--release', releaseId, '--all', '--waves', '10%,5%', '--json');
+    expect(decreasing.code).toBe(3);
+    expect(JSON.parse(decreasing.stderr)).toMatchObject({ code: 'invalid_waves', message: expect.stringContaining('cumulative') });
+    // The API itself refuses, whatever the client.
+    const post = (body: object) => fetch(`${stack.apiUrl}/v1/rollouts`, { method: 'POST', headers: { authorization: `Bearer ${stack.operatorToken}`, 'content-type': 'application/json' }, body: JSON.stringify({ releaseId, ...body }) });
+    for (const waves of [[{ percent: 10 }, { percent: 50 }], [{ count: 5 }, { count: 50 }], [{ percent: 100 }, { count: 5 }]]) {
+      const answer = await post({ target: { all: true }, waves });
+      expect(answer.status).toBe(422);
+      expect(await answer.json()).toMatchObject({ code: 'invalid_waves' });
+    }
+    const empty = await post({ target: {} });
+    expect(empty.status).toBe(422);
+    expect(await empty.json()).toMatchObject({ code: 'target_required' });
+    // A usage error from the parser is JSON too.
+    const unknown = await cli('rollouts', 'list', '--json', '--bogus');
+    expect(unknown.code).toBe(2);
+    expect(JSON.parse(unknown.stderr)).toMatchObject({ code: 'usage', message: expect.stringContaining('--bogus') });
+
+    // Held on purpose: the rest of the group stays out of the rollout.
+    await scripted.add('hold', 10, () => 'silent', ['g-hold']);
+    const held = await cli('rollouts', 'create', '--release', releaseId, '--group', 'g-hold', '--waves', '10%,50%', '--hold-remainder', '--no-start', '--json');
+    expect(held.code, held.stderr).toBe(0);
+    expect((JSON.parse(held.stdout) as RolloutView).waves.map((w) => w.size)).toEqual([1, 4]);
+  });
+
+  it('says how many targets will reject an older release and refuses it without --force', async () => {
+    const made = await scripted.add('older', 6, () => 'silent', ['g-older']);
+    const older = await scripted.release();
+    const newer = await scripted.release();
+    const newerSequence = Number(newer.replace('rel-', ''));
+    // What status ingestion records when 4 of them report `newer` installed.
+    for (const d of made.slice(0, 4)) await stack.redis.hset(`${stack.prefix}device:${d.id}`, 'installedReleaseId', newer, 'installedSequence', String(newerSequence));
+    const refused = await cli('rollouts', 'create', '--release', older, '--group', 'g-older', '--no-start');
+    expect(refused.code).toBe(3);
+    expect(refused.stderr).toContain('(release_not_newer)');
+    expect(refused.stderr).toContain('4 of 6 target devices');
+    const forced = await cli('rollouts', 'create', '--release', older, '--group', 'g-older', '--no-start', '--force');
+    expect(forced.code, forced.stderr).toBe(0);
+    expect(forced.stderr).toContain('warning: 4 of 6 target devices');
+  });
+
+  it('refuses approve on an automatic or paused rollout; create --watch exits 4 at a threshold pause; watch --json prints NDJSON', async () => {
+    await scripted.add('auto', 4, () => 'silent', ['g-auto']);
+    const created = await stack.createRollout({ releaseId: await scripted.release(), target: { groups: ['g-auto'] } });
+    const running = await cli('rollouts', 'approve', created.id, '--json');
+    expect(running.code).toBe(3);
+    expect(JSON.parse(running.stderr)).toMatchObject({ code: 'not_approvable' });
+    await stack.api('POST', `/v1/rollouts/${created.id}/pause`);
+    const paused = await cli('rollouts', 'approve', created.id);
+    expect(paused.code).toBe(3);
+    expect(paused.stderr).toMatch(/paused.*resume/);
+    expect((await stack.rollout(created.id)).waves[0]!.approved).toBe(false);
+    await stack.api('POST', `/v1/rollouts/${created.id}/abort`);
+
+    await scripted.add('bad', 4, () => ({ fail: 'install_failed' }), ['g-bad']);
+    const watched = await cli('rollouts', 'create', '--release', await scripted.release(), '--group', 'g-bad', '--waves', '100%', '--failure-threshold', '0', '--watch', '--json');
+    expect(watched.code, watched.stderr).toBe(4);
+    const frames = watched.stdout.trim().split('\n').map((line) => JSON.parse(line) as RolloutView);
+    expect(frames.at(-1)!.status).toBe('paused');
+    expect(frames.at(-1)!.statusReason).toMatch(/threshold/);
+    await stack.api('POST', `/v1/rollouts/${frames[0]!.id}/abort`);
+    expect((await cli('rollouts', 'watch', frames[0]!.id)).code).toBe(5);
   });
 
   it('fails clearly: unknown rollout (3), bad waves (2), no token (3)', async () => {

@@ -105,7 +105,7 @@ describe('ops dashboard in Chromium', () => {
 
     await stack.publishRelease({ releaseId: 'dash-rel-1', version: '2.0.0', sequence: 10 });
     const tolerant = { successThreshold: 0.5, failureThreshold: 0.5 };
-    const created = await stack.createRollout({ releaseId: 'dash-rel-1', waves: [{ percent: 10, ...tolerant }, { percent: 40, ...tolerant }, { percent: 100, ...tolerant }] });
+    const created = await stack.createRollout({ releaseId: 'dash-rel-1', target: { all: true }, waves: [{ percent: 10, ...tolerant }, { percent: 40, ...tolerant }, { percent: 100, ...tolerant }] });
     expect(created.waves.map((w) => w.size)).toEqual([3, 9, 18]);
 
     // The overview learns of the new rollout from the stream; open it from the list.
@@ -170,7 +170,7 @@ describe('ops dashboard in Chromium', () => {
     await stack.publishRelease({ releaseId: 'dash-rel-2', version: '2.1.0', sequence: 11 });
     // Healthy canaries and a long bake keep the rollout running after its first wave.
     const canaries = fleet.devices.filter((d) => d.profile === 'healthy').slice(0, 3).map((d) => d.id);
-    const created = await stack.createRollout({ releaseId: 'dash-rel-2', waves: [{ deviceIds: canaries, bakeSeconds: 3_600 }, { percent: 100 }] });
+    const created = await stack.createRollout({ releaseId: 'dash-rel-2', target: { all: true }, waves: [{ deviceIds: canaries, bakeSeconds: 3_600 }, { percent: 100 }] });
 
     const reader = await openDashboard(stack.readToken, `#/rollouts/${created.id}`);
     await expect.poll(() => text(reader, 'rollout-status'), { timeout: 10_000 }).toBe('running');
@@ -414,7 +414,7 @@ describe('ops dashboard in Chromium', () => {
       await pipe.exec();
     }
     const store = new RolloutStore(redis, prefix);
-    const spec = rolloutSpecSchema.parse({ id: 'ro-scale', releaseId: 'dash-rel-2', waves: [{ percent: 1 }, { percent: 10 }, { percent: 100 }], start: false });
+    const spec = rolloutSpecSchema.parse({ id: 'ro-scale', releaseId: 'dash-rel-2', target: { all: true }, waves: [{ percent: 1 }, { percent: 10 }, { percent: 100 }], start: false });
     await store.create({ id: 'ro-scale', spec, manifestSha256: 'cd'.repeat(32), waves: [ids.slice(0, 1_000), ids.slice(1_000, 10_000), ids.slice(10_000)], now: Math.floor(Date.now() / 1000) });
 
     const overview = await openDashboard(stack.readToken);

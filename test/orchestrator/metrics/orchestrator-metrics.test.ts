@@ -121,7 +121,7 @@ describe('GET /metrics', () => {
   it('parses as Prometheus text and its numbers match the rollout\'s counts', async () => {
     // A rollout of two waves; wave 0 notified as the engine does it (Lua scripts + real publishes).
     const now = Math.floor(Date.now() / 1000);
-    const spec = rolloutSpecSchema.parse({ id: ROLLOUT, releaseId: 'rel-1', waves: [{ count: 6 }, { percent: 100 }] });
+    const spec = rolloutSpecSchema.parse({ id: ROLLOUT, releaseId: 'rel-1', target: { all: true }, waves: [{ count: 6 }, { percent: 100 }] });
     const record = await store.create({ id: ROLLOUT, spec, manifestSha256: 'ab'.repeat(32), waves: [wave0.map((d) => d.id), devices.slice(6).map((d) => d.id)], now });
     expect(await store.casWave(ROLLOUT, 0, 'pending', 'notifying', 'notifyStartedAt', now)).toBe(true);
     const counters = (await store.scripts.prepareSlice(prefix, ROLLOUT, record.seq, 1_700_000_000, ...wave0.map((d) => d.id))).map(Number).filter((_, i) => i % 2 === 0);

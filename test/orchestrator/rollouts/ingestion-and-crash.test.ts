@@ -83,7 +83,7 @@ describe('crash safety and concurrency', () => {
       devices.push(...made);
       const { releaseId } = await own.publishRelease({ releaseId: 'crash-rel', version: '2.0.0', sequence: 1 });
       // Capped so the wave is still notifying when the first orchestrator goes away.
-      const created = await own.createRollout({ releaseId, maxNotificationsPerMinute: 1200 });
+      const created = await own.createRollout({ releaseId, target: { all: true }, maxNotificationsPerMinute: 1200 });
       await expect.poll(() => made.filter((d) => d.plans.length > 0).length, { timeout: 5_000 }).toBeGreaterThan(0);
       await own.orchestrator.close();
       expect(made.some((d) => d.plans.length === 0)).toBe(true);
