@@ -48,6 +48,23 @@ export const deviceInputSchema = {
   },
 } as const;
 
+/** PATCH /devices/:id body; the registry checks syntax and bounds (validate-device.ts). */
+export const devicePatchSchema = {
+  type: 'object',
+  additionalProperties: false,
+  minProperties: 1,
+  properties: {
+    groups: { type: 'array', maxItems: 32, items: { type: 'string', maxLength: 64 }, description: 'replaces the groups' },
+    tags: { type: 'array', maxItems: 32, items: { type: 'string', maxLength: 64 }, description: 'replaces the tags' },
+    attributes: {
+      type: 'object',
+      maxProperties: 32,
+      additionalProperties: { type: ['string', 'null'], maxLength: 256 },
+      description: 'merged into the stored attributes (names [A-Za-z0-9._-]{1,64}, string values up to 256 characters); null removes one; at most 32 in all',
+    },
+  },
+} as const;
+
 export const deviceSchema = {
   $id: 'Device',
   type: 'object',
@@ -59,6 +76,7 @@ export const deviceSchema = {
     classId: { type: 'string' },
     groups: { type: 'array', items: { type: 'string' } },
     tags: { type: 'array', items: { type: 'string' } },
+    attributes: { type: 'object', additionalProperties: { type: 'string' } },
     revoked: { type: 'boolean' },
     createdAt: { type: 'string' },
     revokedAt: { type: 'string' },
@@ -104,6 +122,7 @@ export const importResultSchema = {
   required: ['imported', 'failedCount', 'failed'],
   properties: {
     imported: { type: 'integer' },
+    updated: { type: 'integer', description: 'with ?upsert=true: existing devices whose groups and tags were replaced' },
     failedCount: { type: 'integer' },
     failed: {
       type: 'array',

@@ -33,6 +33,8 @@ export interface DeviceRecord {
   classId: string;
   groups: string[];
   tags: string[];
+  /** Free-form string map (PATCH /v1/devices/:id), bounded by REGISTRY_LIMITS; decoded as {} when never set. */
+  attributes?: Record<string, string>;
   revoked: boolean;
   createdAt: string;
   revokedAt?: string;
@@ -56,6 +58,7 @@ export function encodeDeviceRecord(record: DeviceRecord): Record<string, string>
     revoked: record.revoked ? '1' : '0',
     createdAt: record.createdAt,
   };
+  if (record.attributes !== undefined) fields.attributes = JSON.stringify(record.attributes);
   if (record.revokedAt !== undefined) fields.revokedAt = record.revokedAt;
   if (record.installedReleaseId !== undefined) fields.installedReleaseId = record.installedReleaseId;
   if (record.installedSequence !== undefined) fields.installedSequence = String(record.installedSequence);
@@ -85,6 +88,7 @@ export function decodeDeviceRecord(fields: Record<string, string>): DeviceRecord
     classId: fields.classId ?? '',
     groups: parseJson<string[]>(fields.groups, []),
     tags: parseJson<string[]>(fields.tags, []),
+    attributes: parseJson<Record<string, string>>(fields.attributes, {}),
     revoked: fields.revoked === '1',
     createdAt: fields.createdAt ?? '',
   };

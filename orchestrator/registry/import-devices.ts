@@ -6,6 +6,7 @@ import type { KeyChecker } from './key-checker.js';
 import { REGISTRY_LIMITS } from './limits.js';
 import { parseCsvDevice, parseCsvHeader, parseNdjsonDevice, readLines, type ImportFormat } from './import-lines.js';
 import { registerDevices } from './register-devices.js';
+import { updateDevices } from './update-devices.js';
 import type { DeviceInput } from './validate-device.js';
 
 export interface ImportFailure {
@@ -16,6 +17,8 @@ export interface ImportFailure {
 
 export interface ImportResult {
   imported: number;
+  /** With upsert: existing devices whose groups and tags the import replaced. */
+  updated?: number;
   /** Every failed line counts here; `failed` lists the first few. */
   failedCount: number;
   failed: ImportFailure[];
@@ -29,6 +32,12 @@ export interface ImportOptions {
   maxBytes: number;
   batchSize?: number;
   maxReportedFailures?: number;
+  /**
+   * A line for a registered device replaces its groups and tags instead of failing with
+   * device_exists, if it repeats the device's key, vendor and class (else public_key_differs /
+   * class_differs: a key rotation is never a side effect of an import).
+   */
+  upsert?: boolean;
 }
 
 interface Batch {
@@ -39,7 +48,7 @@ interface Batch {
 export async function importDevices(source: AsyncIterable<Buffer | string>, format: ImportFormat, options: ImportOptions): Promise<ImportResult> {
   const batchSize = options.batchSize ?? REGISTRY_LIMITS.importBatchSize;
   const maxReported = options.maxReportedFailures ?? REGISTRY_LIMITS.maxReportedFailures;
-  const result: ImportResult = { imported: 0, failedCount: 0, failed: [] };
+  const result: ImportResult = options.upsert ? { imported: 0, updated: 0, failedCount: 0, failed: [] } : { imported: 0, failedCount: 0, failed: [] };
   const fail = (line: number, code: string, message: string) => {
     result.failedCount++;
     if (result.failed.length < maxReported) result.failed.push({ line, code, message });
@@ -67,9 +76,24 @@ export async function importDevices(source: AsyncIterable<Buffer | string>, form
         }
       });
       const created = await registerDevices(options.redis, options.prefix, accepted, options.now());
+      const existing: number[] = [];
       created.forEach((isNew, i) => {
         if (isNew) result.imported++;
+        else if (options.upsert) existing.push(i);
         else fail(acceptedLines[i]!, 'device_exists', `device ${accepted[i]!.id} is already registered`);
+      });
+      if (existing.length === 0) return;
+      const outcomes = await updateDevices(options.redis, options.prefix, existing.map((i) => {
+        const d = accepted[i]!;
+        return { id: d.id, expectPublicKey: d.publicKey, expectClass: { vendorId: d.vendorId, classId: d.classId }, groups: d.groups, tags: d.tags };
+      }));
+      outcomes.forEach((outcome, j) => {
+        const i = existing[j]!;
+        const id = accepted[i]!.id;
+        if (outcome === 'updated') result.updated = (result.updated ?? 0) + 1;
+        else if (outcome === 'public_key_differs') fail(acceptedLines[i]!, outcome, `device ${id} is registered with another public key (revoke it and register a new id to rotate)`);
+        else if (outcome === 'class_differs') fail(acceptedLines[i]!, outcome, `device ${id} is registered with another vendor/class`);
+        else fail(acceptedLines[i]!, outcome, `device ${id} could not be updated (${outcome})`);
       });
     });
     inFlight.push(writes);

@@ -4,6 +4,9 @@ export const REGISTRY_LIMITS = {
   /** Groups and tags one device may carry. */
   maxGroupsPerDevice: 32,
   maxTagsPerDevice: 32,
+  /** Free-form attributes (string map) one device may carry, and their sizes. */
+  maxAttributesPerDevice: 32,
+  maxAttributeValueChars: 256,
   /** Characters in one NDJSON / CSV import line. */
   maxImportLineChars: 8 * 1024,
   /** Devices written per Redis script call during a bulk import. */

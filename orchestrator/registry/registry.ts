@@ -10,24 +10,31 @@ import { importDevices, type ImportResult } from './import-devices.js';
 import type { ImportFormat } from './import-lines.js';
 import type { KeyChecker } from './key-checker.js';
 import { isAcceptableWireKey } from './acceptable-key.js';
+import { installedSequences } from './installed-sequences.js';
 import { listDevices, type DeviceFilter, type DevicePage } from './list-devices.js';
 import { createPublicKeyCache } from './public-key-cache.js';
 import { registerDevices } from './register-devices.js';
 import { resolveTarget, type TargetSelector } from './resolve-target.js';
 import { revokeDevice } from './revoke-device.js';
-import { validateDeviceInput } from './validate-device.js';
+import { validateDeviceInput, validateDevicePatch } from './validate-device.js';
+import { updateDevices } from './update-devices.js';
+import { REGISTRY_LIMITS } from './limits.js';
 
 export interface Registry {
   /** Registers one device; ApiError 400 (invalid_*), 409 device_exists. */
   register(input: unknown): Promise<DeviceRecord>;
   /** Bulk import from a streamed NDJSON or CSV body. */
-  import(source: AsyncIterable<Buffer | string>, format: ImportFormat, options: { maxBytes: number }): Promise<ImportResult>;
+  import(source: AsyncIterable<Buffer | string>, format: ImportFormat, options: { maxBytes: number; upsert?: boolean }): Promise<ImportResult>;
+  /** Replaces groups/tags and merges attributes; ApiError 400 (bad_schema, invalid_*), 404 not_found, 422 too_many_attributes. */
+  patch(deviceId: string, input: unknown): Promise<DeviceRecord>;
   /** Revokes and publishes the id on the revocation channel; ApiError 404 if unknown. */
   revoke(deviceId: string): Promise<DeviceRecord>;
   get(deviceId: string): Promise<DeviceRecord | undefined>;
   list(filter: DeviceFilter, page: { cursor?: string; limit?: number }): Promise<DevicePage>;
   /** Sorted ids of the devices a rollout targets (resolve-target.ts). */
   resolveTarget(selector: TargetSelector): Promise<string[]>;
+  /** The installed sequence each device last reported (undefined: none yet), in input order. */
+  installedSequences(deviceIds: readonly string[]): Promise<Array<number | undefined>>;
   /** The registered key of a device that is not revoked (briefly cached). */
   getPublicKey(deviceId: string): Promise<Uint8Array | undefined>;
   /** Drops a cached key (a revocation seen on the channel). */
@@ -63,7 +70,17 @@ export function createRegistry(options: RegistryOptions): Registry {
       if (!record) throw new ApiError(500, 'internal', 'device vanished after registration');
       return record;
     },
-    import: (source, format, importOptions) => importDevices(source, format, { redis, prefix, keyChecker, now, maxBytes: importOptions.maxBytes }),
+    import: (source, format, importOptions) => importDevices(source, format, { redis, prefix, keyChecker, now, maxBytes: importOptions.maxBytes, upsert: importOptions.upsert ?? false }),
+    async patch(deviceId, input) {
+      const parsed = validateDevicePatch(input);
+      if (!parsed.ok) throw new ApiError(400, parsed.code, parsed.message);
+      const [outcome] = await updateDevices(redis, prefix, [{ id: deviceId, ...parsed.patch }]);
+      if (outcome === 'not_found') throw new ApiError(404, 'not_found', `device ${deviceId} not found`);
+      if (outcome === 'too_many_attributes') throw new ApiError(422, 'too_many_attributes', `device ${deviceId} would have more than ${REGISTRY_LIMITS.maxAttributesPerDevice} attributes`);
+      const record = await getDevice(redis, prefix, deviceId);
+      if (!record) throw new ApiError(404, 'not_found', `device ${deviceId} not found`);
+      return record;
+    },
     async revoke(deviceId) {
       const outcome = await revokeDevice(redis, prefix, deviceId, now());
       keys.forget(deviceId);
@@ -75,6 +92,7 @@ export function createRegistry(options: RegistryOptions): Registry {
     get: (deviceId) => getDevice(redis, prefix, deviceId),
     list: (filter, page) => listDevices(redis, prefix, filter, page),
     resolveTarget: (selector) => resolveTarget(redis, prefix, selector),
+    installedSequences: (deviceIds) => installedSequences(redis, prefix, deviceIds),
     getPublicKey: (deviceId) => keys.get(deviceId),
     forgetPublicKey: (deviceId) => keys.forget(deviceId),
     summary: () => summary.get(),

@@ -52,3 +52,51 @@ export function validateDeviceInput(value: unknown): DeviceInputResult {
   if (typeof tags === 'string') return fail('invalid_tags', tags);
   return { ok: true, device: { id: record.id, publicKey: record.publicKey, vendorId: record.vendorId, classId: record.classId, groups, tags } };
 }
+
+/** PATCH /v1/devices/:id: groups and tags replace the lists, attributes merge (null removes one). */
+export interface DevicePatch {
+  groups?: string[];
+  tags?: string[];
+  attributes?: Record<string, string | null>;
+}
+
+export type DevicePatchResult = { ok: true; patch: DevicePatch } | { ok: false; code: string; message: string };
+
+const PATCH_FIELDS = new Set(['groups', 'tags', 'attributes']);
+/** Attribute names: the registry's name syntax, so they can appear in filters and CSV headers. */
+const ATTRIBUTE_NAME = /^[A-Za-z0-9._-]{1,64}$/;
+
+export function validateDevicePatch(value: unknown): DevicePatchResult {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return { ok: false, code: 'bad_schema', message: 'a device patch is a JSON object' };
+  const record = value as Record<string, unknown>;
+  const keys = Object.keys(record);
+  for (const key of keys) {
+    if (!PATCH_FIELDS.has(key)) return { ok: false, code: 'bad_schema', message: `unknown field ${JSON.stringify(key.slice(0, 64))}; a patch has groups, tags and/or attributes` };
+  }
+  if (keys.length === 0) return { ok: false, code: 'bad_schema', message: 'an empty patch changes nothing: give groups, tags and/or attributes' };
+  const patch: DevicePatch = {};
+  if (record.groups !== undefined) {
+    const groups = nameList(record.groups, 'groups', REGISTRY_LIMITS.maxGroupsPerDevice);
+    if (typeof groups === 'string') return { ok: false, code: 'invalid_groups', message: groups };
+    patch.groups = groups;
+  }
+  if (record.tags !== undefined) {
+    const tags = nameList(record.tags, 'tags', REGISTRY_LIMITS.maxTagsPerDevice);
+    if (typeof tags === 'string') return { ok: false, code: 'invalid_tags', message: tags };
+    patch.tags = tags;
+  }
+  if (record.attributes !== undefined) {
+    const attributes = record.attributes;
+    if (typeof attributes !== 'object' || attributes === null || Array.isArray(attributes)) return { ok: false, code: 'invalid_attributes', message: 'attributes is an object of string values (null removes one)' };
+    const entries = Object.entries(attributes);
+    if (entries.length > REGISTRY_LIMITS.maxAttributesPerDevice) return { ok: false, code: 'too_many_attributes', message: `at most ${REGISTRY_LIMITS.maxAttributesPerDevice} attributes` };
+    for (const [name, v] of entries) {
+      if (!ATTRIBUTE_NAME.test(name)) return { ok: false, code: 'invalid_attributes', message: 'attribute names match [A-Za-z0-9._-]{1,64}' };
+      if (v !== null && (typeof v !== 'string' || v.length > REGISTRY_LIMITS.maxAttributeValueChars)) {
+        return { ok: false, code: 'invalid_attributes', message: `attribute ${name}: a string of at most ${REGISTRY_LIMITS.maxAttributeValueChars} characters, or null to remove it` };
+      }
+    }
+    patch.attributes = attributes as Record<string, string | null>;
+  }
+  return { ok: true, patch };
+}

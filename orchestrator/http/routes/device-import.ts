@@ -17,7 +17,7 @@ export const deviceImportRoutes: FastifyPluginAsync<RouteOptions> = async (app, 
   // Scoped to this plugin: the body stays a stream for the handler.
   app.addContentTypeParser(Object.keys(FORMATS), (_request, payload, done) => done(null, payload));
 
-  app.post('/devices/import', {
+  app.post<{ Querystring: { upsert?: boolean } }>('/devices/import', {
     onRequest: [
       app.requireRole('operator'),
       async (request) => {
@@ -33,6 +33,7 @@ export const deviceImportRoutes: FastifyPluginAsync<RouteOptions> = async (app, 
       tags: ['devices'],
       security: bearer,
       consumes: Object.keys(FORMATS),
+      querystring: { type: 'object', additionalProperties: false, properties: { upsert: { type: 'boolean', default: false, description: 'a line for a registered device (same key, vendor and class) replaces its groups and tags instead of failing device_exists' } } },
       // Documentation only: an empty schema accepts the stream the parser hands over.
       body: { description: 'NDJSON: one {"id","publicKey","vendorId","classId","groups":[],"tags":[]} per line. CSV: a header line, then one device per line.' },
       response: { 200: importResultSchema, ...errorResponses },
@@ -42,7 +43,7 @@ export const deviceImportRoutes: FastifyPluginAsync<RouteOptions> = async (app, 
     const format = FORMATS[mediaType];
     if (!format) throw new ApiError(415, 'unsupported_media_type', 'send application/x-ndjson or text/csv');
     try {
-      return await app.services.registry.import(bodyChunks(request), format, { maxBytes: config.maxImportBytes });
+      return await app.services.registry.import(bodyChunks(request), format, { maxBytes: config.maxImportBytes, upsert: request.query.upsert ?? false });
     } catch (error) {
       abandonBody(request, reply);
       throw error;

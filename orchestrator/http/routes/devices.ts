@@ -1,8 +1,9 @@
-// Device routes: register one, list with filters and cursor, show one, revoke.
+// Device routes: register one, list with filters and cursor, show one, change groups / tags /
+// attributes, revoke.
 import type { FastifyPluginAsync } from 'fastify';
 import type { RouteOptions } from '../app.js';
 import { notFound } from '../errors.js';
-import { bearer, deviceInputSchema, deviceListQuery, deviceParams, errorResponses } from '../schemas.js';
+import { bearer, deviceInputSchema, deviceListQuery, deviceParams, devicePatchSchema, errorResponses } from '../schemas.js';
 
 interface ListQuery {
   group?: string;
@@ -58,6 +59,18 @@ export const deviceRoutes: FastifyPluginAsync<RouteOptions> = async (app) => {
     if (!device) throw notFound('device', request.params.id);
     return device;
   });
+
+  app.patch<{ Params: { id: string } }>('/devices/:id', {
+    onRequest: operator,
+    schema: {
+      summary: 'Change a device: groups and tags replaced, attributes merged (null removes one)',
+      tags: ['devices'],
+      security: bearer,
+      params: deviceParams,
+      body: devicePatchSchema,
+      response: { 200: { $ref: 'Device#' }, ...errorResponses },
+    },
+  }, async (request) => registry.patch(request.params.id, request.body));
 
   app.post<{ Params: { id: string } }>('/devices/:id/revoke', {
     onRequest: operator,
