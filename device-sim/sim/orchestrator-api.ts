@@ -67,17 +67,31 @@ export async function fetchTrustAnchor(api: string, nowSeconds: number, ed25519:
 
 export interface RegisterResult {
   imported: number;
+  /** Already registered with these very keys (the import upserts). */
+  updated: number;
   failedCount: number;
   failed: Array<{ line: number; code: string; message: string }>;
+  /** Devices the registry holds under other keys or another class: they can never connect. */
+  conflicts: string[];
 }
 
-/** POST /v1/devices/import in batches (application/x-ndjson), with the operator's token; each device tagged `sim.<profile>` so a rollout can target a profile. */
+/** Codes an upserting import answers for a device registered with another identity. */
+const CONFLICT_CODES = new Set(['public_key_differs', 'class_differs', 'device_exists']);
+/** Conflicting device ids kept for the message (from the failures the server lists). */
+const MAX_CONFLICTS_LISTED = 1_000;
+
+/**
+ * POST /v1/devices/import?upsert=true in batches (application/x-ndjson), with the operator's
+ * token; each device tagged `sim.<profile>` so a rollout can target a profile. Upsert: a restart
+ * with the same identities is not a failure; identities that differ from the registry's are
+ * reported as conflicts.
+ */
 export async function registerDevices(api: string, token: string, devices: readonly SimDevice[], batch: number = API_LIMITS.importBatch): Promise<RegisterResult> {
-  const total: RegisterResult = { imported: 0, failedCount: 0, failed: [] };
+  const total: RegisterResult = { imported: 0, updated: 0, failedCount: 0, failed: [], conflicts: [] };
   for (let start = 0; start < devices.length; start += batch) {
     const lines = devices.slice(start, start + batch)
       .map((d) => JSON.stringify({ id: d.id, publicKey: d.publicKey, vendorId: d.vendorId, classId: d.classId, groups: [], tags: [`sim.${d.profile}`] }));
-    const body = await call(new URL('/v1/devices/import', api).href, {
+    const body = await call(new URL('/v1/devices/import?upsert=true', api).href, {
       method: 'POST',
       headers: { authorization: `Bearer ${token}`, 'content-type': 'application/x-ndjson', accept: 'application/json' },
       body: `${lines.join('\n')}\n`,
@@ -85,9 +99,14 @@ export async function registerDevices(api: string, token: string, devices: reado
     const result = body as Partial<RegisterResult> | undefined;
     if (typeof result?.imported !== 'number') throw new ApiCallError('ERR_API_RESPONSE', 'import answered without a count');
     total.imported += result.imported;
+    total.updated += typeof result.updated === 'number' ? result.updated : 0;
     total.failedCount += result.failedCount ?? 0;
     // Line numbers are per request; report them in fleet order.
-    for (const f of result.failed ?? []) if (total.failed.length < 20) total.failed.push({ ...f, line: f.line + start });
+    for (const f of result.failed ?? []) {
+      if (total.failed.length < 20) total.failed.push({ ...f, line: f.line + start });
+      const conflicting = devices[start + f.line - 1];
+      if (CONFLICT_CODES.has(f.code) && conflicting && total.conflicts.length < MAX_CONFLICTS_LISTED) total.conflicts.push(conflicting.id);
+    }
   }
   return total;
 }

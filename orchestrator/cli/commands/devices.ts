@@ -1,9 +1,12 @@
-// `fleet-ota devices import|list|show|revoke`: the device registry through the HTTP API.
-// An import streams the file (progress bar on a terminal) and exits 3 if any line was refused.
+// `fleet-ota devices import|list|show|update|revoke|keygen`: the device registry through the
+// HTTP API. An import streams the file (progress bar on a terminal) and exits 3 if any line was
+// refused (--upsert updates devices it repeats). keygen makes a device's identity offline.
 import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
-import { extname } from 'node:path';
+import { mkdir, readFile, stat } from 'node:fs/promises';
+import { extname, join } from 'node:path';
 import { Option, type Command } from 'commander';
+import { encodePublicKey, isDeviceId, isNameId, rootEnvelope } from '../../../protocol/index.js';
+import { generateSigningKey, writeFileAtomic, writePrivateKeyFile } from '../../keys/key-file.js';
 import type { DeviceRecord } from '../../registry/device-record.js';
 import { byteProgress, CLI_EXIT, CliError, createApiClient, output, table, withApiOptions, type ApiOptions } from '../api-client.js';
 
@@ -12,6 +15,7 @@ type Device = DeviceRecord;
 
 interface ImportResult {
   imported: number;
+  updated?: number;
   failedCount: number;
   failed: Array<{ line: number; code: string; message: string }>;
 }
@@ -30,6 +34,7 @@ function showDevice(d: Device): string {
     `class        ${d.vendorId}/${d.classId}`,
     `groups       ${d.groups.join(', ') || '-'}`,
     `tags         ${d.tags.join(', ') || '-'}`,
+    `attributes   ${Object.entries(d.attributes ?? {}).map(([k, v]) => `${k}=${v}`).join(', ') || '-'}`,
     `public key   ${d.publicKey}`,
     `revoked      ${d.revoked ? `yes (${d.revokedAt ?? 'time unknown'})` : 'no'}`,
     `registered   ${d.createdAt}`,
@@ -41,20 +46,66 @@ function showDevice(d: Device): string {
   return lines.join('\n');
 }
 
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+/** Files of a provisioning bundle (README: Onboarding a device). */
+export const BUNDLE_FILES = { key: 'device.key', registration: 'device.json', root: 'root.json', provision: 'provision.json' } as const;
+
+async function keygen(o: { id: string; vendor: string; class: string; out: string; group?: string[]; tag?: string[]; root?: string; broker?: string; json?: boolean }): Promise<void> {
+  if (!isDeviceId(o.id)) throw new CliError(CLI_EXIT.usage, 'invalid_device_id', '--id must match [A-Za-z0-9_-]{1,64}');
+  if (!isNameId(o.vendor) || !isNameId(o.class)) throw new CliError(CLI_EXIT.usage, 'bad_option', '--vendor and --class match [A-Za-z0-9._-]{1,64}');
+  for (const name of [...(o.group ?? []), ...(o.tag ?? [])]) {
+    if (!isNameId(name)) throw new CliError(CLI_EXIT.usage, 'bad_option', `group or tag ${name} does not match [A-Za-z0-9._-]{1,64}`);
+  }
+  if (o.broker && !/^(mqtts?|wss?):\/\//.test(o.broker)) throw new CliError(CLI_EXIT.usage, 'bad_option', '--broker is an mqtt(s):// or ws(s):// URL');
+  let rootText: string | undefined;
+  if (o.root) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(await readFile(o.root, 'utf8'));
+    } catch {
+      throw new CliError(CLI_EXIT.usage, 'bad_root', `cannot read ${o.root} as JSON`);
+    }
+    if (!rootEnvelope.safeParse(parsed).success) throw new CliError(CLI_EXIT.usage, 'bad_root', `${o.root} is not a signed root (root.N.json)`);
+    rootText = `${JSON.stringify(parsed, null, 2)}\n`;
+  }
+  const keyPath = join(o.out, BUNDLE_FILES.key);
+  if (await stat(keyPath).then(() => true, () => false)) throw new CliError(CLI_EXIT.usage, 'exists', `${keyPath} exists: one identity per bundle, never overwritten`);
+  await mkdir(o.out, { recursive: true, mode: 0o700 });
+  const key = generateSigningKey();
+  await writePrivateKeyFile(keyPath, 'device', key);
+  const registration = { id: o.id, publicKey: encodePublicKey(key.publicKey), vendorId: o.vendor, classId: o.class, groups: o.group ?? [], tags: o.tag ?? [] };
+  // One line: the file is a valid NDJSON import as it stands.
+  await writeFileAtomic(join(o.out, BUNDLE_FILES.registration), `${JSON.stringify(registration)}\n`, 0o644);
+  if (rootText) await writeFileAtomic(join(o.out, BUNDLE_FILES.root), rootText, 0o644);
+  const provision = {
+    deviceId: o.id, vendorId: o.vendor, classId: o.class, keyFile: BUNDLE_FILES.key,
+    ...(rootText ? { rootFile: BUNDLE_FILES.root } : {}), ...(o.broker ? { brokerUrl: o.broker } : {}),
+  };
+  await writeFileAtomic(join(o.out, BUNDLE_FILES.provision), `${JSON.stringify(provision, null, 2)}\n`, 0o644);
+  const summary = { ...provision, publicKey: registration.publicKey, dir: o.out };
+  process.stdout.write(o.json ? `${JSON.stringify(summary, null, 2)}\n` : [
+    `device ${o.id}: public key ${registration.publicKey}`,
+    `bundle ${o.out}: ${BUNDLE_FILES.key} (private, 0600), ${BUNDLE_FILES.registration}${rootText ? `, ${BUNDLE_FILES.root}` : ''}, ${BUNDLE_FILES.provision}`,
+    `register it: fleet-ota devices import ${join(o.out, BUNDLE_FILES.registration)}`,
+  ].join('\n') + '\n');
+}
+
 export function registerDevicesCommands(program: Command): void {
   const devices = program.command('devices').description('register, list, show and revoke devices');
 
   withApiOptions(devices.command('import <file>'))
     .description('bulk import devices from NDJSON ({"id","publicKey","vendorId","classId","groups":[],"tags":[]} per line) or CSV (header id,publicKey,vendorId,classId,groups,tags; groups and tags ;-separated). Exit 3 if any line was refused.')
     .addOption(new Option('--format <format>', 'file format (default: from the extension, .csv is CSV, anything else NDJSON)').choices(['ndjson', 'csv']))
-    .action(async (file: string, options: ApiOptions & { format?: 'ndjson' | 'csv' }) => {
+    .option('--upsert', 'a line for a registered device (same key, vendor and class) replaces its groups and tags instead of being refused; a different key is still refused')
+    .action(async (file: string, options: ApiOptions & { format?: 'ndjson' | 'csv'; upsert?: boolean }) => {
       const format = options.format ?? (extname(file).toLowerCase() === '.csv' ? 'csv' : 'ndjson');
       const size = await fileSize(file);
       const client = createApiClient(options);
       const progress = byteProgress(options, size, 'import');
       let result: ImportResult;
       try {
-        result = await client.request<ImportResult>('POST', '/v1/devices/import', {
+        result = await client.request<ImportResult>('POST', `/v1/devices/import${options.upsert ? '?upsert=true' : ''}`, {
           stream: createReadStream(file),
           contentType: CONTENT_TYPES[format],
           length: size,
@@ -64,7 +115,8 @@ export function registerDevicesCommands(program: Command): void {
         progress.stop();
       }
       output(options, result, () => {
-        const lines = [`imported ${result.imported} device${result.imported === 1 ? '' : 's'}; ${result.failedCount} line${result.failedCount === 1 ? '' : 's'} refused`];
+        const updated = result.updated !== undefined ? `, updated ${result.updated}` : '';
+        const lines = [`imported ${result.imported} device${result.imported === 1 ? '' : 's'}${updated}; ${result.failedCount} line${result.failedCount === 1 ? '' : 's'} refused`];
         for (const f of result.failed) lines.push(`  line ${f.line}: ${f.code}: ${f.message}`);
         if (result.failedCount > result.failed.length) lines.push(`  ... and ${result.failedCount - result.failed.length} more`);
         return lines.join('\n');
@@ -112,6 +164,48 @@ export function registerDevicesCommands(program: Command): void {
     .action(async (id: string, options: ApiOptions) => {
       const device = await createApiClient(options).request<Device>('GET', `/v1/devices/${encodeURIComponent(id)}`);
       output(options, device, () => showDevice(device));
+    });
+
+  withApiOptions(devices.command('update <id>'))
+    .description('change a device: --group/--tag replace the lists, --attr merges attributes (PATCH /v1/devices/:id)')
+    .option('--group <name>', 'the device\'s groups become these (repeatable)', collect)
+    .option('--tag <name>', 'the device\'s tags become these (repeatable)', collect)
+    .option('--clear-groups', 'remove every group')
+    .option('--clear-tags', 'remove every tag')
+    .option('--attr <name=value>', 'set an attribute (repeatable)', collect)
+    .option('--unset-attr <name>', 'remove an attribute (repeatable)', collect)
+    .action(async (id: string, options: ApiOptions & { group?: string[]; tag?: string[]; clearGroups?: boolean; clearTags?: boolean; attr?: string[]; unsetAttr?: string[] }) => {
+      const patch: { groups?: string[]; tags?: string[]; attributes?: Record<string, string | null> } = {};
+      if (options.group && options.clearGroups) throw new CliError(CLI_EXIT.usage, 'bad_option', '--group and --clear-groups contradict each other');
+      if (options.tag && options.clearTags) throw new CliError(CLI_EXIT.usage, 'bad_option', '--tag and --clear-tags contradict each other');
+      if (options.group || options.clearGroups) patch.groups = options.group ?? [];
+      if (options.tag || options.clearTags) patch.tags = options.tag ?? [];
+      const attributes: Record<string, string | null> = {};
+      for (const pair of options.attr ?? []) {
+        const eq = pair.indexOf('=');
+        if (eq < 1) throw new CliError(CLI_EXIT.usage, 'bad_option', `--attr ${pair} is not name=value`);
+        attributes[pair.slice(0, eq)] = pair.slice(eq + 1);
+      }
+      for (const name of options.unsetAttr ?? []) attributes[name] = null;
+      if (Object.keys(attributes).length > 0) patch.attributes = attributes;
+      if (Object.keys(patch).length === 0) throw new CliError(CLI_EXIT.usage, 'bad_option', 'nothing to change: give --group, --tag, --clear-groups, --clear-tags, --attr or --unset-attr');
+      const device = await createApiClient(options).request<Device>('PATCH', `/v1/devices/${encodeURIComponent(id)}`, { json: patch });
+      output(options, device, () => showDevice(device));
+    });
+
+  devices.command('keygen')
+    .description('make a device identity offline: a private key (0600) and the registration line, plus the root and broker URL as a provisioning bundle for a device port')
+    .requiredOption('--id <deviceId>', 'device id ([A-Za-z0-9_-]{1,64}); also its MQTT clientId and username')
+    .requiredOption('--vendor <vendorId>', 'vendorId the device reports and releases are signed for')
+    .requiredOption('--class <classId>', 'classId the device reports and releases are signed for')
+    .requiredOption('--out <dir>', 'bundle directory (created 0700; an existing device.key is never overwritten)')
+    .option('--group <name>', 'group of the registration line (repeatable)', collect)
+    .option('--tag <name>', 'tag of the registration line (repeatable)', collect)
+    .option('--root <file>', 'root.N.json to provision as the trust anchor (copied into the bundle)')
+    .option('--broker <url>', 'MQTT broker URL the device connects to')
+    .option('--json', 'print JSON')
+    .action(async (options: { id: string; vendor: string; class: string; out: string; group?: string[]; tag?: string[]; root?: string; broker?: string; json?: boolean }) => {
+      await keygen(options);
     });
 
   withApiOptions(devices.command('revoke <id>'))

@@ -23,7 +23,8 @@ export interface SimCommandOptions {
   class: string;
   idPrefix: string;
   seed: number;
-  stateDir?: string;
+  /** Where identities persist across runs (the command's default: DEFAULT_SIM_STATE_DIR); false or absent: in memory. */
+  stateDir?: string | false;
   concurrency: number;
   tokenLifetime: number;
   register: boolean;
@@ -40,6 +41,9 @@ export interface SimIo {
   now?: () => number;
   logger?: AgentLogger;
 }
+
+/** Identities persist here unless --state-dir says elsewhere or --no-state-dir: a restart is the same fleet. */
+export const DEFAULT_SIM_STATE_DIR = '.fleet-ota/sim';
 
 /** Refresh periods of the live counts line; retry period while waiting for the API's root. */
 export const SIM_PRINT = { ttyMs: 1_000, plainMs: 5_000, rootRetryMs: 5_000 } as const;
@@ -132,13 +136,19 @@ export async function runSim(o: SimCommandOptions, io: SimIo): Promise<Record<Fl
     count: o.devices, idPrefix: o.idPrefix, root, vendorId: o.vendor, classId: o.class, profiles: mix, seed: o.seed,
     ...(o.stateDir ? { store: new FileDeviceStore(o.stateDir) } : {}),
   });
+  say(o.stateDir ? `identities in ${o.stateDir} (reused by the next run)` : 'identities in memory only (--no-state-dir): a restart makes new keys');
   const byProfile = new Map<string, number>();
   for (const d of fleet.devices) byProfile.set(d.profile, (byProfile.get(d.profile) ?? 0) + 1);
   say(`provisioned ${fleet.devices.length} devices ${fleet.devices[0]!.id}..${fleet.devices.at(-1)!.id} (${[...byProfile].map(([p, n]) => `${p} ${n}`).join(', ')})`);
 
   if (o.api && o.register) {
     const result = await registerDevices(o.api, token!, fleet.devices).catch(apiFailure);
-    say(`registered ${result.imported} devices with ${o.api}${result.failedCount ? `; ${result.failedCount} refused, first: ${result.failed.slice(0, 3).map((f) => `line ${f.line} ${f.code}`).join(', ')}` : ''}`);
+    say(`registered ${result.imported} new devices with ${o.api}${result.updated ? `, ${result.updated} already registered with these keys` : ''}${result.failedCount ? `; ${result.failedCount} refused, first: ${result.failed.slice(0, 3).map((f) => `line ${f.line} ${f.code}`).join(', ')}` : ''}`);
+    if (result.conflicts.length > 0) {
+      // These could never connect (the broker checks the registered key): say so instead of "connected 0/N" forever.
+      const where = o.stateDir ? `the identities in ${o.stateDir}` : 'this run\'s new in-memory identities';
+      throw new SimCommandError('ERR_IDENTITY_CONFLICT', `${result.conflicts.length} device${result.conflicts.length === 1 ? ' is' : 's are'} registered with other keys or another class than ${where} (first: ${result.conflicts.slice(0, 3).join(', ')}): they could never connect. Run with the --state-dir they were created in, choose another --id-prefix, or revoke them (fleet-ota devices revoke <id>) and use new ids`, 3);
+    }
   }
   if (io.signal.aborted) return {} as Record<FleetState, number>;
 
@@ -179,7 +189,8 @@ export function registerSimCommands(program: Command): void {
     .option('--class <id>', 'classId of the devices', 'gw-1')
     .option('--id-prefix <prefix>', 'device id prefix', DEFAULT_ID_PREFIX)
     .option('--seed <n>', 'seed for profile assignment and simulated faults', integer(0, 2 ** 31), DEFAULT_SEED)
-    .option('--state-dir <dir>', 'keep device records (keys, state) in files here, reused by the next run')
+    .option('--state-dir <dir>', 'keep device records (keys, state) in files here, reused by the next run', DEFAULT_SIM_STATE_DIR)
+    .option('--no-state-dir', 'keep identities in memory only (a restart makes new keys, which the registry then refuses)')
     .option('--concurrency <n>', 'connection attempts in flight while the fleet comes up', integer(1, 10_000), DEFAULT_CONNECT.connectConcurrency)
     .option('--token-lifetime <s>', 'connect token lifetime in seconds', integer(60, 86_400), DEFAULT_CONNECT.tokenLifetimeSeconds)
     .option('--no-register', 'do not register the devices (already registered)')

@@ -4,7 +4,7 @@
 // scripts; exit codes 0 ok, 1 failure, 2 usage, 3 refused by the server.
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -129,18 +129,56 @@ describe('fleet-ota, from a new user to a signed release', () => {
   }, 120_000);
 });
 
-describe('exit codes', () => {
+describe('device onboarding and changes', () => {
+  it('keygen makes a bundle (0600 key, registration line, root, provision file) that imports as it stands', async () => {
+    const bundle = join(dir, 'bundle-7');
+    const made = await cli(['devices', 'keygen', '--id', 'port-7', '--vendor', 'acme', '--class', 'gw-2', '--group', 'lab', '--root', join(dir, 'keys', 'root.1.json'), '--broker', 'mqtts://broker.example:8883', '--out', bundle, '--json']);
+    expect(made.code, made.stderr).toBe(0);
+    const summary = JSON.parse(made.stdout) as { publicKey: string; deviceId: string };
+    expect(summary).toMatchObject({ deviceId: 'port-7', brokerUrl: 'mqtts://broker.example:8883', rootFile: 'root.json', keyFile: 'device.key' });
+    expect(made.stdout).not.toContain('secretKey');
+    expect((await stat(join(bundle, 'device.key'))).mode & 0o777).toBe(0o600);
+    const key = JSON.parse(await readFile(join(bundle, 'device.key'), 'utf8')) as { role: string; publicKey: string; secretKey: string };
+    expect(key).toMatchObject({ role: 'device', publicKey: summary.publicKey });
+    expect(JSON.parse(await readFile(join(bundle, 'root.json'), 'utf8'))).toEqual(JSON.parse(await readFile(join(dir, 'keys', 'root.1.json'), 'utf8')));
+    const again = await cli(['devices', 'keygen', '--id', 'port-7', '--vendor', 'acme', '--class', 'gw-2', '--out', bundle]);
+    expect(again.code).toBe(2);
+    expect(again.stderr).toContain('(exists)');
+
+    const imported = await cli(['devices', 'import', join(bundle, 'device.json'), '--json']);
+    expect(imported.code, imported.stderr).toBe(0);
+    // Re-running an import: refused without --upsert (3), updated with it (0).
+    expect((await cli(['devices', 'import', join(bundle, 'device.json')])).code).toBe(3);
+    const upserted = await cli(['devices', 'import', join(bundle, 'device.json'), '--upsert', '--json']);
+    expect(upserted.code, upserted.stderr).toBe(0);
+    expect(JSON.parse(upserted.stdout)).toEqual({ imported: 0, updated: 1, failedCount: 0, failed: [] });
+
+    const updated = await cli(['devices', 'update', 'port-7', '--tag', 'eu', '--attr', 'hw=rev-b', '--json']);
+    expect(updated.code, updated.stderr).toBe(0);
+    expect(JSON.parse(updated.stdout)).toMatchObject({ id: 'port-7', publicKey: summary.publicKey, groups: ['lab'], tags: ['eu'], attributes: { hw: 'rev-b' } });
+  }, 300_000);
+
+  it('refuses to send a private key file, before anything reaches the server', async () => {
+    const run = await cli(['root', 'publish', join(dir, 'keys', 'root-1.key'), '--api', 'http://127.0.0.1:1', '--json']);
+    // Exit 2 with the key refused, not 1 for the unreachable API: nothing was sent.
+    expect(run.code).toBe(2);
+    expect(JSON.parse(run.stderr)).toMatchObject({ code: 'private_key_file' });
+    expect(run.stderr).not.toContain(JSON.parse(await readFile(join(dir, 'keys', 'root-1.key'), 'utf8')).secretKey);
+  }, 120_000);
+});
+
+describe('exit codes', { timeout: 300_000 }, () => {
   it('3 when the server refuses: a read-only token on a write', async () => {
     const run = await cli(['devices', 'revoke', 'dev-0001'], { FLEET_API_TOKEN: tokens.read });
     expect(run.code).toBe(3);
     expect(run.stderr).toContain('(forbidden)');
-  }, 60_000);
+  }, 180_000);
 
   it('1 when the server cannot be reached', async () => {
     const run = await cli(['releases', 'list', '--api', 'http://127.0.0.1:1']);
     expect(run.code).toBe(1);
     expect(run.stderr).toContain('(network)');
-  }, 60_000);
+  }, 180_000);
 
   it('2 for usage errors: a missing argument, an unreadable or malformed file', async () => {
     expect((await cli(['devices', 'import'])).code).toBe(2);
@@ -149,5 +187,5 @@ describe('exit codes', () => {
     const broken = await cli(['root', 'publish', join(dir, 'broken.json')]);
     expect(broken.code).toBe(2);
     expect(broken.stderr).toContain('(bad_json)');
-  }, 60_000);
+  }, 180_000);
 });

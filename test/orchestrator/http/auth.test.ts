@@ -52,6 +52,7 @@ describe('route table', () => {
       'GET /v1/releases',
       'GET /v1/releases/{id}',
       'GET /v1/whoami',
+      'PATCH /v1/devices/{id}',
       'POST /v1/devices',
       'POST /v1/devices/import',
       'POST /v1/devices/{id}/revoke',
@@ -82,7 +83,7 @@ describe('every secured route', () => {
 
   it('refuses a read-only token on every write with 403 forbidden', async () => {
     const writes = ops.filter((o) => o.secured && WRITES.has(o.method));
-    expect(writes.length).toBe(6);
+    expect(writes.length).toBe(7);
     for (const op of writes) {
       const reply = await send(op, auth(t.read));
       expect([op.method, op.url, reply.statusCode, reply.json().code]).toEqual([op.method, op.url, 403, 'forbidden']);
