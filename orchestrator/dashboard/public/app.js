@@ -191,6 +191,10 @@ function specFromForm(form) {
   if (list(value("tags")).length) target.tags = list(value("tags"));
   if (value("installedReleaseId")) target.installedReleaseId = value("installedReleaseId");
   if (list(value("deviceIds")).length) target.deviceIds = list(value("deviceIds"));
+  const all = form.elements.namedItem("all")?.checked === true;
+  if (all && Object.keys(target).length > 0) return 'untick "every device" or clear groups, tags, installed release and device ids';
+  if (all) target.all = true;
+  if (Object.keys(target).length === 0) return 'choose a target: groups, tags, installed release or device ids, or tick "every device"';
   return {
     releaseId,
     target,

@@ -40,6 +40,11 @@ function specFromForm(form: HTMLFormElement): RolloutSpecInput | string {
   if (list(value('tags')).length) target.tags = list(value('tags'));
   if (value('installedReleaseId')) target.installedReleaseId = value('installedReleaseId');
   if (list(value('deviceIds')).length) target.deviceIds = list(value('deviceIds'));
+  // The API never reads an empty target as the whole fleet: that is said with the checkbox.
+  const all = (form.elements.namedItem('all') as HTMLInputElement | null)?.checked === true;
+  if (all && Object.keys(target).length > 0) return 'untick "every device" or clear groups, tags, installed release and device ids';
+  if (all) target.all = true;
+  if (Object.keys(target).length === 0) return 'choose a target: groups, tags, installed release or device ids, or tick "every device"';
   return {
     releaseId,
     target,

@@ -22,7 +22,7 @@ afterAll(async () => {
 describe('console API contract', () => {
   it('an abort emits the canceled counts, and rollout reads say which events they already hold', async () => {
     await stack.publishRelease({ releaseId: 'capi-rel', version: '1.0.0', sequence: 1 });
-    const created = await stack.createRollout({ releaseId: 'capi-rel', waves: [{ percent: 50 }, { percent: 100 }], start: false });
+    const created = await stack.createRollout({ releaseId: 'capi-rel', target: { all: true }, waves: [{ percent: 50 }, { percent: 100 }], start: false });
     expect(created.counts).toEqual({ queued: DEVICES });
     await stack.api('POST', `/v1/rollouts/${created.id}/abort`, { reason: 'not today' });
 
