@@ -378,7 +378,7 @@ describe('ops dashboard in Chromium', () => {
     // `queued 40`; the page shows the view, and takes only events newer than it.
     const store = new RolloutStore(redis, prefix);
     const ids = Array.from({ length: 40 }, (_, i) => `stale-${String(i).padStart(3, '0')}`);
-    const spec = rolloutSpecSchema.parse({ id: 'ro-stale', releaseId: 'dash-rel-1', waves: [{ percent: 100 }], start: false });
+    const spec = rolloutSpecSchema.parse({ id: 'ro-stale', releaseId: 'dash-rel-1', target: { all: true }, waves: [{ percent: 100 }], start: false });
     await store.create({ id: 'ro-stale', spec, manifestSha256: 'ab'.repeat(32), waves: [ids], now: Math.floor(Date.now() / 1000) });
     const log = new EventLog(redis, prefix);
     await log.emit({ type: 'rollout.counts', rolloutId: 'ro-stale', counts: { queued: 40 }, reasons: {}, waves: [{ index: 0, status: 'pending', counts: { queued: 40 } }] });
