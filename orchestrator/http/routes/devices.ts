@@ -63,6 +63,7 @@ export const deviceRoutes: FastifyPluginAsync<RouteOptions> = async (app) => {
   app.patch<{ Params: { id: string } }>('/devices/:id', {
     onRequest: operator,
     schema: {
+      operationId: 'updateDevice',
       summary: 'Change a device: groups and tags replaced, attributes merged (null removes one)',
       tags: ['devices'],
       security: bearer,
