@@ -18,6 +18,8 @@ export const CONFIG_DEFAULTS = {
   importKeyWorkers: Math.max(1, Math.min(8, availableParallelism() - 1)),
   reconcileIntervalMs: 60_000,
   reconcilePerSecond: 500,
+  /** How often a running orchestrator re-reads Redis' maxmemory-policy (readiness). */
+  redisPolicyCheckMs: 10_000,
 } as const;
 
 export type ImportKeyCheck = 'full' | 'decode';
@@ -55,6 +57,8 @@ export interface OrchestratorConfig {
    */
   importKeyCheck: ImportKeyCheck;
   importKeyWorkers: number;
+  /** How often Redis' maxmemory-policy is re-checked while running (not noeviction: not ready). */
+  redisPolicyCheckMs: number;
   /** Bootstrap bearer tokens: stored hashed at boot, never logged. */
   operatorToken: string | undefined;
   readonlyToken: string | undefined;
@@ -103,6 +107,7 @@ const envSchema = z.object({
   FLEET_MAX_IMPORT_BYTES: byteCount(CONFIG_DEFAULTS.maxImportBytes),
   FLEET_IMPORT_KEY_CHECK: z.enum(['full', 'decode']).default(CONFIG_DEFAULTS.importKeyCheck),
   FLEET_IMPORT_KEY_WORKERS: z.coerce.number().int().min(1).max(64).default(CONFIG_DEFAULTS.importKeyWorkers),
+  FLEET_REDIS_POLICY_CHECK_MS: z.coerce.number().int().min(100).max(3_600_000).default(CONFIG_DEFAULTS.redisPolicyCheckMs),
   FLEET_OPERATOR_TOKEN: z.string().min(16, 'at least 16 characters').max(256).optional(),
   FLEET_READONLY_TOKEN: z.string().min(16, 'at least 16 characters').max(256).optional(),
   FLEET_DIRECTOR_KEY: optionalText,
@@ -147,6 +152,7 @@ export function loadOrchestratorConfig(env: NodeJS.ProcessEnv = process.env): Or
     maxImportBytes: e.FLEET_MAX_IMPORT_BYTES,
     importKeyCheck: e.FLEET_IMPORT_KEY_CHECK,
     importKeyWorkers: e.FLEET_IMPORT_KEY_WORKERS,
+    redisPolicyCheckMs: e.FLEET_REDIS_POLICY_CHECK_MS,
     operatorToken: e.FLEET_OPERATOR_TOKEN,
     readonlyToken: e.FLEET_READONLY_TOKEN,
     directorKeyPath: e.FLEET_DIRECTOR_KEY,

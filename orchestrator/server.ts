@@ -1,5 +1,5 @@
-// Boots the orchestrator: Redis (refusing an evicting one), bootstrap tokens, the artifact
-// store, the HTTP app, then listens. Routes and background workers plug in through hooks.
+// Boots the orchestrator: Redis (refusing an evicting one, and re-checking that while it runs),
+// bootstrap tokens, the artifact store, the HTTP app, then listens. Routes and background workers plug in through hooks.
 // It installs no signal handlers: `fleet-ota serve` does (orchestrator/cli/commands/serve.ts).
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import type { Redis } from 'ioredis';
@@ -10,8 +10,10 @@ import { storeBootstrapTokens } from './auth/tokens.js';
 import type { OrchestratorConfig } from './config.js';
 import { buildApp } from './http/app.js';
 import { createLogger, type Logger } from './infra/logger.js';
+import { Readiness } from './infra/readiness.js';
 import { assertNoEviction, createRedis } from './infra/redis.js';
 import type { HttpObserver } from './metrics/event-metrics.js';
+import { watchEvictionPolicy } from './infra/redis-policy-watch.js';
 import { registryKeys } from './registry/device-record.js';
 
 export interface StartedContext {
@@ -20,6 +22,8 @@ export interface StartedContext {
   redis: Redis;
   config: OrchestratorConfig;
   logger: Logger;
+  /** Conditions that make /v1/readyz answer 503 (the intake raises its own here). */
+  readiness: Readiness;
 }
 
 export interface OrchestratorHooks {
@@ -39,14 +43,16 @@ export interface RunningOrchestrator {
   url: string;
   app: FastifyInstance;
   redis: Redis;
+  readiness: Readiness;
   close(): Promise<void>;
 }
 
 export async function startOrchestrator(config: OrchestratorConfig, hooks: OrchestratorHooks = {}, logger: Logger = createLogger('orchestrator')): Promise<RunningOrchestrator> {
   // A copy: the public URL is fixed up below once an OS-chosen port is known.
   const cfg: OrchestratorConfig = { ...config };
-  const redis = createRedis(cfg.redisUrl);
+  const redis = createRedis(cfg.redisUrl, {}, { name: 'orchestrator', logger });
   const subscriber = redis.duplicate();
+  const readiness = new Readiness();
   const cleanups: Array<() => Promise<unknown>> = [
     () => subscriber.quit().catch(() => subscriber.disconnect()),
     () => redis.quit().catch(() => redis.disconnect()),
@@ -56,13 +62,16 @@ export async function startOrchestrator(config: OrchestratorConfig, hooks: Orche
   };
   try {
     await assertNoEviction(redis);
+    // An operator's CONFIG SET later is seen within redisPolicyCheckMs: not ready while it evicts.
+    const policyWatch = watchEvictionPolicy(redis, readiness, logger, cfg.redisPolicyCheckMs);
+    cleanups.unshift(async () => policyWatch.stop());
     // Tokens are stored hashed; the values themselves are never logged.
     await storeBootstrapTokens(redis, cfg.keyPrefix, { operator: cfg.operatorToken, read: cfg.readonlyToken });
     // Small artifacts are served from memory after their first read (a rollout reads each once per device).
     const artifactStore = withArtifactCache(createFsArtifactStore(cfg.dataDir));
     await artifactStore.init();
 
-    const app = await buildApp({ redis, prefix: cfg.keyPrefix, config: cfg, logger, artifactStore, ...(hooks.extraRoutes ? { extraRoutes: hooks.extraRoutes } : {}), ...(hooks.topLevelRoutes ? { topLevelRoutes: hooks.topLevelRoutes } : {}), ...(hooks.httpObserver ? { httpObserver: hooks.httpObserver } : {}) });
+    const app = await buildApp({ redis, prefix: cfg.keyPrefix, config: cfg, logger, artifactStore, ...(hooks.extraRoutes ? { extraRoutes: hooks.extraRoutes } : {}), ...(hooks.topLevelRoutes ? { topLevelRoutes: hooks.topLevelRoutes } : {}), ...(hooks.httpObserver ? { httpObserver: hooks.httpObserver } : {}), readiness });
     cleanups.unshift(() => app.close());
 
     // Revocations from any orchestrator process drop this one's cached device key.
@@ -80,7 +89,7 @@ export async function startOrchestrator(config: OrchestratorConfig, hooks: Orche
 
     // Registered first so that a half-started set of workers is still stopped.
     if (hooks.onClose) cleanups.unshift(hooks.onClose);
-    if (hooks.onStarted) await hooks.onStarted({ url, app, redis, config: cfg, logger });
+    if (hooks.onStarted) await hooks.onStarted({ url, app, redis, config: cfg, logger, readiness });
     logger.info({ url, publicUrl: cfg.publicUrl, prefix: cfg.keyPrefix, dataDir: cfg.dataDir }, 'orchestrator listening');
 
     let closing: Promise<void> | undefined;
@@ -88,6 +97,7 @@ export async function startOrchestrator(config: OrchestratorConfig, hooks: Orche
       url,
       app,
       redis,
+      readiness,
       close: () => {
         closing ??= undo();
         return closing;

@@ -9,7 +9,8 @@ import type { OrchestratorConfig } from './config.js';
 import { EventLog } from './events/event-log.js';
 import { createLogger, type Logger } from './infra/logger.js';
 import { StatusConsumer, type IngestOptions } from './ingestion/consumer.js';
-import { installIntakeHandler, subscribeIntake } from './ingestion/intake.js';
+import { createIntakeWriter, installIntakeHandler, subscribeIntake } from './ingestion/intake.js';
+import type { IntakeWriter, IntakeWriterOptions } from './ingestion/intake-writer.js';
 import { readPrivateKeyFile } from './keys/key-file.js';
 import { connectService } from './mqtt/service-client.js';
 import { DirectiveSigner } from './rollouts/directive-signer.js';
@@ -33,6 +34,8 @@ export interface FleetOrchestratorOptions {
   ingest?: Partial<IngestOptions>;
   /** Overrides of the reconciler's options (the config's FLEET_RECONCILE_* otherwise). */
   reconcile?: Partial<ReconcileOptions>;
+  /** Batching and retry of the intake's durable writes (ingestion/intake-writer.ts). */
+  intake?: Partial<IntakeWriterOptions>;
   /**
    * Names this orchestrator's persistent intake session on the broker (FLEET_INSTANCE_ID,
    * default the host name): a process restarted under the same id receives the status reports
@@ -94,7 +97,7 @@ export async function startFleetOrchestrator(options: FleetOrchestratorOptions):
   const routes = engineRoutes(holder);
 
   // Events (SSE), /metrics and the broker relay read Redis on a connection of their own.
-  const observer = createRedis(config.redisUrl);
+  const observer = createRedis(config.redisUrl, {}, { name: 'orchestrator', logger });
   const metrics = createOrchestratorMetrics({ redis: observer, prefix: config.keyPrefix });
   // /metrics: on a port of its own when FLEET_METRICS_PORT is set, else on the API port behind a read token.
   const topLevelRoutes = [...(config.metricsPort === undefined ? [metrics.plugin] : []), ...(options.dashboard === false ? [] : [dashboardRoutes()])];
@@ -106,6 +109,8 @@ export async function startFleetOrchestrator(options: FleetOrchestratorOptions):
   let engine: RolloutEngine | undefined;
   let reconciler: DirectiveReconciler | undefined;
   let reader: Redis | undefined;
+  let intakeRedis: Redis | undefined;
+  let writer: IntakeWriter | undefined;
   const running = await startOrchestrator(config, {
     extraRoutes: [routes, eventRoutes({ redis: observer, prefix: config.keyPrefix }), ...(options.extraRoutes ?? [])],
     topLevelRoutes,
@@ -175,10 +180,15 @@ export async function startFleetOrchestrator(options: FleetOrchestratorOptions):
       consumer.onOnline = (ids) => rec.devicesOnline(ids);
       consumer.onExpired = ({ deviceId, rolloutId, counter }) => rec.directiveExpired(deviceId, rolloutId, counter);
       await consumer.start();
+      // The intake writes on a connection of its own: its batches never queue behind applies.
+      intakeRedis = ctx.redis.duplicate();
+      writer = createIntakeWriter(intakeRedis, prefix, logger, ctx.readiness, options.intake);
+      metrics.observeIntake(writer);
+      metrics.observeReadiness(ctx.readiness);
       const connections = options.intakeConnections ?? 1;
       const instanceId = options.instanceId ?? process.env.FLEET_INSTANCE_ID ?? hostname();
       for (let i = 0; i < connections; i++) {
-        const install = (client: MqttClient) => installIntakeHandler(client, ctx.redis, prefix);
+        const install = (client: MqttClient) => installIntakeHandler(client, writer!);
         const intake = await connectService(broker, 'intake', connections === 1 ? instanceId : undefined, install);
         // A session the broker no longer has means it lost its memory: reconcile what it held.
         intake.on('connect', (connack) => {
@@ -192,8 +202,11 @@ export async function startFleetOrchestrator(options: FleetOrchestratorOptions):
       holder.engine = engine;
     },
     onClose: async () => {
-      // Intake first (no new acks), then ingestion drains, then the engine's workers.
+      // Intake first (what is written gets its PUBACK, then no new acks), then ingestion
+      // drains, then the engine's workers.
+      await writer?.close();
       await Promise.all(mqttClients.slice(1).map((c) => c.endAsync().catch(() => undefined)));
+      intakeRedis?.disconnect();
       await consumer?.stop();
       await reconciler?.stop();
       await engine?.close();

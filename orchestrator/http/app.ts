@@ -11,6 +11,7 @@ import type { ArtifactStore } from '../artifacts/artifact-store.js';
 import type { ApiRole } from '../auth/tokens.js';
 import type { OrchestratorConfig } from '../config.js';
 import type { Logger } from '../infra/logger.js';
+import { Readiness } from '../infra/readiness.js';
 import type { KeyChecker } from '../registry/key-checker.js';
 import type { HttpObserver } from '../metrics/event-metrics.js';
 import { requiredRoleOf, roleHook, type RoleHook } from './auth.js';
@@ -50,6 +51,8 @@ export interface AppDeps {
   topLevelRoutes?: Array<FastifyPluginAsync>;
   /** Told of every finished request and of artifact bytes sent (the orchestrator's metrics). */
   httpObserver?: HttpObserver;
+  /** Conditions that make GET /v1/readyz answer 503 besides Redis' PING (default: none raised). */
+  readiness?: Readiness;
 }
 
 export interface BuildAppOptions {
@@ -79,6 +82,7 @@ export interface RouteOptions {
   config: OrchestratorConfig;
   redis: Redis;
   observer: HttpObserver;
+  readiness: Readiness;
 }
 
 const NO_OBSERVER: HttpObserver = { request: () => undefined, artifactBytes: () => undefined };
@@ -143,7 +147,7 @@ export async function buildApp(deps: AppDeps, options: BuildAppOptions = {}): Pr
     reply.status(404).send({ code: 'not_found', message: `no route ${request.method} ${request.url.split('?')[0]}` }),
   );
 
-  const routeOptions: RouteOptions = { config: deps.config, redis: deps.redis, observer };
+  const routeOptions: RouteOptions = { config: deps.config, redis: deps.redis, observer, readiness: deps.readiness ?? new Readiness() };
   await app.register(async (v1) => {
     // Public, like the document it shows: GET /v1/docs/ (static assets under /v1/docs/static/).
     await v1.register(swaggerUi, { routePrefix: DOCS_PATH, staticCSP: true, uiConfig: { url: '/v1/openapi.json', deepLinking: true } });

@@ -1,9 +1,14 @@
 // Status intake: subscribes to every device's status and presence topic as a service account
-// and appends each message to a Redis Stream before the PUBACK goes back. A report the broker
-// sees acknowledged is therefore durable, whatever happens to this process afterwards.
+// and appends each message to a Redis Stream before the PUBACK goes back, in batches
+// (intake-writer.ts). A report the broker sees acknowledged is therefore durable, whatever
+// happens to this process afterwards.
 import type { Redis } from 'ioredis';
 import type { MqttClient } from 'mqtt';
 import { ALL_PRESENCE_TOPICS, ALL_STATUS_TOPICS } from '../../protocol/index.js';
+import type { Logger } from '../infra/logger.js';
+import type { Readiness } from '../infra/readiness.js';
+import { installDeferredAcks } from './deferred-ack.js';
+import { IntakeWriter, type IntakeWriterOptions } from './intake-writer.js';
 
 export function ingestStreamKey(prefix: string): string {
   return `${prefix}ingest`;
@@ -18,21 +23,18 @@ export function intakeTopics(shared: boolean): string[] {
 }
 
 /**
- * MQTT.js sends the PUBACK only after `handleMessage` calls back, and takes the next packet
- * after that: so the XADD completes before the ack, one message at a time per connection.
- * Install it before the connection is made (connectService's `prepare`): a persistent session
- * gets its queued messages right behind CONNACK.
+ * Hands every message of `client` to the writer, which acknowledges each only once its batch is
+ * in the stream (deferred-ack.ts, intake-writer.ts). Install it before the connection is made
+ * (connectService's `prepare`): a persistent session gets its queued messages right behind
+ * CONNACK. Several intake connections may share one writer.
  */
-export function installIntakeHandler(client: MqttClient, redis: Redis, prefix: string): void {
-  const key = ingestStreamKey(prefix);
-  client.handleMessage = (packet, callback) => {
-    if (packet.cmd !== 'publish') return callback();
-    const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : Buffer.from(packet.payload);
-    redis.xadd(key, '*', 't', packet.topic, 'p', payload, 'r', Date.now()).then(
-      () => callback(),
-      (error: Error) => callback(error),
-    );
-  };
+export function installIntakeHandler(client: MqttClient, writer: IntakeWriter): void {
+  installDeferredAcks(client, writer);
+}
+
+/** A writer for the intake stream under `prefix` (close it before the MQTT connections). */
+export function createIntakeWriter(redis: Redis, prefix: string, logger: Logger, readiness?: Readiness, options: Partial<IntakeWriterOptions> = {}): IntakeWriter {
+  return new IntakeWriter(redis, ingestStreamKey(prefix), logger, readiness, options);
 }
 
 /** Subscribes the intake (several connections in one shared-subscription group add up). */
@@ -41,7 +43,7 @@ export async function subscribeIntake(client: MqttClient, shared: boolean): Prom
 }
 
 /** Both steps on an already connected client (fine for a clean session: nothing is queued for it). */
-export async function startIntake(client: MqttClient, redis: Redis, prefix: string, shared = true): Promise<void> {
-  installIntakeHandler(client, redis, prefix);
+export async function startIntake(client: MqttClient, writer: IntakeWriter, shared = true): Promise<void> {
+  installIntakeHandler(client, writer);
   await subscribeIntake(client, shared);
 }

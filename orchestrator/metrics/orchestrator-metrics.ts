@@ -17,6 +17,8 @@ import { RolloutStore } from '../rollouts/store.js';
 import { registerEventMetrics, type EventMetrics, type EventMetricsOptions, type HttpObserver } from './event-metrics.js';
 import { registerFleetMetrics } from './fleet-metrics.js';
 import { registerIngestMetrics } from './ingest-metrics.js';
+import { registerIntakeMetrics, type IntakeSource } from './intake-metrics.js';
+import type { Readiness } from '../infra/readiness.js';
 import { DEFAULT_METRICS_LIMITS, type MetricsLimits } from './limits.js';
 import { registerMqttMetrics } from './mqtt-metrics.js';
 import { registerQueueMetrics } from './queue-metrics.js';
@@ -52,6 +54,10 @@ export interface OrchestratorMetrics {
   idle(): Promise<void>;
   /** Counts directives sent and status reports received on this MQTT client; returns a function that stops. */
   observeMqtt(client: MqttClient): () => void;
+  /** Exports this process's intake writer counters. */
+  observeIntake(writer: IntakeSource): void;
+  /** Exports which readiness conditions are raised (fleet_not_ready). */
+  observeReadiness(readiness: Readiness): void;
   close(): Promise<void>;
 }
 
@@ -123,6 +129,7 @@ export function createOrchestratorMetrics(deps: OrchestratorMetricsDeps): Orches
       return undefined;
     }
   };
+  const intake = registerIntakeMetrics(registry);
 
   const plugin: FastifyPluginAsync = async (instance) => {
     const app = instance as WithRoles;
@@ -187,6 +194,8 @@ export function createOrchestratorMetrics(deps: OrchestratorMetricsDeps): Orches
     reportApplied: (report, wave) => events.reportApplied(report, wave),
     idle: () => events.idle(),
     observeMqtt: (client) => mqtt.observe(client),
+    observeIntake: (writer) => intake.observeIntake(writer),
+    observeReadiness: (readiness) => intake.observeReadiness(readiness),
     close: () => queues.close(),
   };
 }

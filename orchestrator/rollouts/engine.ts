@@ -8,6 +8,7 @@ import type { MqttClient } from 'mqtt';
 import { type RootEnvelope } from '../../protocol/index.js';
 import type { EventLog } from '../events/event-log.js';
 import type { Logger } from '../infra/logger.js';
+import { logWorkerErrors } from '../infra/worker-errors.js';
 import { publishDirective } from '../mqtt/service-client.js';
 import { decide } from './decide.js';
 import type { DirectiveSigner } from './directive-signer.js';
@@ -62,6 +63,7 @@ export class RolloutEngine {
   readonly controlQueue: Queue<TickJob>;
   readonly cancelQueue: Queue<CancelJob>;
   private workers: Worker[] = [];
+  private readonly stopErrorLogs: Array<() => void> = [];
   private readonly lastCounts = new Map<string, string>();
 
   constructor(private readonly deps: EngineDeps) {
@@ -83,13 +85,15 @@ export class RolloutEngine {
     ];
     for (const worker of this.workers) {
       worker.on('failed', (job, error) => this.deps.logger.error({ queue: worker.name, jobId: job?.id, err: error.message }, 'job failed'));
-      worker.on('error', (error) => this.deps.logger.error({ queue: worker.name, err: error.message }, 'worker error'));
+      // Once per episode, not once per failed poll (an outage made ~45 lines a second).
+      this.stopErrorLogs.push(logWorkerErrors(worker, this.deps.logger));
     }
   }
 
   async close(): Promise<void> {
     await Promise.all(this.workers.map((w) => w.close()));
     await Promise.all(this.workers.map((w) => w.disconnect()));
+    for (const stop of this.stopErrorLogs.splice(0)) stop();
     await Promise.all([this.notifyQueue.close(), this.controlQueue.close(), this.cancelQueue.close()]);
   }
 

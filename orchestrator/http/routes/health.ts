@@ -1,4 +1,6 @@
-// Liveness (the process answers) and readiness (Redis answers within a second). Public.
+// Liveness (the process answers) and readiness: Redis answers within a second, and no condition
+// the process raised holds (orchestrator/infra/readiness.ts: the intake cannot write to Redis,
+// Redis' eviction policy is not noeviction). Public: reasons carry no secret.
 import type { FastifyPluginAsync } from 'fastify';
 import type { RouteOptions } from '../app.js';
 import { ApiError } from '../errors.js';
@@ -7,10 +9,10 @@ const READY_TIMEOUT_MS = 1000;
 
 const statusSchema = { type: 'object', properties: { status: { type: 'string' } } } as const;
 
-export const healthRoutes: FastifyPluginAsync<RouteOptions> = async (app, { redis }) => {
+export const healthRoutes: FastifyPluginAsync<RouteOptions> = async (app, { redis, readiness }) => {
   app.get('/healthz', { schema: { operationId: 'healthz', summary: 'Liveness', tags: ['health'], response: { 200: statusSchema } } }, async () => ({ status: 'ok' }));
 
-  app.get('/readyz', { schema: { operationId: 'readyz', summary: 'Readiness: Redis reachable', tags: ['health'], response: { 200: statusSchema, 503: { $ref: 'ApiError#' } } } }, async () => {
+  app.get('/readyz', { schema: { operationId: 'readyz', summary: 'Readiness: Redis reachable, intake writing, Redis never evicting', tags: ['health'], response: { 200: statusSchema, 503: { $ref: 'ApiError#' } } } }, async (_request, reply) => {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new Error('timeout')), READY_TIMEOUT_MS);
@@ -22,6 +24,9 @@ export const healthRoutes: FastifyPluginAsync<RouteOptions> = async (app, { redi
     } finally {
       clearTimeout(timer);
     }
+    const problems = readiness.list();
+    // Sent as is (a thrown 5xx would hide its message): the reasons are what an operator needs.
+    if (problems.length > 0) return reply.code(503).send({ code: 'not_ready', message: problems.map((p) => `${p.check}: ${p.reason}`).join('; ') });
     return { status: 'ready' };
   });
 };

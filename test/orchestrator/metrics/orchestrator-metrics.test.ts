@@ -12,7 +12,8 @@ import { nodeEd25519 } from '../../../node-crypto/ed25519.js';
 import { EventLog } from '../../../orchestrator/events/event-log.js';
 import { silentLogger } from '../../../orchestrator/infra/logger.js';
 import { ingestStatsKey, StatusConsumer } from '../../../orchestrator/ingestion/consumer.js';
-import { ingestStreamKey, startIntake } from '../../../orchestrator/ingestion/intake.js';
+import { createIntakeWriter, ingestStreamKey, startIntake } from '../../../orchestrator/ingestion/intake.js';
+import type { IntakeWriter } from '../../../orchestrator/ingestion/intake-writer.js';
 import { generateSigningKey } from '../../../orchestrator/keys/key-file.js';
 import { createOrchestratorMetrics, type OrchestratorMetrics } from '../../../orchestrator/metrics/index.js';
 import { publishDirective } from '../../../orchestrator/mqtt/service-client.js';
@@ -31,6 +32,7 @@ const wave0 = devices.slice(0, 6);
 
 let redis: Redis;
 let reader: Redis;
+let writer: IntakeWriter;
 let broker: PlainBroker;
 let service: MqttClient;
 let deviceClient: MqttClient;
@@ -93,7 +95,9 @@ beforeAll(async () => {
   metrics = createOrchestratorMetrics({ redis, prefix, store, defaultMetrics: false });
   metrics.observeMqtt(service);
   // A plain Aedes has no $share: one intake connection subscribes to every status topic.
-  await startIntake(service, redis, prefix, false);
+  writer = createIntakeWriter(redis, prefix, silentLogger());
+  metrics.observeIntake(writer);
+  await startIntake(service, writer, false);
   consumer = new StatusConsumer(redis, reader, prefix, new EventLog(redis, prefix), silentLogger(), { blockMs: 50 });
   consumer.onReportApplied = (r, wave) => metrics.reportApplied(r, wave);
   await consumer.start();
@@ -105,6 +109,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  await writer?.close();
   await consumer?.stop();
   await metrics?.close();
   await queue?.close();
@@ -201,6 +206,10 @@ describe('GET /metrics', () => {
     const outcomes = await redis.hgetall(ingestStatsKey(prefix));
     expect(Object.fromEntries(samplesOf(families, 'fleet_ingest_outcomes_total').map((s) => [s.labels.outcome, String(s.value)]))).toEqual(outcomes);
     expect(sampleValue(families, 'fleet_ingest_backlog_messages')).toBe(0);
+    // The intake wrote every message it received (presence, reports, the duplicate, the forgery).
+    expect(sampleValue(families, 'fleet_intake_written_total')).toBe(sends.length);
+    expect(sampleValue(families, 'fleet_intake_pending_messages')).toBe(0);
+    expect(sampleValue(families, 'fleet_intake_write_failures_total', { kind: 'oom' })).toBe(0);
     expect(sampleValue(families, 'fleet_ingest_lag_seconds')).toBe(0);
 
     expect(sampleValue(families, 'fleet_bullmq_jobs', { queue: 'notify', state: 'delayed' })).toBe(1);

@@ -1,0 +1,50 @@
+// Re-checks Redis' maxmemory-policy while the process runs: the start check (redis.ts:
+// assertNoEviction) cannot see an operator's later CONFIG SET. While the policy is not
+// noeviction, readiness carries `redis_eviction_policy` (GET /v1/readyz answers 503) and one
+// warning is logged; both clear when it is noeviction again. It never changes the setting.
+import type { Redis } from 'ioredis';
+import { EpisodeLog } from './episode-log.js';
+import type { Logger } from './logger.js';
+import type { Readiness } from './readiness.js';
+import { evictionPolicyMessage, readEvictionPolicy } from './redis.js';
+
+export const DEFAULT_POLICY_CHECK_MS = 10_000;
+
+export interface PolicyWatch {
+  /** Runs one check now (the timer runs them every intervalMs). */
+  check(): Promise<void>;
+  stop(): void;
+}
+
+export function watchEvictionPolicy(redis: Redis, readiness: Readiness, logger: Logger, intervalMs = DEFAULT_POLICY_CHECK_MS): PolicyWatch {
+  const episode = new EpisodeLog(logger, 'Redis eviction policy check');
+  let running: Promise<void> | undefined;
+  const check = () => {
+    running ??= (async () => {
+      try {
+        const policy = await readEvictionPolicy(redis);
+        if (policy !== undefined && policy !== 'noeviction') {
+          readiness.set('redis_eviction_policy', `Redis maxmemory-policy is "${policy}", not noeviction`);
+          episode.failed(new Error(evictionPolicyMessage(policy)), { policy });
+        } else {
+          readiness.set('redis_eviction_policy', undefined);
+          episode.recovered({ policy });
+        }
+      } catch {
+        // Redis unreachable: readyz's own PING reports that; keep the last verdict.
+      } finally {
+        running = undefined;
+      }
+    })();
+    return running;
+  };
+  const timer = setInterval(() => void check(), intervalMs);
+  timer.unref();
+  return {
+    check,
+    stop: () => {
+      clearInterval(timer);
+      episode.close();
+    },
+  };
+}
