@@ -3,7 +3,7 @@
 // broker node. Prints connects per second, connections held, and the broker's RSS and CPU.
 // Not a test.
 //
-//   npx tsx bench/broker-connect.ts --clients 10000 [--concurrency 200] [--hold 5] [--no-subscribe]
+//   npx tsx bench/broker-connect.ts --clients 10000 [--concurrency 200] [--hold 5] [--no-subscribe] [--persistence redis|memory]
 //
 // The broker runs in a child process and the clients in this one: in one process every
 // connection holds two sockets (client and server side), and `ulimit -n` is ~20,000.
@@ -28,6 +28,7 @@ const { values } = parseArgs({
     concurrency: { type: 'string', default: '200' },
     hold: { type: 'string', default: '5' },
     'no-subscribe': { type: 'boolean', default: false },
+    persistence: { type: 'string', default: 'redis' },
     'child-broker': { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
@@ -56,8 +57,9 @@ interface BrokerStats {
 async function runChildBroker(): Promise<void> {
   const prefix = process.env.BENCH_PREFIX!;
   const clients = Number(process.env.BENCH_CLIENTS);
+  const persistence = process.env.BENCH_PERSISTENCE === 'memory' ? 'memory' : 'redis';
   const broker = await startBroker(
-    brokerConfig({ port: 0, redisUrl: REDIS_URL, keyPrefix: prefix, limits: { maxConnections: clients + 100, connectsPerIpPerSec: 0 } }),
+    brokerConfig({ port: 0, redisUrl: REDIS_URL, keyPrefix: prefix, persistence, limits: { maxConnections: clients + 100, connectsPerIpPerSec: 0 } }),
     { logger: silentLogger() },
   );
   process.send?.({ url: broker.url });
@@ -132,7 +134,7 @@ async function main(): Promise<void> {
   const devices = await provision(redis, prefix, clients);
   const child = spawn(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), '--child-broker'], {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    env: { ...process.env, BENCH_PREFIX: prefix, BENCH_CLIENTS: String(clients) },
+    env: { ...process.env, BENCH_PREFIX: prefix, BENCH_CLIENTS: String(clients), BENCH_PERSISTENCE: values.persistence },
   });
   const { url } = await new Promise<{ url: string }>((resolve, reject) => {
     child.once('message', (message) => resolve(message as { url: string }));
@@ -198,7 +200,7 @@ async function main(): Promise<void> {
 }
 
 if (values.help) {
-  process.stdout.write('usage: npx tsx bench/broker-connect.ts [--clients N] [--concurrency N] [--hold SECONDS] [--no-subscribe]\n');
+  process.stdout.write('usage: npx tsx bench/broker-connect.ts [--clients N] [--concurrency N] [--hold SECONDS] [--no-subscribe] [--persistence redis|memory]\n');
 } else if (values['child-broker']) {
   await runChildBroker();
 } else {

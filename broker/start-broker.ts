@@ -19,7 +19,8 @@ import { createSubscribeHooks } from './adapter/subscribe-hooks.js';
 import { DeviceKeyCache } from './auth/device-key-cache.js';
 import { serviceAccountIndex } from './auth/service-accounts.js';
 import type { BrokerConfig } from './config/broker-config.js';
-import { createRedisCluster } from './cluster/redis-cluster.js';
+import { createRedisEmitter } from './cluster/redis-cluster.js';
+import { createRedisPersistence } from './persistence/redis-persistence.js';
 import { startListener } from './net/listener.js';
 import { createBrokerMetrics } from './observability/metrics.js';
 import { startMetricsServer, type RunningMetricsServer } from './observability/metrics-server.js';
@@ -88,10 +89,21 @@ export async function startBroker(config: BrokerConfig, deps: BrokerDeps = {}): 
   const tls = config.tls ? { key: readFileSync(config.tls.keyFile), cert: readFileSync(config.tls.certFile) } : undefined;
   const { limits } = config;
 
-  const cluster = config.cluster === 'redis' ? createRedisCluster(config.redisUrl, config.keyPrefix) : undefined;
+  if (config.cluster === 'redis' && config.persistence !== 'redis') {
+    if (ownsRedis) redis.disconnect();
+    throw new BrokerStartError('a clustered broker needs persistence "redis": the nodes share sessions through it');
+  }
+  const stored =
+    config.persistence === 'redis'
+      ? createRedisPersistence(config.redisUrl, config.keyPrefix, {
+          maxSessionDelivery: limits.sessionReplayMax,
+          onError: (error) => logger.warn({ err: error.message }, 'broker persistence: redis error'),
+        })
+      : undefined;
   const aedes = new Aedes({
     ...(config.brokerId ? { id: config.brokerId } : {}),
-    ...(cluster ? { mq: cluster.mq, persistence: cluster.persistence } : {}),
+    ...(config.cluster === 'redis' ? { mq: createRedisEmitter(config.redisUrl, config.keyPrefix) } : {}),
+    ...(stored ? { persistence: stored.persistence } : {}),
     connectTimeout: limits.connectTimeoutMs,
   });
   // Listener sockets are counted before the metrics exist; the listener is assigned below.
@@ -156,7 +168,8 @@ export async function startBroker(config: BrokerConfig, deps: BrokerDeps = {}): 
   // Aedes emits 'error' for persistence and will-sweep failures: log, never crash the node.
   (aedes as EventEmitter).on('error', (error: Error) => logger.error({ err: error }, 'aedes error'));
   await aedes.listen();
-  if (!cluster) indexRetainedLookups((aedes as unknown as { persistence: unknown }).persistence);
+  // Redis persistence reads an exact topic with one HGET already; the memory store scans.
+  if (!stored) indexRetainedLookups((aedes as unknown as { persistence: unknown }).persistence);
 
   const revocations = await listenForRevocations(context, redis.duplicate());
   const listener = await startListener(
@@ -185,7 +198,7 @@ export async function startBroker(config: BrokerConfig, deps: BrokerDeps = {}): 
   }
 
   const url = urlOf(tls ? 'mqtts' : 'mqtt', config.host, listener.port);
-  logger.info({ url, cluster: config.cluster, brokerId: aedes.id, serviceAccounts: config.serviceAccounts.length }, 'broker listening');
+  logger.info({ url, cluster: config.cluster, persistence: config.persistence, brokerId: aedes.id, serviceAccounts: config.serviceAccounts.length }, 'broker listening');
 
   let closing: Promise<void> | undefined;
   async function shutdown(): Promise<void> {
@@ -204,7 +217,7 @@ export async function startBroker(config: BrokerConfig, deps: BrokerDeps = {}): 
     clearTimeout(timer);
     await new Promise<void>((resolve) => aedes.close(() => resolve()));
     await listener.close();
-    await cluster?.close();
+    await stored?.close();
     await recorder.close();
     await revocations.close();
     await metricsServer?.close();

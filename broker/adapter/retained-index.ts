@@ -3,8 +3,8 @@
 // (aedes-persistence 11, asyncPersistence.js): with one retained presence per device, each
 // device's subscription to its own directive topic costs O(devices), and a reconnect storm
 // O(devices²). Devices only ever subscribe to one exact topic, so those are answered from a
-// map here; wildcard filters (services) keep the original scan. The Redis persistence used
-// when clustered already reads exact topics with one HGET and is left alone.
+// map here; wildcard filters (services) keep the original scan. The Redis persistence (the
+// default) already reads exact topics with one HGET and is left alone.
 import { Readable } from 'node:stream';
 
 interface RetainedPacket {

@@ -1,31 +1,20 @@
 // Clustering over Redis (docs/design.md#scale): mqemitter-redis carries every message between
-// broker nodes and aedes-persistence-redis holds retained messages, sessions and wills, so N
-// nodes behind a TCP load balancer act as one. Neither library takes a key prefix, so both are
-// namespaced here under `${keyPrefix}mqtt:`: persistence keys through ioredis' keyPrefix, and
-// pub/sub channel names by prefixing what mqemitter-redis subscribes and publishes. Deployments
-// (and test runs) sharing one Redis then never see each other's messages or sessions.
+// broker nodes, and the Redis persistence every node uses anyway (persistence/redis-persistence.ts)
+// holds retained messages, sessions and wills, so N nodes behind a TCP load balancer act as one.
+// mqemitter-redis takes no key prefix: its pub/sub channel names are put under
+// `${keyPrefix}mqtt:` here by prefixing what it subscribes and publishes, so deployments (and test
+// runs) sharing one Redis never see each other's messages.
 import { Redis } from 'ioredis';
 import mqemitterRedis from 'mqemitter-redis';
-import aedesPersistenceRedis from 'aedes-persistence-redis';
-
-export interface ClusterBackends {
-  /** For Aedes' `mq` and `persistence` options. */
-  mq: unknown;
-  persistence: unknown;
-  /** Releases the persistence connection (Aedes closes `mq` itself). */
-  close(): Promise<void>;
-}
+import { mqttNamespace } from '../persistence/redis-persistence.js';
 
 interface MqEmitterRedisInternals {
   pubConn: { publish(channel: string, message: Buffer): Promise<number> };
   _subTopic(topic: string): string;
 }
 
-export function mqttNamespace(keyPrefix: string): string {
-  return `${keyPrefix}mqtt:`;
-}
-
-export function createRedisCluster(redisUrl: string, keyPrefix: string): ClusterBackends {
+/** An emitter for Aedes' `mq` option (Aedes closes it). */
+export function createRedisEmitter(redisUrl: string, keyPrefix: string): unknown {
   const namespace = mqttNamespace(keyPrefix);
   // Our own ioredis 6 connections rather than the 5.x that mqemitter-redis bundles: 5.8.2+
   // races a SUBSCRIBE sent while connecting with its ready check and throws "Connection in
@@ -41,17 +30,5 @@ export function createRedisCluster(redisUrl: string, keyPrefix: string): Cluster
   const pubConn = internals.pubConn;
   const publish = pubConn.publish.bind(pubConn);
   pubConn.publish = (channel: string, message: Buffer) => publish(namespace + channel, message);
-
-  const conn = new Redis(redisUrl, { keyPrefix: namespace, maxRetriesPerRequest: null });
-  const persistence = aedesPersistenceRedis({ conn });
-  let closed = false;
-  return {
-    mq,
-    persistence,
-    close: async () => {
-      if (closed) return;
-      closed = true;
-      await persistence.destroy().catch(() => conn.disconnect());
-    },
-  };
+  return mq;
 }

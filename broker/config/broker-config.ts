@@ -37,6 +37,8 @@ export interface BrokerLimits {
   keyCacheNegativeTtlS: number;
   /** A registry lookup slower than this refuses the CONNECT with "server unavailable". */
   registryTimeoutMs: number;
+  /** Messages queued for a persistent session handed over when it resumes (the rest at its next resume). */
+  sessionReplayMax: number;
 }
 
 export interface BrokerConfig {
@@ -48,8 +50,14 @@ export interface BrokerConfig {
   limits: BrokerLimits;
   /** PEM file paths; absent means plain TCP. */
   tls?: { keyFile: string; certFile: string };
-  /** `redis`: mqemitter-redis + aedes-persistence-redis on redisUrl, so N nodes act as one. */
+  /** `redis`: mqemitter-redis on redisUrl between nodes (persistence must be `redis`), so N nodes act as one. */
   cluster: 'none' | 'redis';
+  /**
+   * Where sessions, subscriptions, retained messages, wills and queued QoS 1 messages live.
+   * `redis` (default, aedes-persistence-redis under `${keyPrefix}mqtt:`) survives a broker
+   * restart; `memory` loses all of it with the process (tests, throwaway brokers).
+   */
+  persistence: 'redis' | 'memory';
   /** Aedes broker id; stable ids let a restarted node's persisted wills be recognised. */
   brokerId?: string;
   /** Plain HTTP server for GET /metrics and GET /healthz; absent means none. */
@@ -71,6 +79,9 @@ export const DEFAULT_LIMITS: BrokerLimits = {
   keyCacheTtlS: 60,
   keyCacheNegativeTtlS: 5,
   registryTimeoutMs: 2_000,
+  // aedes-persistence-redis defaults to 1,000: too few for the orchestrator's intake session
+  // after an outage of a large fleet (reports beyond it would wait for the next reconnect).
+  sessionReplayMax: 100_000,
 };
 
 export const DEFAULT_CONFIG: BrokerConfig = {
@@ -82,6 +93,7 @@ export const DEFAULT_CONFIG: BrokerConfig = {
   serviceAccounts: [],
   limits: DEFAULT_LIMITS,
   cluster: 'none',
+  persistence: 'redis',
 };
 
 /** A config for embedding (tests, demo): defaults plus overrides, limits merged field by field. */

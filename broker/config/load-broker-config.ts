@@ -32,6 +32,7 @@ const LIMIT_FIELDS: Record<keyof BrokerLimits, { env: string; min: number; max: 
   keyCacheTtlS: { env: 'FLEET_BROKER_KEY_CACHE_TTL_S', min: 0, max: 3_600 },
   keyCacheNegativeTtlS: { env: 'FLEET_BROKER_KEY_CACHE_NEGATIVE_TTL_S', min: 0, max: 3_600 },
   registryTimeoutMs: { env: 'FLEET_BROKER_REGISTRY_TIMEOUT_MS', min: 100, max: 60_000 },
+  sessionReplayMax: { env: 'FLEET_BROKER_SESSION_REPLAY_MAX', min: 1, max: 10_000_000 },
 };
 
 /** Environment variables the broker reads, for docs and `--help`. */
@@ -45,6 +46,7 @@ export const BROKER_ENV = {
   tlsKey: 'FLEET_BROKER_TLS_KEY',
   tlsCert: 'FLEET_BROKER_TLS_CERT',
   cluster: 'FLEET_BROKER_CLUSTER',
+  persistence: 'FLEET_BROKER_PERSISTENCE',
   brokerId: 'FLEET_BROKER_ID',
   metricsPort: 'FLEET_BROKER_METRICS_PORT',
   metricsHost: 'FLEET_BROKER_METRICS_HOST',
@@ -64,6 +66,7 @@ const redisUrlSchema = z.string().max(2048).refine((text) => {
 const keyPrefixSchema = z.string().regex(/^[A-Za-z0-9:._-]{1,64}$/);
 const brokerIdSchema = z.string().regex(/^[A-Za-z0-9._-]{1,64}$/);
 const clusterSchema = z.enum(['none', 'redis']);
+const persistenceSchema = z.enum(['redis', 'memory']);
 const serviceAccountSchema = z.strictObject({
   username: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'username: 1-64 characters of [A-Za-z0-9._-]'),
   secretSha256: z.string().regex(/^[0-9a-f]{64}$/, 'secretSha256: 64 lowercase hex characters (sha256 of the secret)'),
@@ -76,7 +79,7 @@ const serviceAccountsSchema = z
 
 const FILE_KEYS = new Set([
   'host', 'port', 'redisUrl', 'keyPrefix', 'serviceAccounts', 'serviceAccountsFile', 'limits', 'tls',
-  'cluster', 'brokerId', 'metricsPort', 'metricsHost',
+  'cluster', 'persistence', 'brokerId', 'metricsPort', 'metricsHost',
 ]);
 
 function show(value: unknown): string {
@@ -155,6 +158,7 @@ export function loadBrokerConfig(env: NodeJS.ProcessEnv = process.env, file?: st
   const redisUrl = c.check(pick(BROKER_ENV.redisUrl, fileObject.redisUrl, 'redisUrl'), redisUrlSchema, 'a redis:// or rediss:// URL', DEFAULT_CONFIG.redisUrl);
   const keyPrefix = c.check(pick(BROKER_ENV.keyPrefix, fileObject.keyPrefix, 'keyPrefix'), keyPrefixSchema, '1-64 characters of [A-Za-z0-9:._-]', DEFAULT_CONFIG.keyPrefix);
   const cluster = c.check(pick(BROKER_ENV.cluster, fileObject.cluster, 'cluster'), clusterSchema, '"none" or "redis"', DEFAULT_CONFIG.cluster);
+  const persistence = c.check(pick(BROKER_ENV.persistence, fileObject.persistence, 'persistence'), persistenceSchema, '"redis" or "memory"', DEFAULT_CONFIG.persistence);
   const brokerIdSource = pick(BROKER_ENV.brokerId, fileObject.brokerId, 'brokerId');
   const brokerId = c.check(brokerIdSource, brokerIdSchema.optional(), '1-64 characters of [A-Za-z0-9._-]', undefined);
   const metricsPort = c.check(pick(BROKER_ENV.metricsPort, fileObject.metricsPort, 'metricsPort'), portSchema.optional(), 'an integer port from 0 to 65535', undefined);
@@ -202,9 +206,12 @@ export function loadBrokerConfig(env: NodeJS.ProcessEnv = process.env, file?: st
   if (limits.maxStatusBytes > limits.maxDirectiveBytes) {
     issues.push(`${LIMIT_FIELDS.maxStatusBytes.env}: must not exceed ${LIMIT_FIELDS.maxDirectiveBytes.env} (${limits.maxDirectiveBytes})`);
   }
+  if (cluster === 'redis' && persistence === 'memory') {
+    issues.push(`${BROKER_ENV.persistence}: "memory" cannot be clustered (${BROKER_ENV.cluster}=redis shares sessions through Redis)`);
+  }
   if (issues.length > 0) throw new BrokerConfigError(issues);
 
-  const config: BrokerConfig = { host, port, redisUrl, keyPrefix, serviceAccounts, limits, cluster };
+  const config: BrokerConfig = { host, port, redisUrl, keyPrefix, serviceAccounts, limits, cluster, persistence };
   if (tls) config.tls = tls;
   if (brokerId !== undefined) config.brokerId = brokerId;
   if (metricsPort !== undefined) config.metricsPort = metricsPort;

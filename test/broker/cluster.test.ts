@@ -1,10 +1,13 @@
 // Two broker nodes clustered over Redis (FLEET_BROKER_CLUSTER=redis): messages, retained state
 // and sessions cross nodes; a takeover across nodes keeps presence `online`; subscriptions and
-// queued messages restored from persistence are re-authorized.
+// queued messages restored from persistence are re-authorized. The orchestrator's intake is
+// connected and subscribed exactly as `fleet-ota serve` does it (its own functions).
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ALL_PRESENCE_TOPICS, ALL_STATUS_TOPICS, directiveTopic, presenceTopic, statusTopic } from '../../protocol/index.js';
 import type { RunningBroker } from '../../broker/index.js';
+import { subscribeIntake } from '../../orchestrator/ingestion/intake.js';
+import { connectService as connectOrchestratorService } from '../../orchestrator/mqtt/service-client.js';
 import {
   ORCHESTRATOR_SECRET, REDIS_URL, closedPromise, collect, connectDevice, connectOrThrow, connectService, deleteByPrefix, endAll,
   provisionDevice, sleep, startTestBroker, testPrefix, uniqueId, waitFor, type TestDevice,
@@ -40,15 +43,21 @@ describe('two clustered nodes', () => {
     const device = await connectDevice(nodeA.url, alice);
     const inbox = collect(device);
     await device.subscribeAsync(directiveTopic(alice.id), { qos: 1 });
-    const orchestrator = await connectService(nodeB.url, 'orchestrator');
-    const seen = collect(orchestrator);
-    await orchestrator.subscribeAsync(ALL_STATUS_TOPICS, { qos: 1 });
+    // One orchestrator process: a persistent session named by its instance id, status and
+    // presence in one SUBSCRIBE (aedes-persistence used to drop that SUBACK: issue 12, part 3).
+    const intake = await connectOrchestratorService({ url: nodeB.url, username: 'orchestrator', secret: ORCHESTRATOR_SECRET }, 'intake', uniqueId('instance'));
+    const seen = collect(intake);
+    await Promise.race([
+      subscribeIntake(intake, false),
+      sleep(10_000).then(() => Promise.reject(new Error('no SUBACK for the intake subscription'))),
+    ]);
     await sleep(100);
-    await orchestrator.publishAsync(directiveTopic(alice.id), 'from-b', { qos: 1 });
+    await intake.publishAsync(directiveTopic(alice.id), 'from-b', { qos: 1 });
     await waitFor(() => inbox.some((m) => m.payload === 'from-b'), 5000, 'directive across nodes');
     await device.publishAsync(statusTopic(alice.id), 'from-a', { qos: 1 });
     await waitFor(() => seen.some((m) => m.payload === 'from-a'), 5000, 'status across nodes');
-    await endAll(device, orchestrator);
+    await waitFor(() => seen.some((m) => m.topic === presenceTopic(alice.id)), 5000, 'presence across nodes');
+    await endAll(device, intake);
   });
 
   it('share retained messages: a directive retained through one node reaches a device connecting to the other', async () => {

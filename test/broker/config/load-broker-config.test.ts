@@ -24,7 +24,7 @@ const account = { username: 'orchestrator', secretSha256: hashServiceSecret('s3c
 describe('loadBrokerConfig', () => {
   it('has safe defaults', () => {
     const config = loadBrokerConfig({});
-    expect(config).toMatchObject({ host: '127.0.0.1', port: 1884, redisUrl: 'redis://127.0.0.1:6379', keyPrefix: 'fleet:', cluster: 'none', serviceAccounts: [] });
+    expect(config).toMatchObject({ host: '127.0.0.1', port: 1884, redisUrl: 'redis://127.0.0.1:6379', keyPrefix: 'fleet:', cluster: 'none', persistence: 'redis', serviceAccounts: [] });
     expect(config.limits).toEqual(DEFAULT_LIMITS);
     expect(config.limits.maxTokenLifetimeS).toBe(86_400);
     expect(config.limits.maxDirectiveBytes).toBe(65_536);
@@ -51,12 +51,22 @@ describe('loadBrokerConfig', () => {
       FLEET_BROKER_CLUSTER: 'redis',
       FLEET_BROKER_ID: 'node-a',
       FLEET_BROKER_METRICS_PORT: '9464',
+      FLEET_BROKER_PERSISTENCE: 'redis',
+      FLEET_BROKER_SESSION_REPLAY_MAX: '5000',
     });
     expect(config).toMatchObject({
-      host: '0.0.0.0', port: 0, keyPrefix: 'prod:', cluster: 'redis', brokerId: 'node-a', metricsPort: 9464,
+      host: '0.0.0.0', port: 0, keyPrefix: 'prod:', cluster: 'redis', persistence: 'redis', brokerId: 'node-a', metricsPort: 9464,
       serviceAccounts: [account], tls: { keyFile: join(dir, 'key.pem'), certFile: join(dir, 'cert.pem') },
     });
-    expect(config.limits).toMatchObject({ maxConnections: 500, connectsPerIpPerSec: 0, publishesPerClientPerSec: 3, maxTokenLifetimeS: 3600 });
+    expect(config.limits).toMatchObject({ maxConnections: 500, connectsPerIpPerSec: 0, publishesPerClientPerSec: 3, maxTokenLifetimeS: 3600, sessionReplayMax: 5000 });
+  });
+
+  it('takes memory persistence for one node, and refuses it for a cluster', () => {
+    expect(loadBrokerConfig({ FLEET_BROKER_PERSISTENCE: 'memory' }).persistence).toBe('memory');
+    expect(issuesOf({ FLEET_BROKER_PERSISTENCE: 'disk' })).toEqual(['FLEET_BROKER_PERSISTENCE: expected "redis" or "memory", got "disk"']);
+    const issues = issuesOf({ FLEET_BROKER_PERSISTENCE: 'memory', FLEET_BROKER_CLUSTER: 'redis' });
+    expect(issues).toHaveLength(1);
+    expect(issues[0]).toMatch(/^FLEET_BROKER_PERSISTENCE: "memory" cannot be clustered/);
   });
 
   it('names each bad variable, all at once', () => {
