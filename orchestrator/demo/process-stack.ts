@@ -99,6 +99,12 @@ export interface ProcessStack {
   restartOrchestrator(): Promise<ChildHandle>;
   /** SIGKILLs the broker and starts it again on the same port (extra environment for the new one). */
   restartBroker(env?: Record<string, string>): Promise<ChildHandle>;
+  /**
+   * Starts another `fleet-ota broker` with the first one's environment plus `env`: after a kill,
+   * with the same FLEET_BROKER_PORT, the restarted broker; with another port and FLEET_BROKER_ID,
+   * a second cluster node. Stopped by close().
+   */
+  startBroker(env?: Record<string, string>): Promise<{ child: ChildHandle; url: string }>;
   registerDevices(devices: ReadonlyArray<{ id: string; publicKey: string }>): Promise<void>;
   publishRelease(input: { releaseId: string; version: string; sequence: number; payload?: Uint8Array }): Promise<{ releaseId: string; digest: string }>;
   createRollout(spec: RolloutSpecInput): Promise<RolloutView>;
@@ -135,9 +141,12 @@ export async function startProcessStack(options: ProcessStackOptions = {}): Prom
       ...options.brokerEnv,
     };
     const brokerReady = /(mqtts?:\/\/[\d.]+:\d+)/;
-    const { child: broker, match } = await startChild(['broker'], brokerEnv, brokerReady);
-    children.push(broker);
-    const brokerUrl = match[1]!;
+    const startBroker = async (env: Record<string, string> = {}) => {
+      const { child, match } = await startChild(['broker'], { ...brokerEnv, ...env }, brokerReady);
+      children.push(child);
+      return { child, url: match[1]! };
+    };
+    const { child: broker, url: brokerUrl } = await startBroker();
     // A restarted broker listens where devices and the orchestrator were told to connect.
     brokerEnv.FLEET_BROKER_PORT = new URL(brokerUrl).port;
     const operatorToken = randomBytes(24).toString('base64url');
@@ -194,11 +203,11 @@ export async function startProcessStack(options: ProcessStackOptions = {}): Prom
       },
       async restartBroker(env = {}) {
         await stack.broker.kill();
-        const { child } = await startChild(['broker'], { ...brokerEnv, ...env }, brokerReady);
-        children.push(child);
+        const { child } = await startBroker(env);
         stack.broker = child;
         return child;
       },
+      startBroker,
       async registerDevices(devices) {
         await registerDevicesViaApi(api, devices, { vendorId, classId });
       },
