@@ -21,6 +21,7 @@ import { serviceAccountIndex } from './auth/service-accounts.js';
 import type { BrokerConfig } from './config/broker-config.js';
 import { createRedisEmitter } from './cluster/redis-cluster.js';
 import { createRedisPersistence } from './persistence/redis-persistence.js';
+import { publishStaleWills } from './persistence/stale-wills.js';
 import { startListener } from './net/listener.js';
 import { createBrokerMetrics } from './observability/metrics.js';
 import { startMetricsServer, type RunningMetricsServer } from './observability/metrics-server.js';
@@ -170,6 +171,10 @@ export async function startBroker(config: BrokerConfig, deps: BrokerDeps = {}): 
   await aedes.listen();
   // Redis persistence reads an exact topic with one HGET already; the memory store scans.
   if (!stored) indexRetainedLookups((aedes as unknown as { persistence: unknown }).persistence);
+  if (stored && config.cluster === 'none') {
+    const wills = await publishStaleWills(aedes, stored.persistence);
+    if (wills > 0) logger.info({ wills }, 'published the wills of connections lost when the previous run ended');
+  }
 
   const revocations = await listenForRevocations(context, redis.duplicate());
   const listener = await startListener(

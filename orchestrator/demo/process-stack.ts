@@ -19,6 +19,11 @@ import type { RolloutSpecInput } from '../rollouts/spec.js';
 import { apiCaller, publishReleaseViaApi, registerDevicesViaApi, type ApiCall } from './api.js';
 
 const CLI = fileURLToPath(new URL('../cli/fleet-ota.js', import.meta.url));
+/**
+ * A child's start: booting Node + tsx alone takes ~10 s on a loaded 2-core machine, and a
+ * restarted `serve` first takes its persistent session's queued reports from the broker.
+ */
+const CHILD_START_TIMEOUT_MS = 60_000;
 
 export interface ChildHandle {
   process: ChildProcess;
@@ -29,7 +34,7 @@ export interface ChildHandle {
   stop(): Promise<void>;
 }
 
-function startChild(args: string[], env: Record<string, string>, ready: RegExp, timeoutMs = 20_000, nodeArgs: string[] = []): Promise<{ child: ChildHandle; match: RegExpMatchArray }> {
+function startChild(args: string[], env: Record<string, string>, ready: RegExp, timeoutMs = CHILD_START_TIMEOUT_MS, nodeArgs: string[] = []): Promise<{ child: ChildHandle; match: RegExpMatchArray }> {
   const proc = spawn(process.execPath, [...nodeArgs, CLI, ...args], { env: { ...process.env, LOG_LEVEL: 'warn', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
@@ -164,7 +169,7 @@ export async function startProcessStack(options: ProcessStackOptions = {}): Prom
       ...options.orchestratorEnv,
     };
     const startOrchestrator = async () => {
-      const { child, match: url } = await startChild(['serve'], orchestratorEnv, /listening on (http:\/\/[\d.]+:\d+)/, 20_000, options.orchestratorNodeArgs ?? []);
+      const { child, match: url } = await startChild(['serve'], orchestratorEnv, /listening on (http:\/\/[\d.]+:\d+)/, CHILD_START_TIMEOUT_MS, options.orchestratorNodeArgs ?? []);
       children.push(child);
       return { child, url: url[1]! };
     };

@@ -3,13 +3,15 @@
 // devices in this process. Devices keep downloading through the outage and flush their outboxes
 // when they reconnect, often before the orchestrator's intake session is back: the broker must
 // have kept that session (Redis persistence) and queued what it acknowledged. Three devices are
-// offline from before the directive until after the restart: they find it retained.
+// offline from before the directive until after the restart: they find it retained. A device
+// connected when the broker dies and never back is `offline` afterwards; the others `online`.
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectFleet, provisionFleet, type FleetHandle } from '../../../device-sim/sim/index.js';
 import { startProcessStack, type ProcessStack } from '../../../orchestrator/demo/process-stack.js';
 import { AckLog } from '../support/ack-log.js';
 import { ReportLog } from '../support/report-log.js';
+import { retainedPresence } from '../support/retained-presence.js';
 import { freePort, rolloutDevices, waitUntil } from '../support/stack-probes.js';
 import { expectAcknowledgedApplied } from '../support/expect-acknowledged.js';
 
@@ -39,8 +41,12 @@ afterAll(async () => {
 
 describe('single-node broker SIGKILL mid-wave', () => {
   it('loses no acknowledged report, and a device offline across the restart still gets its retained directive', async () => {
-    const provisioned = await provisionFleet({ root: stack.root, vendorId: stack.vendorId, classId: stack.classId, seed: 31, count: DEVICES, idPrefix: 'bk-', profiles: 'slow-network' });
-    await stack.registerDevices(provisioned.devices);
+    const all = await provisionFleet({ root: stack.root, vendorId: stack.vendorId, classId: stack.classId, seed: 31, count: DEVICES + 1, idPrefix: 'bk-', profiles: 'slow-network' });
+    await stack.registerDevices(all.devices);
+    // One device outside the rollout, connected when the broker dies, that never comes back.
+    const stranded = await connectFleet({ ...all, devices: all.devices.slice(DEVICES) }, { brokerUrl: stack.brokerUrl });
+    fleets.push(stranded);
+    const provisioned = { ...all, devices: all.devices.slice(0, DEVICES) };
     const everyone = provisioned.devices.map((d) => d.id);
     const log = new ReportLog();
     const acks = new AckLog();
@@ -62,8 +68,10 @@ describe('single-node broker SIGKILL mid-wave', () => {
     expect([...before.values()].filter((e) => e.state === 'succeeded')).toHaveLength(0);
 
     const victim = stack.broker;
-    await stack.restartBroker();
+    await victim.kill();
     expect(victim.process.signalCode).toBe('SIGKILL');
+    await stranded.stop();
+    await stack.restartBroker();
     for (const runtime of offline) runtime.transport.resume();
 
     const done = await stack.waitForRollout(rolloutId, (v) => v.status === 'completed', 90_000);
@@ -72,5 +80,10 @@ describe('single-node broker SIGKILL mid-wave', () => {
     // The devices offline across the restart got the directive (retained) and updated.
     for (const runtime of offline) expect(log.of(runtime.id, rolloutId).map((r) => r.state)).toContain('succeeded');
     await expectAcknowledgedApplied(stack, rolloutId, [fleet], acks, done);
+    // The will of the connection lost in the crash went out when the broker came back, before
+    // any device reconnected: the stranded device is offline, every other one online.
+    const presence = await retainedPresence(stack, [...everyone, stranded.runtimes[0]!.id]);
+    expect(presence.get(stranded.runtimes[0]!.id)).toMatch(/offline/);
+    expect(everyone.filter((id) => !/online/.test(presence.get(id) ?? ''))).toEqual([]);
   }, TEST_TIMEOUT_MS);
 });
