@@ -32,12 +32,12 @@ beforeAll(async () => {
     brokerEnv: { FLEET_BROKER_PORT: String(brokerPort) },
     orchestratorEnv: { FLEET_HTTP_PORT: String(httpPort) },
   });
-}, 60_000);
+}, 150_000);
 
 afterAll(async () => {
   await Promise.all(fleets.map((f) => f.stop()));
   await stack?.close();
-}, 60_000);
+}, 150_000);
 
 describe('single-node broker SIGKILL mid-wave', () => {
   it('loses no acknowledged report, and a device offline across the restart still gets its retained directive', async () => {

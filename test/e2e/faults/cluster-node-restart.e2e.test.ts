@@ -32,12 +32,12 @@ beforeAll(async () => {
     orchestratorEnv: { FLEET_HTTP_PORT: String(httpPort) },
   });
   nodeBUrl = (await stack.startBroker({ FLEET_BROKER_PORT: String(portB), FLEET_BROKER_ID: `node-b-${run}` })).url;
-}, 60_000);
+}, 150_000);
 
 afterAll(async () => {
   await Promise.all(fleets.map((f) => f.stop()));
   await stack?.close();
-}, 60_000);
+}, 150_000);
 
 describe('two-node broker cluster, one node SIGKILLed mid-rollout', () => {
   it('finishes with exact counts; every acknowledged report is applied', async () => {
