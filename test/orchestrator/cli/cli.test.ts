@@ -167,6 +167,28 @@ describe('device onboarding and changes', () => {
   }, 120_000);
 });
 
+describe('starting services', () => {
+  it('serve names every missing or bad setting in one run (2), before starting anything', async () => {
+    const run = await cli(['serve'], { FLEET_HTTP_PORT: 'eighty', FLEET_BROKER_USERNAME: 'orchestrator' });
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('(invalid_configuration)');
+    for (const name of ['FLEET_HTTP_PORT', 'FLEET_BROKER_URL', 'FLEET_DIRECTOR_KEY', 'FLEET_BROKER_SECRET']) expect(run.stderr).toContain(name);
+  }, 180_000);
+
+  it('broker account prints a whole accounts file, or adds to one with --append', async () => {
+    const printed = await cli(['broker', 'account', '--username', 'orchestrator', '--role', 'orchestrator', '--secret-file', join(dir, 'orch.secret')]);
+    expect(printed.code, printed.stderr).toBe(0);
+    expect(JSON.parse(printed.stdout)).toEqual([{ username: 'orchestrator', secretSha256: expect.stringMatching(/^[0-9a-f]{64}$/), role: 'orchestrator' }]);
+    const accounts = join(dir, 'accounts.json');
+    await writeFile(accounts, printed.stdout);
+    expect((await cli(['broker', 'account', '--username', 'dash', '--role', 'dashboard', '--secret-file', join(dir, 'dash.secret'), '--append', accounts])).code).toBe(0);
+    expect((JSON.parse(await readFile(accounts, 'utf8')) as Array<{ username: string }>).map((a) => a.username)).toEqual(['orchestrator', 'dash']);
+    const twice = await cli(['broker', 'account', '--username', 'dash', '--role', 'dashboard', '--secret-file', join(dir, 'dash2.secret'), '--append', accounts]);
+    expect(twice.code).toBe(2);
+    expect(twice.stderr).toContain('(account_exists)');
+  }, 180_000);
+});
+
 describe('exit codes', { timeout: 300_000 }, () => {
   it('3 when the server refuses: a read-only token on a write', async () => {
     const run = await cli(['devices', 'revoke', 'dev-0001'], { FLEET_API_TOKEN: tokens.read });
