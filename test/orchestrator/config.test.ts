@@ -22,6 +22,14 @@ describe('loadOrchestratorConfig', () => {
     });
   });
 
+  it('reads the reconciliation settings: a sweep period of 0 (off) or at least a second, a positive rate', () => {
+    expect(loadOrchestratorConfig({})).toMatchObject({ reconcileIntervalMs: 60_000, reconcilePerSecond: 500 });
+    expect(loadOrchestratorConfig({ FLEET_RECONCILE_INTERVAL_MS: '0', FLEET_RECONCILE_PER_SEC: '50' })).toMatchObject({ reconcileIntervalMs: 0, reconcilePerSecond: 50 });
+    for (const env of [{ FLEET_RECONCILE_INTERVAL_MS: '500' }, { FLEET_RECONCILE_INTERVAL_MS: 'soon' }, { FLEET_RECONCILE_PER_SEC: '0' }]) {
+      expect(() => loadOrchestratorConfig(env)).toThrow(expect.objectContaining({ code: 'ERR_CONFIG', problems: [expect.stringMatching(new RegExp(`^${Object.keys(env)[0]}:`))] }));
+    }
+  });
+
   it('takes every variable and strips a trailing slash from the public URL', () => {
     const config = loadOrchestratorConfig({
       REDIS_URL: 'redis://redis:6380/2',
