@@ -31,7 +31,7 @@ async function connect(fleet: ProvisionedFleet, devices: readonly SimDevice[], l
 }
 
 async function metric(name: string, labels: string): Promise<number> {
-  const text = await (await fetch(`${stack.apiUrl}/metrics`)).text();
+  const text = await (await fetch(`${stack.apiUrl}/metrics`, { headers: { authorization: `Bearer ${stack.operatorToken}` } })).text();
   const line = text.split('\n').find((l) => l.startsWith(`${name}{${labels}}`));
   return Number(line?.split(' ').at(-1) ?? 0);
 }
