@@ -122,7 +122,8 @@ export async function startFleetOrchestrator(options: FleetOrchestratorOptions):
       }
       const prefix = ctx.config.keyPrefix;
       const store = new RolloutStore(ctx.redis, prefix);
-      const events = new EventLog(ctx.redis, prefix);
+      // The engine's log: lifecycle events are logged here, once (event-log.ts).
+      const events = new EventLog(ctx.redis, prefix, logger);
       const current = await ctx.app.services.roots.current();
       if (current && !current.signed.roles.director.keyids.includes(signer.keyid)) {
         throw new OrchestratorSetupError(`the director key ${signer.keyid.slice(0, 12)}… is not a director key of root v${current.signed.version}; devices would reject every directive`);

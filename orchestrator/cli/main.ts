@@ -9,6 +9,7 @@ import { registerReleasesCommands } from './commands/releases.js';
 import { registerRootCommands } from './commands/root.js';
 import { registerServeCommands } from './commands/serve.js';
 import { registerTokensCommands } from './commands/tokens.js';
+import { registerAuditCommands } from './commands/audit.js';
 import { registerSimCommands } from './commands/sim.js';
 import { registerBrokerCommands } from './commands/broker.js';
 import { registerRolloutsCommands } from './commands/rollouts.js';
@@ -42,6 +43,7 @@ export function buildProgram(options: { jsonErrors?: boolean } = {}): Command {
   registerRolloutsCommands(program);
   registerDemoCommands(program);
   registerTokensCommands(program);
+  registerAuditCommands(program);
   registerSimCommands(program);
   registerBrokerCommands(program);
   return program;

@@ -1,6 +1,9 @@
 // The orchestrator's event log: one capped Redis Stream that the SSE endpoint replays from
 // (stream ids double as SSE ids, so Last-Event-ID resumes exactly), shared by every process.
+// Given a logger, it also writes one structured log line per rollout lifecycle event: every
+// emitter goes through emit(), so each event is logged once, here.
 import type { Redis } from 'ioredis';
+import type { Logger } from '../infra/logger.js';
 
 /** Events held for replay; older ones are trimmed (approximately, as Redis does cheaply). */
 export const EVENT_LOG_MAX_LENGTH = 10_000;
@@ -21,15 +24,31 @@ export function eventLogKey(prefix: string): string {
   return `${prefix}events`;
 }
 
+/** Events that change a rollout's course (created … completed, wave moves): logged as well as streamed. */
+function isLifecycle(event: FleetEvent): event is Extract<FleetEvent, { type: `rollout.${string}` | `wave.${string}` }> {
+  return (event.type.startsWith('rollout.') && event.type !== 'rollout.counts') || event.type.startsWith('wave.');
+}
+
+/** Halts and timeouts are what an operator is paged about. */
+const WARN_EVENTS = new Set<FleetEvent['type']>(['rollout.paused', 'rollout.aborted', 'wave.timed_out']);
+
 export class EventLog {
   readonly key: string;
-  constructor(private readonly redis: Redis, prefix: string) {
+  constructor(private readonly redis: Redis, prefix: string, private readonly logger?: Logger) {
     this.key = eventLogKey(prefix);
   }
 
   async emit(event: FleetEvent, at = new Date()): Promise<string> {
     const data = JSON.stringify({ ...event, at: at.toISOString() });
-    return (await this.redis.xadd(this.key, 'MAXLEN', '~', EVENT_LOG_MAX_LENGTH, '*', 'e', data)) as string;
+    const id = (await this.redis.xadd(this.key, 'MAXLEN', '~', EVENT_LOG_MAX_LENGTH, '*', 'e', data)) as string;
+    if (this.logger && isLifecycle(event)) {
+      // 1-based wave numbers in the message, as the console and the CLI show them; the field stays 0-based.
+      const { type, ...fields } = event;
+      const wave = 'wave' in event ? ` (wave ${event.wave + 1})` : '';
+      const reason = 'reason' in event && event.reason ? `: ${event.reason}` : '';
+      this.logger[WARN_EVENTS.has(type) ? 'warn' : 'info']({ event: type, eventId: id, ...fields }, `${type} ${event.rolloutId}${wave}${reason}`);
+    }
+    return id;
   }
 
   /** Events after `afterId` (exclusive), oldest first. */

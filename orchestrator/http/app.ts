@@ -14,9 +14,13 @@ import type { Logger } from '../infra/logger.js';
 import { Readiness } from '../infra/readiness.js';
 import type { KeyChecker } from '../registry/key-checker.js';
 import type { HttpObserver } from '../metrics/event-metrics.js';
+import { AuditLog } from '../audit/audit-log.js';
+import { registerAuditHook } from './audit-hook.js';
 import { requiredRoleOf, roleHook, type RoleHook } from './auth.js';
 import { toErrorReply } from './errors.js';
 import { artifactRoutes } from './routes/artifacts.js';
+import { auditRoutes } from './routes/audit.js';
+import { deviceHistoryRoutes } from './routes/device-history.js';
 import { deviceImportRoutes } from './routes/device-import.js';
 import { deviceRoutes } from './routes/devices.js';
 import { fleetRoutes } from './routes/fleet.js';
@@ -35,7 +39,8 @@ declare module 'fastify' {
     services: Services;
   }
   interface FastifyRequest {
-    auth?: { role: ApiRole };
+    /** Who called: set by requireRole (token id = first hash characters; never the token). */
+    auth?: { role: ApiRole; tokenId?: string; label?: string };
   }
 }
 
@@ -83,6 +88,8 @@ export interface RouteOptions {
   redis: Redis;
   observer: HttpObserver;
   readiness: Readiness;
+  /** The Redis key prefix every key of this app lives under (not `prefix`: Fastify reads that as a route prefix). */
+  keyPrefix: string;
 }
 
 const NO_OBSERVER: HttpObserver = { request: () => undefined, artifactBytes: () => undefined };
@@ -134,8 +141,10 @@ export async function buildApp(deps: AppDeps, options: BuildAppOptions = {}): Pr
     ...(options.now ? { now: options.now } : {}),
   });
   app.decorate('services', services);
-  app.decorate('requireRole', (role: ApiRole) => roleHook(deps.redis, deps.prefix, role));
+  const now = options.now ?? (() => new Date());
+  app.decorate('requireRole', (role: ApiRole) => roleHook(deps.redis, deps.prefix, role, now));
   app.decorateRequest('auth', undefined);
+  registerAuditHook(app, new AuditLog(deps.redis, deps.prefix), now);
   app.addHook('onClose', async () => services.close());
 
   app.setErrorHandler((error, request, reply) => {
@@ -147,7 +156,7 @@ export async function buildApp(deps: AppDeps, options: BuildAppOptions = {}): Pr
     reply.status(404).send({ code: 'not_found', message: `no route ${request.method} ${request.url.split('?')[0]}` }),
   );
 
-  const routeOptions: RouteOptions = { config: deps.config, redis: deps.redis, observer, readiness: deps.readiness ?? new Readiness() };
+  const routeOptions: RouteOptions = { config: deps.config, redis: deps.redis, observer, readiness: deps.readiness ?? new Readiness(), keyPrefix: deps.prefix };
   await app.register(async (v1) => {
     // Public, like the document it shows: GET /v1/docs/ (static assets under /v1/docs/static/).
     await v1.register(swaggerUi, { routePrefix: DOCS_PATH, staticCSP: true, uiConfig: { url: '/v1/openapi.json', deepLinking: true } });
@@ -160,6 +169,8 @@ export async function buildApp(deps: AppDeps, options: BuildAppOptions = {}): Pr
     await v1.register(releaseRoutes, routeOptions);
     await v1.register(rootRoutes, routeOptions);
     await v1.register(whoamiRoutes, routeOptions);
+    await v1.register(auditRoutes, routeOptions);
+    await v1.register(deviceHistoryRoutes, routeOptions);
     for (const plugin of deps.extraRoutes ?? []) await v1.register(plugin);
   }, { prefix: '/v1' });
   for (const plugin of deps.topLevelRoutes ?? []) await app.register(plugin);

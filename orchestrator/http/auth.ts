@@ -25,17 +25,17 @@ function bearerToken(header: string | undefined): string | undefined {
 }
 
 /** A hook usable as onRequest (before the body is read: preferred) or preHandler. */
-export function roleHook(redis: Redis, prefix: string, required: ApiRole): RoleHook {
+export function roleHook(redis: Redis, prefix: string, required: ApiRole, now: () => Date = () => new Date()): RoleHook {
   const hook = async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
     const token = bearerToken(request.headers.authorization);
-    const record = token ? await lookupToken(redis, prefix, token) : undefined;
+    const record = token ? await lookupToken(redis, prefix, token, now()) : undefined;
     if (!record) {
       // RFC 6750 §3: a 401 names the scheme.
       void reply.header('www-authenticate', 'Bearer realm="fleet-ota"');
-      throw new ApiError(401, 'unauthorized', token ? 'unknown or revoked token' : 'missing bearer token');
+      throw new ApiError(401, 'unauthorized', token ? 'unknown, expired or revoked token' : 'missing bearer token');
     }
     if (!roleAllows(record.role, required)) throw new ApiError(403, 'forbidden', `this route needs the ${required} role`);
-    request.auth = { role: record.role };
+    request.auth = { role: record.role, tokenId: record.id, ...(record.label ? { label: record.label } : {}) };
   };
   // Marked, so the OpenAPI document states the security a route really enforces.
   return Object.assign(hook, { requiredRole: required });

@@ -10,6 +10,7 @@ import type { EventLog } from '../events/event-log.js';
 import type { Logger } from '../infra/logger.js';
 import { registryKeys } from '../registry/device-record.js';
 import { rolloutScripts, type RolloutScripts } from '../rollouts/scripts.js';
+import { deviceHistoryKey } from '../rollouts/device-history.js';
 import { DeviceKeyCache } from './device-keys.js';
 import { ingestStreamKey } from './intake.js';
 
@@ -174,7 +175,7 @@ export class StatusConsumer {
     }
     const keys = await this.deviceKeys.lookup(parsed.filter((p) => p.kind === 'status').map((p) => p.deviceId));
     const registry = registryKeys(this.prefix);
-    const pipe = this.redis.pipeline() as ReturnType<Redis['pipeline']> & { applyStatus(...args: (string | number)[]): unknown };
+    const pipe = this.redis.pipeline() as ReturnType<Redis['pipeline']> & { applyStatus(historyKey: string, ...args: (string | number)[]): unknown };
     // Reply index of each applyStatus call (presence writes share the pipeline).
     const applyAt: number[] = [];
     let commands = 0;
@@ -203,7 +204,7 @@ export class StatusConsumer {
         continue;
       }
       const r = check.report;
-      pipe.applyStatus(this.prefix, r.deviceId, r.rolloutId, r.counter, r.seq, r.state, r.progress ?? 0, r.reason ?? '', r.at, r.installed.releaseId, r.installed.sequence, r.rootVersion);
+      pipe.applyStatus(deviceHistoryKey(this.prefix, r.deviceId), this.prefix, r.deviceId, r.rolloutId, r.counter, r.seq, r.state, r.progress ?? 0, r.reason ?? '', r.at, r.installed.releaseId, r.installed.sequence, r.rootVersion);
       applyAt.push(commands++);
       outcomes.push(r);
     }

@@ -8,6 +8,7 @@ import type {} from '@fastify/swagger';
 import { z } from 'zod';
 import { DEVICE_STATES } from '../../protocol/index.js';
 import { EventLog } from '../events/event-log.js';
+import { idOf } from '../http/audit-hook.js';
 import { errorResponses } from '../http/schemas.js';
 import { rolloutJsonSchemas as schemas } from '../http/rollout-schemas.js';
 import type { RolloutEngine } from './engine.js';
@@ -76,6 +77,7 @@ export function rolloutRoutes(engine: RolloutEngine, store: RolloutStore): Fasti
 
     app.post('/rollouts', {
       ...operator,
+      config: { audit: { action: 'rollout.create', target: (_request, body) => idOf(body) } },
       schema: { operationId: 'createRollout', tags: ['rollouts'], summary: 'Create (and by default start) a staged rollout', body: schemas.spec, response: { 201: schemas.created, ...replies } },
     }, async (request, reply) => {
       try {
@@ -199,6 +201,7 @@ export function rolloutRoutes(engine: RolloutEngine, store: RolloutStore): Fasti
     for (const [name, run] of Object.entries(actions) as Array<[keyof typeof actions, (id: string, reason?: string) => Promise<unknown>]>) {
       app.post<{ Params: { id: string }; Body?: { reason?: string } }>(`/rollouts/:id/${name}`, {
         ...operator,
+        config: { audit: { action: `rollout.${name}` } },
         // The body is optional: a missing one is validated as {}.
         preValidation: async (request) => {
           request.body ??= {};

@@ -2,14 +2,33 @@
 // The state order comes from protocol/states.ts so TypeScript and Lua cannot disagree.
 import type { Redis } from 'ioredis';
 import { STATE_RANK, TERMINAL_STATES } from '../../protocol/index.js';
+import { DEVICE_HISTORY_MAX_ENTRIES } from './device-history.js';
 
 const rankTable = `{${Object.entries(STATE_RANK).map(([s, r]) => `${s}=${r}`).join(',')}}`;
 const terminalTable = `{${[...TERMINAL_STATES].map((s) => `${s}=true`).join(',')}}`;
 
-// Shared Lua helpers: entry codec and counter moves on the rollout and wave count hashes.
+// Shared Lua helpers: entry codec, counter moves on the rollout and wave count hashes, and the
+// device history append (device-history.ts) that every transition makes in the same script.
 const common = `
 local RANK = ${rankTable}
 local TERMINAL = ${terminalTable}
+local HISTORY_MAX = ${DEVICE_HISTORY_MAX_ENTRIES}
+-- Redis' clock, so entries written by any process order correctly.
+local function nowMs()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+local function history(key, rid, from, to, reason, source, detail)
+  local entry = { ms = nowMs(), rolloutId = rid, from = from, state = to, source = source, detail = detail }
+  if reason and reason ~= '' then entry.reason = reason end
+  redis.call('LPUSH', key, cjson.encode(entry))
+  redis.call('LTRIM', key, 0, HISTORY_MAX - 1)
+end
+-- Multi-device scripts find each device's history key from the prefix, as they do its record
+-- (settleWave reads its members inside the script, so they cannot be declared up front).
+local function historyKey(prefix, id)
+  return prefix .. 'device:' .. id .. ':history'
+end
 local function parse(packed)
   if not packed then return nil end
   local s, w, c, p, r = string.match(packed, '^([^|]*)|([^|]*)|([^|]*)|([^|]*)|(.*)$')
@@ -55,6 +74,7 @@ for i = 5, #ARGV do
     local ownerSeq = tonumber(redis.call('HGET', dev, 'rolloutSeq') or '0')
     if owner and owner ~= rid and ownerSeq > rseq then
       move(base, e.wave, e.state, 'canceled', 'superseded')
+      history(historyKey(prefix, id), rid, e.state, 'canceled', 'superseded', 'engine')
       e.state = 'canceled'; e.reason = 'superseded'
       redis.call('HSET', base .. ':devices', id, pack(e))
     else
@@ -63,6 +83,7 @@ for i = 5, #ARGV do
         local oe = parse(redis.call('HGET', obase .. ':devices', id))
         if oe and not TERMINAL[oe.state] then
           move(obase, oe.wave, oe.state, 'canceled', 'superseded')
+          history(historyKey(prefix, id), owner, oe.state, 'canceled', 'superseded', 'engine')
           oe.state = 'canceled'; oe.reason = 'superseded'
           redis.call('HSET', obase .. ':devices', id, pack(oe))
         end
@@ -97,6 +118,7 @@ for i = 7, #ARGV do
   local e = parse(redis.call('HGET', base .. ':devices', id))
   if e and e.state == 'queued' and e.counter > 0 then
     move(base, e.wave, 'queued', 'notified', nil)
+    history(historyKey(prefix, id), rid, 'queued', 'notified', nil, 'engine')
     e.state = 'notified'
     redis.call('HSET', base .. ':devices', id, pack(e))
   end
@@ -113,8 +135,9 @@ return 0
 `;
 
 /**
- * applyStatus(prefix, deviceId, rolloutId, counter, seq, state, progress, reason, at, releaseId,
- * sequence, rootVersion) -> { outcome, wave }. A report applies once, in order: a seq already
+ * applyStatus(KEYS: historyKey; ARGV: prefix, deviceId, rolloutId, counter, seq, state, progress,
+ * reason, at, releaseId, sequence, rootVersion) -> { outcome, wave }. A state change is appended
+ * to the device's history with the report's details. A report applies once, in order: a seq already
  * seen, a counter of another directive, a backwards move or anything after a terminal state
  * changes nothing (docs/protocol.md#device-states).
  */
@@ -136,7 +159,10 @@ if TERMINAL[from] then return { 'after_terminal', e.wave } end
 if state == 'rejected' and reason == 'directive_expired' then return { 'expired', e.wave } end
 local forward = RANK[state] > RANK[from] or (from == 'deferred' and state == 'accepted') or (from == 'downloading' and state == 'downloading' and progress > e.progress)
 if not forward then return { 'backwards', e.wave } end
-if from ~= state then move(base, e.wave, from, state, reason) end
+if from ~= state then
+  move(base, e.wave, from, state, reason)
+  history(KEYS[1], rid, from, state, reason, 'report', { seq = seq, counter = counter, progress = progress, reportedAt = at, installedReleaseId = ARGV[10], installedSequence = tonumber(ARGV[11]) })
+end
 e.state = state; e.progress = progress; e.reason = reason
 redis.call('HSET', base .. ':devices', id, pack(e))
 return { 'applied', e.wave }
@@ -156,6 +182,7 @@ for _, id in ipairs(ids) do
   if e and not TERMINAL[e.state] then
     if e.state ~= 'queued' then notified[#notified + 1] = id end
     move(base, e.wave, e.state, to, reason)
+    history(historyKey(prefix, id), rid, e.state, to, reason, 'engine')
     e.state = to; e.reason = reason
     redis.call('HSET', base .. ':devices', id, pack(e))
   end
@@ -181,6 +208,7 @@ for i = 4, #ARGV, 2 do
   if e and e.counter == expected and e.counter > 0 and e.state ~= 'queued' and not TERMINAL[e.state] and redis.call('HGET', dev, 'rolloutId') == rid then
     counter = redis.call('HINCRBY', dev, 'directiveCounter', 1)
     if e.state ~= 'notified' then move(base, e.wave, e.state, 'notified', nil) end
+    history(historyKey(prefix, id), rid, e.state, 'notified', 'reissued', 'engine')
     e.state = 'notified'; e.counter = counter; e.progress = 0; e.reason = ''
     redis.call('HSET', base .. ':devices', id, pack(e))
     redis.call('HSET', base .. ':issued', id, issuedAt)
@@ -244,7 +272,8 @@ return 1
 export interface RolloutScripts {
   prepareSlice(...args: (string | number)[]): Promise<number[]>;
   markNotified(...args: (string | number)[]): Promise<number>;
-  applyStatus(...args: (string | number)[]): Promise<[string, number]>;
+  /** The first argument is the device's history key (device-history.ts), declared in KEYS. */
+  applyStatus(historyKey: string, ...args: (string | number)[]): Promise<[string, number]>;
   settleWave(...args: (string | number)[]): Promise<string[]>;
   reissue(...args: (string | number)[]): Promise<number[]>;
   cancelCounters(...args: (string | number)[]): Promise<number[]>;
@@ -253,8 +282,8 @@ export interface RolloutScripts {
   casField(key: string, ...args: (string | number)[]): Promise<number>;
 }
 
-const definitions = { prepareSlice, markNotified, applyStatus, settleWave, reissue, cancelCounters } as const;
-const keyed = { setRolloutStatus, casField, pace } as const;
+const definitions = { prepareSlice, markNotified, settleWave, reissue, cancelCounters } as const;
+const keyed = { setRolloutStatus, casField, pace, applyStatus } as const;
 
 /** Registers the scripts on a connection (EVALSHA with automatic EVAL fallback). */
 export function rolloutScripts(redis: Redis): RolloutScripts {

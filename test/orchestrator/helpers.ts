@@ -58,8 +58,8 @@ export async function startTestApp(area: string, env: Record<string, string> = {
   const redis = createRedis(config.redisUrl);
   const app = await buildApp({ redis, prefix, config }, options);
   await app.services.artifacts.init();
-  const operator = (await createToken(redis, prefix, 'operator')).token;
-  const read = (await createToken(redis, prefix, 'read')).token;
+  const operator = (await createToken(redis, prefix, 'operator', { label: 'test operator' })).token;
+  const read = (await createToken(redis, prefix, 'read', { label: 'test reader' })).token;
   return {
     app, redis, prefix, config, dataDir, operator, read,
     async close() {

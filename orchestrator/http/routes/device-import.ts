@@ -2,6 +2,7 @@
 // never buffered whole; its size is bounded by FLEET_MAX_IMPORT_BYTES.
 import type { FastifyPluginAsync } from 'fastify';
 import type { RouteOptions } from '../app.js';
+import { counts } from '../audit-hook.js';
 import { ApiError } from '../errors.js';
 import { bearer, errorResponses, importResultSchema } from '../schemas.js';
 import { abandonBody, bodyChunks } from '../streamed-body.js';
@@ -18,6 +19,7 @@ export const deviceImportRoutes: FastifyPluginAsync<RouteOptions> = async (app, 
   app.addContentTypeParser(Object.keys(FORMATS), (_request, payload, done) => done(null, payload));
 
   app.post<{ Querystring: { upsert?: boolean } }>('/devices/import', {
+    config: { audit: { action: 'device.import', target: () => 'devices', detail: (body) => counts(body, ['imported', 'updated', 'failedCount']) } },
     onRequest: [
       app.requireRole('operator'),
       async (request) => {

@@ -2,6 +2,7 @@
 // attributes, revoke.
 import type { FastifyPluginAsync } from 'fastify';
 import type { RouteOptions } from '../app.js';
+import { idOf } from '../audit-hook.js';
 import { notFound } from '../errors.js';
 import { bearer, deviceInputSchema, deviceListQuery, deviceParams, devicePatchSchema, errorResponses } from '../schemas.js';
 
@@ -26,6 +27,7 @@ export const deviceRoutes: FastifyPluginAsync<RouteOptions> = async (app) => {
 
   app.post('/devices', {
     onRequest: operator,
+    config: { audit: { action: 'device.register', target: (_request, body) => idOf(body) } },
     schema: { operationId: 'registerDevice', summary: 'Register one device', tags: ['devices'], security: bearer, body: deviceInputSchema, response: { 201: { $ref: 'Device#' }, ...errorResponses } },
   }, async (request, reply) => reply.status(201).send(await registry.register(request.body)));
 
@@ -62,6 +64,7 @@ export const deviceRoutes: FastifyPluginAsync<RouteOptions> = async (app) => {
 
   app.patch<{ Params: { id: string } }>('/devices/:id', {
     onRequest: operator,
+    config: { audit: { action: 'device.update' } },
     schema: {
       operationId: 'updateDevice',
       summary: 'Change a device: groups and tags replaced, attributes merged (null removes one)',
@@ -75,6 +78,7 @@ export const deviceRoutes: FastifyPluginAsync<RouteOptions> = async (app) => {
 
   app.post<{ Params: { id: string } }>('/devices/:id/revoke', {
     onRequest: operator,
+    config: { audit: { action: 'device.revoke' } },
     schema: {
       operationId: 'revokeDevice',
       summary: 'Revoke a device (the broker drops it: revocation channel)',

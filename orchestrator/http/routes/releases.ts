@@ -1,6 +1,7 @@
 // Release routes: import a manifest signed offline, list, show (with its manifest digest).
 import type { FastifyPluginAsync } from 'fastify';
 import type { RouteOptions } from '../app.js';
+import { idOf } from '../audit-hook.js';
 import { notFound } from '../errors.js';
 import { bearer, envelopeInputSchema, errorResponses, releaseListQuery, releaseParams, releaseSchema, releaseSummarySchema } from '../schemas.js';
 
@@ -9,6 +10,7 @@ export const releaseRoutes: FastifyPluginAsync<RouteOptions> = async (app) => {
 
   app.post('/releases', {
     onRequest: app.requireRole('operator'),
+    config: { audit: { action: 'release.import', target: (_request, body) => idOf(body) } },
     schema: {
       operationId: 'importRelease',
       summary: 'Import a release manifest signed offline by release keys',

@@ -2,6 +2,7 @@
 // devices and the simulator provision from.
 import type { FastifyPluginAsync } from 'fastify';
 import type { RouteOptions } from '../app.js';
+import { rootTarget } from '../audit-hook.js';
 import { ApiError } from '../errors.js';
 import { bearer, envelopeInputSchema, errorResponses } from '../schemas.js';
 
@@ -10,6 +11,7 @@ export const rootRoutes: FastifyPluginAsync<RouteOptions> = async (app) => {
 
   app.post('/roots', {
     onRequest: app.requireRole('operator'),
+    config: { audit: { action: 'root.publish', target: (_request, body) => rootTarget(body) } },
     schema: {
       operationId: 'publishRoot',
       summary: 'Publish a root version (the first must verify by itself; later ones against the current root)',

@@ -46,8 +46,10 @@ describe('route table', () => {
   it('has exactly the expected public routes and covers every core route', () => {
     expect(ops.filter((op) => !op.secured).map((op) => `${op.method} ${op.path}`).sort()).toEqual(PUBLIC);
     expect(ops.filter((op) => op.secured).map((op) => `${op.method} ${op.path}`).sort()).toEqual([
+      'GET /v1/audit',
       'GET /v1/devices',
       'GET /v1/devices/{id}',
+      'GET /v1/devices/{id}/history',
       'GET /v1/fleet/summary',
       'GET /v1/releases',
       'GET /v1/releases/{id}',
@@ -102,7 +104,7 @@ describe('every secured route', () => {
 
 describe('tokens', () => {
   it('stores only the SHA-256 of a token, with its role', async () => {
-    const { token, hash } = await createToken(t.redis, t.prefix, 'read', 'dashboard');
+    const { token, hash } = await createToken(t.redis, t.prefix, 'read', { label: 'dashboard' });
     expect(hash).toBe(hashToken(token));
     const stored = await t.redis.hgetall(tokenKeys(t.prefix).tokens);
     expect(JSON.stringify(stored)).not.toContain(token);

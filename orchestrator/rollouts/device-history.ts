@@ -1,0 +1,39 @@
+// A device's transitions across rollouts: one capped Redis list per device, newest first,
+// appended by the same Lua scripts that apply each transition (scripts.ts), so an entry exists
+// exactly when the transition does. This module names the key and the cap and reads the list.
+import type { Redis } from 'ioredis';
+
+/** Entries kept per device (LTRIM after each LPUSH): the most recent transitions. */
+export const DEVICE_HISTORY_MAX_ENTRIES = 200;
+
+export interface DeviceHistoryEntry {
+  /** Redis' clock when the transition was applied. */
+  at: string;
+  rolloutId: string;
+  /** The state before; absent for the first state in a rollout. */
+  from?: string;
+  state: string;
+  reason?: string;
+  /** What moved it: a device report, the engine (notify, timeout, cancel, supersede) or a reissue. */
+  source: 'report' | 'engine';
+  /** From a report: its seq, directive counter, progress and the installed release it named. */
+  detail?: { seq?: number; counter?: number; progress?: number; reportedAt?: string; installedReleaseId?: string; installedSequence?: number };
+}
+
+export function deviceHistoryKey(prefix: string, deviceId: string): string {
+  return `${prefix}device:${deviceId}:history`;
+}
+
+/** Newest first, at most `limit` entries. */
+export async function readDeviceHistory(redis: Redis, prefix: string, deviceId: string, limit = DEVICE_HISTORY_MAX_ENTRIES): Promise<DeviceHistoryEntry[]> {
+  const rows = await redis.lrange(deviceHistoryKey(prefix, deviceId), 0, Math.max(0, Math.min(limit, DEVICE_HISTORY_MAX_ENTRIES) - 1));
+  return rows.flatMap((row) => {
+    try {
+      // Lua writes Redis' time in milliseconds (it has no date formatting); the API speaks ISO.
+      const { ms, ...rest } = JSON.parse(row) as Omit<DeviceHistoryEntry, 'at'> & { ms: number };
+      return [{ at: new Date(ms).toISOString(), ...rest }];
+    } catch {
+      return [];
+    }
+  });
+}
