@@ -26,7 +26,9 @@ export const REFUSAL_REASONS = [
   'token_lifetime',
   'token_claims',
   'will_denied',
+  'reconnect_rate',
   // after CONNECT
+  'session_expired',
   'subscribe_denied',
   'publish_denied',
   'retain_denied',

@@ -164,6 +164,7 @@ export async function startBroker(config: BrokerConfig, deps: BrokerDeps = {}): 
   aedes.on('clientReady', connectHooks.onClientReady);
   aedes.on('unsubscribe', subscribeHooks.onUnsubscribe);
   aedes.on('clientDisconnect', (client: Client) => shared.removeClient(client));
+  aedes.on('clientDisconnect', connectHooks.onClientDisconnect);
   aedes.on('clientError', (client: Client, error: Error) => logger.debug({ clientId: client.id, err: error.message }, 'client error'));
   aedes.on('connectionError', (_client: Client, error: Error) => logger.debug({ err: error.message }, 'connection error'));
   // Aedes emits 'error' for persistence and will-sweep failures: log, never crash the node.
@@ -221,6 +222,7 @@ export async function startBroker(config: BrokerConfig, deps: BrokerDeps = {}): 
     await Promise.race([Promise.all(presence), new Promise((resolve) => (timer = setTimeout(resolve, SHUTDOWN_PRESENCE_TIMEOUT_MS)))]);
     clearTimeout(timer);
     await new Promise<void>((resolve) => aedes.close(() => resolve()));
+    connectHooks.close();
     await listener.close();
     await stored?.close();
     await recorder.close();

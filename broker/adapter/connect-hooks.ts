@@ -1,10 +1,12 @@
 // Aedes CONNECT hooks: preConnect (normalizes the device's will), authenticate (the decision in
-// auth/decide-connect.ts, then the takeover rule) and the connect / disconnect bookkeeping.
+// auth/decide-connect.ts, the per-client-id reconnect limit, then the takeover rule) and the
+// connect / disconnect bookkeeping: presence, and the end of a session when its token expires.
 import type { AuthenticateError, Client, ConnectPacket } from 'aedes';
-import { isDeviceId } from '../../protocol/index.js';
+import { isDeviceId, LIMITS } from '../../protocol/index.js';
 import { sameIdentity, type Identity } from '../acl.js';
 import { decideConnect, type ConnectAttempt, type ConnectDecision } from '../auth/decide-connect.js';
-import { TokenBucket } from '../limits/token-bucket.js';
+import { SessionExpiry } from '../auth/session-expiry.js';
+import { ClientBuckets } from '../limits/client-buckets.js';
 import { CONNACK, type ConnackCode } from '../refusals.js';
 import { internals, liveClients, type AdapterContext } from './context.js';
 import { presenceWill, publishPresence } from './presence.js';
@@ -28,6 +30,22 @@ function maxPacketBytesFor(identity: Identity, context: AdapterContext): number 
 export function createConnectHooks(context: AdapterContext) {
   /** The will exactly as the client sent it, kept for the decision before it is normalized. */
   const sentWills = new WeakMap<Client, ConnectAttempt['will']>();
+  const { limits } = context.config;
+  const perMinute = limits.reconnectsPerClientPerMin;
+  // An emptied bucket is full again after one minute idle: forgetting it then changes nothing.
+  const reconnects =
+    perMinute > 0
+      ? new ClientBuckets({ ratePerSec: perMinute / 60, burst: perMinute, idleMs: 60_000, maxTracked: limits.clientLimitsMaxTracked })
+      : undefined;
+  const expiry = new SessionExpiry<Client>({
+    nowSeconds: () => context.now() / 1000,
+    onExpired: (client) => {
+      if (client.closed) return;
+      context.record('session_expired');
+      context.logger.debug({ clientId: client.id }, 'session closed: connect token expired');
+      client.close();
+    },
+  });
 
   function preConnect(client: Client, packet: ConnectPacket, callback: (error: Error | null, success: boolean) => void): void {
     const will = packet.will ? { topic: packet.will.topic, payload: Buffer.from(packet.will.payload ?? []) } : undefined;
@@ -77,20 +95,23 @@ export function createConnectHooks(context: AdapterContext) {
         if (existingSession && !sameIdentity(existingSession.identity, identity)) {
           return refuse(client, done, { ok: false, reason: 'client_id_taken', returnCode: CONNACK.identifierRejected });
         }
+        // Counted only once the device proved its key, so nobody else can use up its allowance.
+        // "Server unavailable": a temporary refusal the device retries after its backoff.
+        if (identity.kind === 'device' && reconnects !== undefined && !reconnects.tryTake(client.id, performance.now())) {
+          return refuse(client, done, { ok: false, reason: 'reconnect_rate', returnCode: CONNACK.serverUnavailable });
+        }
         const previous = context.latest.get(client.id);
         if (previous && previous !== client) {
           const previousSession = context.sessions.get(previous);
           if (previousSession) previousSession.superseded = true;
         }
         const connection = internals(client).conn;
-        const { limits } = context.config;
-        const bucket =
-          identity.kind === 'device' && limits.publishesPerClientPerSec > 0
-            ? new TokenBucket(limits.publishesPerClientPerSec, limits.publishesPerClientPerSec, performance.now())
-            : undefined;
-        context.sessions.set(client, { identity, connection, bucket, superseded: false });
+        context.sessions.set(client, { identity, connection, superseded: false, offlineSaid: false });
         context.latest.set(client.id, client);
+        // The session lives while its token would still be accepted at CONNECT: exp + skew.
+        if (decision.tokenExpiresAt !== undefined) expiry.add(client, decision.tokenExpiresAt + LIMITS.connectTokenSkewSeconds);
         connection.once('close', () => {
+          expiry.remove(client);
           if (context.latest.get(client.id) === client) context.latest.delete(client.id);
         });
         connection.setMaxPacketBytes(maxPacketBytesFor(identity, context));
@@ -116,5 +137,25 @@ export function createConnectHooks(context: AdapterContext) {
     }
   }
 
-  return { preConnect, authenticate, onClientReady };
+  /**
+   * Every disconnect of a device says `offline` once: an unclean one through its will (see
+   * publish-hooks authorizeWill), a clean DISCONNECT (Aedes discards the will) here. Nothing
+   * when a newer connection took the id over (here or on another node) or the broker is closing
+   * (shutdown says it). Aedes emits this after the will was authorized.
+   */
+  function onClientDisconnect(client: Client): void {
+    expiry.remove(client);
+    const session = context.sessions.get(client);
+    if (session?.identity.kind !== 'device' || session.superseded || session.offlineSaid || context.shuttingDown) return;
+    session.offlineSaid = true;
+    publishPresence(context.aedes, session.identity.deviceId, 'offline').catch((error: unknown) =>
+      context.logger.warn({ err: error, clientId: client.id }, 'presence offline not published'),
+    );
+  }
+
+  function close(): void {
+    expiry.close();
+  }
+
+  return { preConnect, authenticate, onClientReady, onClientDisconnect, close };
 }

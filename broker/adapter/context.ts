@@ -5,7 +5,6 @@ import type { Logger } from 'pino';
 import type { Identity } from '../acl.js';
 import type { DeviceKeyCache } from '../auth/device-key-cache.js';
 import type { BrokerConfig, ServiceAccount } from '../config/broker-config.js';
-import type { TokenBucket } from '../limits/token-bucket.js';
 import type { GuardedConnection } from '../net/guarded-connection.js';
 import type { BrokerMetrics } from '../observability/metrics.js';
 import type { RefusalReason } from '../refusals.js';
@@ -41,10 +40,10 @@ export interface DeliverablePacket {
 export interface Session {
   identity: Identity;
   connection: GuardedConnection;
-  /** Devices only: publishes per second (limits.publishesPerClientPerSec). */
-  bucket: TokenBucket | undefined;
   /** A newer connection of the same identity took over: this one's will is stale. */
   superseded: boolean;
+  /** `offline` was published for this connection (its will, or the broker on a clean DISCONNECT). */
+  offlineSaid: boolean;
 }
 
 export interface AdapterContext {

@@ -1,10 +1,12 @@
 // Aedes publish hooks: authorizePublish for client publishes and for last wills (aedes #211:
-// wills are authorized like publishes), the per-device throttle, and the drop path for
-// publishes that are acknowledged but not delivered ([MQTT-3.3.5-2]).
+// wills are authorized like publishes), the per-device throttle (one allowance per client id,
+// kept across reconnects), and the drop path for publishes that are acknowledged but not
+// delivered ([MQTT-3.3.5-2]).
 import type { Aedes, Client, PublishPacket } from 'aedes';
 import { canPublish, canWill } from '../acl.js';
 import { RefusalError } from '../errors.js';
 import type { RefusalReason } from '../refusals.js';
+import { ClientBuckets } from '../limits/client-buckets.js';
 import { isDropped, markDropped, type AdapterContext } from './context.js';
 
 type Callback = (error?: Error | null) => void;
@@ -33,6 +35,13 @@ export function installDropFilter(aedes: Aedes): void {
 
 export function createPublishHooks(context: AdapterContext) {
   const { limits } = context.config;
+  const rate = limits.publishesPerClientPerSec;
+  // An emptied bucket owes at most the throttle's longest wait (beyond it the client is cut off):
+  // once idle for a refill plus that wait it is full again, and forgetting it changes nothing.
+  const publishes =
+    rate > 0
+      ? new ClientBuckets({ ratePerSec: rate, burst: rate, idleMs: ((rate + 1) * 1000) / rate + limits.publishThrottleMaxDelayMs, maxTracked: limits.clientLimitsMaxTracked })
+      : undefined;
 
   function drop(packet: object, reason: RefusalReason | undefined, callback: Callback): void {
     if (reason) context.record(reason);
@@ -52,6 +61,8 @@ export function createPublishHooks(context: AdapterContext) {
     // or the broker is closing and has already said `offline` itself.
     const stale = (client !== null && !client.closed) || session?.superseded === true || context.shuttingDown;
     if (stale) return drop(will, undefined, callback);
+    // The will says `offline`: the disconnect handler must not say it again.
+    if (session) session.offlineSaid = true;
     callback(null);
   }
 
@@ -71,15 +82,14 @@ export function createPublishHooks(context: AdapterContext) {
     if (client === null || client.closed || will.cmd !== 'publish') return authorizeWill(client, will, callback);
     context.metrics.messagesIn.inc();
     const session = context.sessions.get(client);
-    const bucket = session?.bucket;
-    if (bucket === undefined) return decide(client, packet, callback);
+    if (publishes === undefined || session?.identity.kind !== 'device') return decide(client, packet, callback);
     // Throttle, don't drop: delaying the callback holds Aedes' read loop for this client
     // (it reads the next chunk only when every packet of the last one is handled), so a
     // flooder is slowed by TCP backpressure while other clients are served normally.
-    const delay = bucket.reserve(performance.now());
+    const delay = publishes.reserve(client.id, performance.now());
     if (delay === 0) return decide(client, packet, callback);
     if (delay > limits.publishThrottleMaxDelayMs) {
-      bucket.release();
+      publishes.release(client.id);
       context.record('publish_flood');
       context.logger.info({ clientId: client.id }, 'client disconnected: publish flood');
       return callback(new RefusalError('publish_flood'));

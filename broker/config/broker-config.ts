@@ -20,6 +20,10 @@ export interface BrokerLimits {
   publishesPerClientPerSec: number;
   /** A throttled client whose backlog would wait longer than this is disconnected (publish_flood). */
   publishThrottleMaxDelayMs: number;
+  /** Accepted CONNECTs per device client id per minute (burst of the same size); 0 disables. */
+  reconnectsPerClientPerMin: number;
+  /** Client ids whose publish and reconnect allowances are tracked (LRU; idle ones are dropped first). */
+  clientLimitsMaxTracked: number;
   /** Longest connect-token lifetime (exp - iat) accepted, seconds (docs/protocol.md#device-connect-token: default 24 h). */
   maxTokenLifetimeS: number;
   /** Directive payload (docs/protocol.md#mqtt-topics: at most 64 KiB). */
@@ -70,6 +74,9 @@ export const DEFAULT_LIMITS: BrokerLimits = {
   connectsPerIpPerSec: 50,
   publishesPerClientPerSec: 10,
   publishThrottleMaxDelayMs: 5_000,
+  // A device reconnects after each token expiry or network loss: 12 at once, then one per 5 s.
+  reconnectsPerClientPerMin: 12,
+  clientLimitsMaxTracked: 200_000,
   maxTokenLifetimeS: LIMITS.connectTokenMaxLifetimeSeconds,
   maxDirectiveBytes: LIMITS.directiveMessageBytes,
   maxStatusBytes: LIMITS.statusReportBytes,

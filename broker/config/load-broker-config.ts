@@ -23,6 +23,8 @@ const LIMIT_FIELDS: Record<keyof BrokerLimits, { env: string; min: number; max: 
   connectsPerIpPerSec: { env: 'FLEET_BROKER_CONNECTS_PER_IP_PER_SEC', min: 0, max: 1_000_000 },
   publishesPerClientPerSec: { env: 'FLEET_BROKER_PUBLISHES_PER_CLIENT_PER_SEC', min: 0, max: 1_000_000 },
   publishThrottleMaxDelayMs: { env: 'FLEET_BROKER_PUBLISH_THROTTLE_MAX_DELAY_MS', min: 0, max: 60_000 },
+  reconnectsPerClientPerMin: { env: 'FLEET_BROKER_RECONNECTS_PER_CLIENT_PER_MIN', min: 0, max: 100_000 },
+  clientLimitsMaxTracked: { env: 'FLEET_BROKER_CLIENT_LIMITS_MAX_TRACKED', min: 1, max: 10_000_000 },
   maxTokenLifetimeS: { env: 'FLEET_BROKER_MAX_TOKEN_LIFETIME_S', min: 60, max: 30 * 86_400 },
   maxDirectiveBytes: { env: 'FLEET_BROKER_MAX_DIRECTIVE_BYTES', min: 256, max: MiB },
   maxStatusBytes: { env: 'FLEET_BROKER_MAX_STATUS_BYTES', min: 256, max: 64 * 1024 },
