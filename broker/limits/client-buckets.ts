@@ -2,7 +2,7 @@
 // connection: reconnecting does not refill it. Bounded memory: an LRU (lru-cache) of at most
 // `maxTracked` buckets, each dropped after `idleMs` without use. idleMs is chosen by the caller
 // as the time an emptied bucket takes to refill, so dropping an idle bucket changes nothing
-// (a new bucket starts full). Per broker node: see README "Per-client limits" for clusters.
+// (a new bucket starts full). Per broker node: see README "Sessions and per-client limits" for clusters.
 import { LRUCache } from 'lru-cache';
 import { TokenBucket } from './token-bucket.js';
 
