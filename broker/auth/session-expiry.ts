@@ -1,8 +1,9 @@
 // Ends device sessions whose connect token has expired: a token authorizes a connection only
-// while it would still be accepted at CONNECT (exp + the 60 s skew, PROTOCOL.md: Device connect
-// token). One shared wheel of one-second slots swept by one timer, instead of a setTimeout per
-// session: at 100k sessions with distinct deadlines that is 100k Timeout objects and 100k timer
-// lists in Node's priority queue (bench/session-expiry.ts measures both). Time is passed in.
+// while it would still be accepted at CONNECT (exp + the 60 s skew,
+// docs/protocol.md#device-connect-token). One shared wheel of one-second slots swept by one
+// timer, instead of a setTimeout per session: at 100k sessions with distinct deadlines that is
+// 100k Timeout objects in Node's timer lists (bench/session-expiry.ts: about twice the heap and
+// the time of the wheel). Time is passed in.
 
 export interface SessionExpiryOptions<T> {
   /** Wall-clock seconds (the clock tokens are checked against). */
