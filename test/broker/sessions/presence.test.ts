@@ -9,7 +9,8 @@ import { formatWireTime, presenceTopic } from '../../../protocol/index.js';
 import { EventLog } from '../../../orchestrator/events/event-log.js';
 import { silentLogger } from '../../../orchestrator/infra/logger.js';
 import { StatusConsumer } from '../../../orchestrator/ingestion/consumer.js';
-import { startIntake } from '../../../orchestrator/ingestion/intake.js';
+import { createIntakeWriter, startIntake } from '../../../orchestrator/ingestion/intake.js';
+import type { IntakeWriter } from '../../../orchestrator/ingestion/intake-writer.js';
 import { registryKeys } from '../../../orchestrator/registry/device-record.js';
 import type { RunningBroker } from '../../../broker/index.js';
 import {
@@ -23,6 +24,7 @@ let prefix: string;
 let broker: RunningBroker;
 let intake: MqttClient;
 let consumer: StatusConsumer;
+let writer: IntakeWriter;
 
 beforeAll(async () => {
   redis = new Redis(REDIS_URL);
@@ -31,7 +33,8 @@ beforeAll(async () => {
   broker = await startTestBroker(prefix);
   // The orchestrator's own intake and consumer, as `fleet-ota serve` runs them.
   intake = await mqtt.connectAsync(broker.url, { clientId: uniqueId('intake'), username: 'orchestrator', password: ORCHESTRATOR_SECRET, reconnectPeriod: 0, protocolVersion: 4 });
-  await startIntake(intake, redis, prefix, false);
+  writer = createIntakeWriter(redis, prefix, silentLogger());
+  await startIntake(intake, writer, false);
   consumer = new StatusConsumer(redis, reader, prefix, new EventLog(redis, prefix), silentLogger(), { blockMs: 50 });
   await consumer.start();
 });
@@ -39,6 +42,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await consumer?.stop();
   await endAll(intake);
+  await writer?.close();
   await broker?.close();
   await deleteByPrefix(redis, prefix);
   await reader.quit();
