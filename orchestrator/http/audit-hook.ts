@@ -18,9 +18,9 @@ declare module 'fastify' {
   }
 }
 
-/** Audit targets from reply bodies: the created thing's `id`, a root's version. */
-export function idOf(body: unknown): string | undefined {
-  const id = typeof body === 'object' && body !== null ? (body as { id?: unknown }).id : undefined;
+/** Audit targets from reply bodies: the created thing's `id` (or another id field), a root's version. */
+export function idOf(body: unknown, field = 'id'): string | undefined {
+  const id = typeof body === 'object' && body !== null ? (body as Record<string, unknown>)[field] : undefined;
   return typeof id === 'string' ? id : undefined;
 }
 

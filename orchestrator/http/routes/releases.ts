@@ -10,7 +10,7 @@ export const releaseRoutes: FastifyPluginAsync<RouteOptions> = async (app) => {
 
   app.post('/releases', {
     onRequest: app.requireRole('operator'),
-    config: { audit: { action: 'release.import', target: (_request, body) => idOf(body) } },
+    config: { audit: { action: 'release.import', target: (_request, body) => idOf(body, 'releaseId') } },
     schema: {
       operationId: 'importRelease',
       summary: 'Import a release manifest signed offline by release keys',

@@ -62,7 +62,7 @@ afterAll(async () => {
 
 describe('fleet-ota, from a new user to a signed release', () => {
   it('creates an operator and a read-only token straight in Redis, printed once', async () => {
-    const operator = json(await cli(['tokens', 'create', '--role', 'operator', '--json']));
+    const operator = json(await cli(['tokens', 'create', '--role', 'operator', '--label', 'ci operator', '--json']));
     expect(operator.role).toBe('operator');
     tokens.operator = String(operator.token);
     const read = await cli(['tokens', 'create', '--role', 'read', '--label', 'dashboard']);
@@ -187,6 +187,44 @@ describe('starting services', () => {
     expect(twice.code).toBe(2);
     expect(twice.stderr).toContain('(account_exists)');
   }, 180_000);
+});
+
+describe('audit and named tokens', { timeout: 300_000 }, () => {
+  interface Entry { action: string; target: string; reason?: string; actor: { via: string; label?: string; tokenId?: string } }
+
+  it('audit lists the operator actions so far with their actors, newest first, filtered by action', async () => {
+    const { entries } = json(await cli(['audit', '--limit', '200', '--json'], { FLEET_API_TOKEN: tokens.read })) as unknown as { entries: Entry[] };
+    const seen = entries.map((e) => `${e.action} ${e.target}`);
+    expect(seen).toEqual(expect.arrayContaining(['root.publish root v1', 'device.import devices', 'release.import fw-1.0.0', expect.stringMatching(/^token\.create [0-9a-f]{12}$/)]));
+    expect(seen.indexOf('release.import fw-1.0.0')).toBeLessThan(seen.indexOf('root.publish root v1'));
+    expect(entries.find((e) => e.action === 'release.import')!.actor).toMatchObject({ via: 'api', label: 'ci operator', tokenId: expect.stringMatching(/^[0-9a-f]{12}$/) });
+    expect(entries.find((e) => e.action === 'token.create')!.actor.via).toBe('cli');
+    const human = await cli(['audit', '--action', 'release.import']);
+    expect(human.stdout).toMatch(/release\.import\s+fw-1\.0\.0/);
+    expect(human.stdout).toContain('ci operator');
+    expect(human.stdout).not.toContain('root.publish');
+  });
+
+  it('tokens: create with a label and an expiry, list without secrets, revoke by id (kept, refused, audited)', async () => {
+    const created = json(await cli(['tokens', 'create', '--role', 'read', '--label', 'temp reader', '--expires', '1h', '--json']));
+    expect(created).toMatchObject({ role: 'read', label: 'temp reader', id: expect.stringMatching(/^[0-9a-f]{12}$/), expiresAt: expect.any(String) });
+    const id = String(created.id);
+    expect((await cli(['releases', 'list'], { FLEET_API_TOKEN: String(created.token) })).code).toBe(0);
+
+    const listed = await cli(['tokens', 'list', '--json']);
+    expect(listed.stdout).not.toContain('fota_');
+    expect((json(listed).tokens as Array<{ id: string; status: string }>).find((t) => t.id === id)).toMatchObject({ status: 'active' });
+
+    expect((await cli(['tokens', 'revoke', id, '--reason', 'contractor left'])).stdout).toContain(`revoked ${id} (read, temp reader)`);
+    expect((await cli(['releases', 'list'], { FLEET_API_TOKEN: String(created.token) })).code).toBe(3);
+    expect(await cli(['tokens', 'list'])).toMatchObject({ stdout: expect.stringMatching(new RegExp(`${id}\\s+read\\s+revoked\\s+temp reader`)) });
+    const { entries } = json(await cli(['audit', '--action', 'token.revoke', '--json'])) as unknown as { entries: Entry[] };
+    expect(entries[0]).toMatchObject({ target: id, reason: 'contractor left', actor: { via: 'cli' } });
+
+    const bad = await cli(['tokens', 'create', '--role', 'read', '--expires', 'soon']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('(bad_expiry)');
+  });
 });
 
 describe('exit codes', { timeout: 300_000 }, () => {
