@@ -24,6 +24,9 @@ export interface ConnectOptions {
   clock?: Clock;
   logger?: AgentLogger;
   tls?: { ca?: string | Buffer; rejectUnauthorized?: boolean };
+  /** Hears every report from the first one on: a device with a directive waiting for it may
+   *  report (even finish) before connectFleet returns, too early for `onReport` on the handle. */
+  onReport?: (event: FleetReport) => void;
 }
 
 export interface FleetOptions extends Omit<ProvisionOptions, 'root'>, ConnectOptions {
@@ -93,7 +96,7 @@ export async function connectFleet(fleet: ProvisionedFleet, options: ConnectOpti
     },
     ...(options.tls ? { tls: options.tls } : {}),
   };
-  const listeners = new Set<(event: FleetReport) => void>();
+  const listeners = new Set<(event: FleetReport) => void>(options.onReport ? [options.onReport] : []);
   const runtimes: SimRuntime[] = [];
   for (const [index, device] of fleet.devices.entries()) {
     const record = await fleet.store.load(device.id);

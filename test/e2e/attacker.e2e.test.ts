@@ -62,7 +62,7 @@ describe('an attacker with the orchestrator\'s broker credentials and no directo
     }
 
     const log = new ReportLog();
-    fleet = log.attach(await connectFleet(provisioned, { brokerUrl: stack.brokerUrl, connectConcurrency: 20 }));
+    fleet = await connectFleet(provisioned, { brokerUrl: stack.brokerUrl, connectConcurrency: 20, onReport: log.record });
     expect((await stack.waitForRollout('atk-r1', (v) => v.status === 'completed', 60_000)).counts).toEqual({ succeeded: DEVICES });
     // Rollout 2 moves every device past the counter of rollout 1's directive.
     expect((await rollOut(provisioned, 'atk-r2', 'atk-rel-2', 2)).counts).toEqual({ succeeded: DEVICES });

@@ -42,10 +42,10 @@ afterAll(async () => {
 }, 60_000);
 
 async function connect(fleet: ProvisionedFleet, log: ReportLog): Promise<FleetHandle> {
-  const handle = await connectFleet(fleet, { brokerUrl: stack.brokerUrl, ...CONNECT });
+  const handle = await connectFleet(fleet, { brokerUrl: stack.brokerUrl, ...CONNECT, onReport: log.record });
   fleets.push(handle);
   expect(handle.connected()).toBe(fleet.devices.length);
-  return log.attach(handle);
+  return handle;
 }
 
 const ids = (devices: readonly SimDevice[]) => devices.map((d) => d.id);

@@ -24,10 +24,11 @@ afterAll(async () => {
 }, 60_000);
 
 async function connect(fleet: ProvisionedFleet, devices: readonly SimDevice[], log: ReportLog): Promise<FleetHandle> {
-  const handle = await connectFleet({ ...fleet, devices: [...devices] }, { brokerUrl: stack.brokerUrl, connectConcurrency: 20 });
+  // The log hears reports from the first: a device whose directive waits for it may finish before connectFleet returns.
+  const handle = await connectFleet({ ...fleet, devices: [...devices] }, { brokerUrl: stack.brokerUrl, connectConcurrency: 20, onReport: log.record });
   fleets.push(handle);
   expect(handle.connected()).toBe(devices.length);
-  return log.attach(handle);
+  return handle;
 }
 
 async function metric(name: string, labels: string): Promise<number> {

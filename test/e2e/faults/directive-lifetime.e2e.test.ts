@@ -31,10 +31,11 @@ async function provision(count: number, idPrefix: string): Promise<ProvisionedFl
 }
 
 async function connect(fleet: ProvisionedFleet, devices: readonly SimDevice[], log: ReportLog): Promise<FleetHandle> {
-  const handle = await connectFleet({ ...fleet, devices: [...devices] }, { brokerUrl: stack.brokerUrl, connectConcurrency: 20 });
+  // The log hears reports from the first: a device whose directive waits for it may finish before connectFleet returns.
+  const handle = await connectFleet({ ...fleet, devices: [...devices] }, { brokerUrl: stack.brokerUrl, connectConcurrency: 20, onReport: log.record });
   fleets.push(handle);
   expect(handle.connected()).toBe(devices.length);
-  return log.attach(handle);
+  return handle;
 }
 
 const ids = (devices: readonly SimDevice[]) => devices.map((d) => d.id);

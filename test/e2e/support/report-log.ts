@@ -1,19 +1,22 @@
 // Every status report the simulated devices sign, as they sent them (the devices' side of the
 // story), so a test compares it with what the orchestrator counted. No I/O of its own.
 import type { ReportedState, StatusSigned } from '../../../protocol/index.js';
-import type { FleetHandle } from '../../../device-sim/sim/index.js';
+import type { FleetHandle, FleetReport } from '../../../device-sim/sim/index.js';
 
 export class ReportLog {
   private readonly byDevice = new Map<string, StatusSigned[]>();
   private readonly unsubscribers: Array<() => void> = [];
 
+  /** Records one report; pass it as connectFleet's `onReport` to hear a fleet from its first report. */
+  readonly record = ({ deviceId, report }: FleetReport): void => {
+    let list = this.byDevice.get(deviceId);
+    if (!list) this.byDevice.set(deviceId, (list = []));
+    list.push(report);
+  };
+
   /** Records every report of `fleet` from now on; returns the fleet for chaining. */
   attach(fleet: FleetHandle): FleetHandle {
-    this.unsubscribers.push(fleet.onReport(({ deviceId, report }) => {
-      let list = this.byDevice.get(deviceId);
-      if (!list) this.byDevice.set(deviceId, (list = []));
-      list.push(report);
-    }));
+    this.unsubscribers.push(fleet.onReport(this.record));
     return fleet;
   }
 
