@@ -1,5 +1,23 @@
 // GENERATED from orchestrator/dashboard/src/ by `npm run build:console` (esbuild). Do not edit.
 
+// orchestrator/audit/audit-log.ts
+var AUDIT_ACTIONS = [
+  "rollout.create",
+  "rollout.start",
+  "rollout.pause",
+  "rollout.resume",
+  "rollout.abort",
+  "rollout.approve",
+  "device.register",
+  "device.import",
+  "device.update",
+  "device.revoke",
+  "release.import",
+  "root.publish",
+  "token.create",
+  "token.revoke"
+];
+
 // protocol/states.ts
 var DEVICE_STATES = [
   "queued",
@@ -163,6 +181,48 @@ function confirmAction(message) {
   return window.confirm(message);
 }
 
+// orchestrator/dashboard/src/audit.ts
+var AUDIT_PAGE = 50;
+var cursor;
+function actor(entry) {
+  const { actor: a } = entry;
+  if (a.via === "cli") return `CLI ${a.label ?? ""}`.trim();
+  return a.label ? `${a.label} (${a.tokenId ?? "?"})` : a.tokenId ?? "?";
+}
+function target(entry) {
+  if (entry.action.startsWith("rollout.") && entry.target) return link(entry.target, `#/rollouts/${enc(entry.target)}`);
+  if (entry.action.startsWith("device.") && entry.action !== "device.import" && entry.target) return link(entry.target, `#/devices/${enc(entry.target)}`);
+  if (entry.action === "release.import" && entry.target) return link(entry.target, `#/releases/${enc(entry.target)}`);
+  return entry.target;
+}
+function initAudit() {
+  const select = el("audit-action");
+  for (const action of AUDIT_ACTIONS) select.append(h("option", action, { value: action }));
+  select.addEventListener("change", () => void showAudit());
+  el("audit-older").addEventListener("click", () => void showAudit(cursor));
+}
+async function showAudit(before) {
+  el("crumb").textContent = "/ audit";
+  const query2 = new URLSearchParams({ limit: String(AUDIT_PAGE) });
+  const action = el("audit-action").value;
+  if (action) query2.set("action", action);
+  if (before) query2.set("before", before);
+  const page = await api(`/v1/audit?${query2}`).catch(failed("Audit log"));
+  if (!page) return;
+  cursor = page.next;
+  el("audit-older").hidden = !page.next;
+  fillRows("audit-table", page.entries.map((e) => h(
+    "tr",
+    null,
+    { "data-testid": "audit-row" },
+    td(when(e.at)),
+    td(actor(e)),
+    td(e.action, { "data-testid": "audit-action-cell" }),
+    td(target(e)),
+    td(e.reason ?? "")
+  )), before ? "No older entries." : "No operator actions recorded yet.");
+}
+
 // orchestrator/dashboard/src/create.ts
 function parsePercents(text) {
   const parts = text.split(",").map((p) => p.trim()).filter(Boolean);
@@ -186,18 +246,18 @@ function specFromForm(form) {
   if (!(success >= 0 && success <= 100) || !(failure >= 0 && failure <= 100)) return "thresholds are percentages from 0 to 100";
   if (!Number.isInteger(bake) || bake < 0) return "bake time is a whole number of seconds";
   const promotion = value("promotion") === "manual" ? "manual" : "auto";
-  const target = {};
-  if (list(value("groups")).length) target.groups = list(value("groups"));
-  if (list(value("tags")).length) target.tags = list(value("tags"));
-  if (value("installedReleaseId")) target.installedReleaseId = value("installedReleaseId");
-  if (list(value("deviceIds")).length) target.deviceIds = list(value("deviceIds"));
+  const target2 = {};
+  if (list(value("groups")).length) target2.groups = list(value("groups"));
+  if (list(value("tags")).length) target2.tags = list(value("tags"));
+  if (value("installedReleaseId")) target2.installedReleaseId = value("installedReleaseId");
+  if (list(value("deviceIds")).length) target2.deviceIds = list(value("deviceIds"));
   const all = form.elements.namedItem("all")?.checked === true;
-  if (all && Object.keys(target).length > 0) return 'untick "every device" or clear groups, tags, installed release and device ids';
-  if (all) target.all = true;
-  if (Object.keys(target).length === 0) return 'choose a target: groups, tags, installed release or device ids, or tick "every device"';
+  if (all && Object.keys(target2).length > 0) return 'untick "every device" or clear groups, tags, installed release and device ids';
+  if (all) target2.all = true;
+  if (Object.keys(target2).length === 0) return 'choose a target: groups, tags, installed release or device ids, or tick "every device"';
   return {
     releaseId,
-    target,
+    target: target2,
     waves: percents.map((percent) => ({ percent, successThreshold: success / 100, failureThreshold: failure / 100, bakeSeconds: bake, promotion })),
     failureAction: value("failureAction") === "abort" ? "abort" : "pause",
     start: false
@@ -300,14 +360,14 @@ var list2 = {
 function filtersFrom(params) {
   return { q: params.get("q") ?? "", presence: params.get("presence") ?? "", tag: params.get("tag") ?? "", release: params.get("release") ?? "", state: params.get("state") ?? "" };
 }
-function query(filters, cursor) {
+function query(filters, cursor2) {
   const params = new URLSearchParams({ limit: String(DEVICES_PAGE) });
   if (filters.q) params.set("idPrefix", filters.q);
   if (filters.presence) params.set("presence", filters.presence);
   if (filters.tag) params.set("tag", filters.tag);
   if (filters.release) params.set("installedReleaseId", filters.release);
   if (filters.state) params.set("lastState", filters.state);
-  if (cursor) params.set("cursor", cursor);
+  if (cursor2) params.set("cursor", cursor2);
   return params.toString();
 }
 async function loadPage(page) {
@@ -399,9 +459,11 @@ async function showDevice(id) {
   el("crumb").textContent = `/ devices / ${id}`;
   el("device-id").textContent = id;
   fillRows("device-rollouts", [], "Looking…");
+  fillRows("device-history", [], "Looking…");
   const record = await api(`/v1/devices/${enc(id)}`).catch(failed(`Device ${id}`));
   if (!record || shownDevice !== id) return;
   renderRecord(record);
+  void showHistory(id);
   const listed = await api(`/v1/rollouts?limit=${ROLLOUTS_CHECKED}`).catch(failed("Rollouts list"));
   if (shownDevice !== id) return;
   const candidates = /* @__PURE__ */ new Map();
@@ -420,6 +482,23 @@ async function showDevice(id) {
     td(entry.reason ?? ""),
     td(entry.supersededBy ? `superseded by ${entry.supersededBy}` : "")
   )), "In no active rollout, and none it reported in.");
+}
+async function showHistory(id) {
+  const result = await api(`/v1/devices/${enc(id)}/history`).catch(failed(`History of ${id}`));
+  if (!result || shownDevice !== id) return;
+  el("device-history-note").textContent = `Every state change across rollouts, newest first (the ${result.limit} most recent are kept).`;
+  fillRows("device-history", result.entries.map((e) => h(
+    "tr",
+    null,
+    { "data-testid": "device-history-row" },
+    td(when(e.at)),
+    td(link(e.rolloutId, `#/rollouts/${enc(e.rolloutId)}`)),
+    td(e.from ?? ""),
+    td(e.state),
+    td(e.reason ?? ""),
+    td(e.source === "report" ? "device report" : "orchestrator"),
+    td(e.detail?.seq !== void 0 ? `seq ${e.detail.seq}, directive ${e.detail.counter ?? "?"}` : "")
+  )), "No transitions recorded.");
 }
 async function revoke() {
   const id = shownDevice;
@@ -831,8 +910,8 @@ async function loadDevices(page) {
   const params = new URLSearchParams({ limit: String(DEVICE_PAGE) });
   if (d.state) params.set("state", d.state);
   if (d.wave !== "") params.set("wave", d.wave);
-  const cursor = d.cursors[page];
-  if (cursor) params.set("cursor", cursor);
+  const cursor2 = d.cursors[page];
+  if (cursor2) params.set("cursor", cursor2);
   const result = await api(`/v1/rollouts/${enc(r.id)}/devices?${params}`).catch(failed("Devices page"));
   if (!result || state2.view !== r) return;
   d.page = page;
@@ -901,8 +980,8 @@ var TOKEN_KEY = "fleet-ota.token";
 var ROLLOUT_PATH = /^\/rollouts\/([A-Za-z0-9._-]{1,64})$/;
 var DEVICE_PATH = /^\/devices\/([A-Za-z0-9_-]{1,64})$/;
 var RELEASE_PATH = /^\/releases\/([A-Za-z0-9._-]{1,64})$/;
-var PAGES = ["overview", "rollout", "devices", "device", "releases", "release", "create"];
-var NAV = { overview: "overview", rollout: "overview", devices: "devices", device: "devices", releases: "releases", release: "releases", create: "create" };
+var PAGES = ["overview", "rollout", "devices", "device", "releases", "release", "create", "audit"];
+var NAV = { overview: "overview", rollout: "overview", devices: "devices", device: "devices", releases: "releases", release: "releases", create: "create", audit: "audit" };
 function show(page) {
   for (const p of PAGES) el(`${p}-view`).hidden = p !== page;
   for (const link2 of document.querySelectorAll("[data-nav]")) link2.classList.toggle("current", link2.dataset.nav === NAV[page]);
@@ -934,6 +1013,9 @@ function route() {
   } else if (m = RELEASE_PATH.exec(path)) {
     show("release");
     void showRelease(m[1]);
+  } else if (path === "/audit") {
+    show("audit");
+    void showAudit();
   } else if (path === "/new-rollout") {
     show("create");
     void showCreate(params);
@@ -1000,6 +1082,7 @@ function init() {
   initRollout();
   initDevices();
   initCreate();
+  initAudit();
   window.addEventListener("hashchange", () => {
     if (session.token) route();
   });

@@ -146,9 +146,11 @@ export async function showDevice(id: string): Promise<void> {
   el('crumb').textContent = `/ devices / ${id}`;
   el('device-id').textContent = id;
   fillRows('device-rollouts', [], 'Looking…');
+  fillRows('device-history', [], 'Looking…');
   const record = await api<DeviceRecord>(`/v1/devices/${enc(id)}`).catch(failed(`Device ${id}`));
   if (!record || shownDevice !== id) return;
   renderRecord(record);
+  void showHistory(id);
   // Its state in rollouts: the one it last reported in, and every active one among the newest.
   const listed = await api<{ rollouts: RolloutRow[] }>(`/v1/rollouts?limit=${ROLLOUTS_CHECKED}`).catch(failed('Rollouts list'));
   if (shownDevice !== id) return;
@@ -164,6 +166,30 @@ export async function showDevice(id: string): Promise<void> {
     td(entry!.state, { 'data-testid': `device-rollout-state-${rolloutId}` }),
     td(entry!.reason ?? ''),
     td(entry!.supersededBy ? `superseded by ${entry!.supersededBy}` : ''))), 'In no active rollout, and none it reported in.');
+}
+
+interface HistoryEntry {
+  at: string;
+  rolloutId: string;
+  from?: string;
+  state: string;
+  reason?: string;
+  source: 'report' | 'engine';
+  detail?: { seq?: number; counter?: number; progress?: number };
+}
+
+async function showHistory(id: string): Promise<void> {
+  const result = await api<{ entries: HistoryEntry[]; limit: number }>(`/v1/devices/${enc(id)}/history`).catch(failed(`History of ${id}`));
+  if (!result || shownDevice !== id) return;
+  el('device-history-note').textContent = `Every state change across rollouts, newest first (the ${result.limit} most recent are kept).`;
+  fillRows('device-history', result.entries.map((e) => h('tr', null, { 'data-testid': 'device-history-row' },
+    td(when(e.at)),
+    td(link(e.rolloutId, `#/rollouts/${enc(e.rolloutId)}`)),
+    td(e.from ?? ''),
+    td(e.state),
+    td(e.reason ?? ''),
+    td(e.source === 'report' ? 'device report' : 'orchestrator'),
+    td(e.detail?.seq !== undefined ? `seq ${e.detail.seq}, directive ${e.detail.counter ?? '?'}` : ''))), 'No transitions recorded.');
 }
 
 async function revoke(): Promise<void> {

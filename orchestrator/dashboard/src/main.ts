@@ -1,6 +1,7 @@
 // fleet-ota console: sign-in, the hash router and the pages. It reads the JSON API with the
 // user's token and follows GET /v1/events (EventSource) on the live pages; no polling loop, and
 // never the whole fleet: counts, and server-side pages of devices.
+import { initAudit, showAudit } from './audit.js';
 import { api, banner, el, session } from './core.js';
 import { initCreate, showCreate } from './create.js';
 import { initDevices, showDevice, showDevices } from './devices.js';
@@ -14,10 +15,10 @@ const ROLLOUT_PATH = /^\/rollouts\/([A-Za-z0-9._-]{1,64})$/;
 const DEVICE_PATH = /^\/devices\/([A-Za-z0-9_-]{1,64})$/;
 const RELEASE_PATH = /^\/releases\/([A-Za-z0-9._-]{1,64})$/;
 
-type Page = 'overview' | 'rollout' | 'devices' | 'device' | 'releases' | 'release' | 'create';
-const PAGES: Page[] = ['overview', 'rollout', 'devices', 'device', 'releases', 'release', 'create'];
+type Page = 'overview' | 'rollout' | 'devices' | 'device' | 'releases' | 'release' | 'create' | 'audit';
+const PAGES: Page[] = ['overview', 'rollout', 'devices', 'device', 'releases', 'release', 'create', 'audit'];
 /** Which top-level navigation entry each page belongs to. */
-const NAV: Record<Page, string> = { overview: 'overview', rollout: 'overview', devices: 'devices', device: 'devices', releases: 'releases', release: 'releases', create: 'create' };
+const NAV: Record<Page, string> = { overview: 'overview', rollout: 'overview', devices: 'devices', device: 'devices', releases: 'releases', release: 'releases', create: 'create', audit: 'audit' };
 
 function show(page: Page): void {
   for (const p of PAGES) el(`${p}-view`).hidden = p !== page;
@@ -52,6 +53,9 @@ function route(): void {
   } else if ((m = RELEASE_PATH.exec(path))) {
     show('release');
     void showRelease(m[1]!);
+  } else if (path === '/audit') {
+    show('audit');
+    void showAudit();
   } else if (path === '/new-rollout') {
     show('create');
     void showCreate(params);
@@ -123,6 +127,7 @@ function init(): void {
   initRollout();
   initDevices();
   initCreate();
+  initAudit();
   window.addEventListener('hashchange', () => {
     if (session.token) route();
   });

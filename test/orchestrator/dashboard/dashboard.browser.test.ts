@@ -304,6 +304,22 @@ describe('ops dashboard in Chromium', () => {
     await expect.poll(() => text(page, `device-rollout-state-${record.lastStatus.rolloutId}`), { timeout: 10_000 }).toBe(record.lastStatus.state);
     expect(await page.getByTestId('device-record').textContent()).toContain(`${record.lastStatus.state} (install_failed) in ${record.lastStatus.rolloutId}`);
     await shot(page, 'device');
+    // Its history: every transition the API holds, newest first, ending in the failure.
+    const history = await stack.api<{ entries: Array<{ state: string }> }>('GET', `/v1/devices/${device}/history`);
+    await expect.poll(async () => page.getByTestId('device-history-row').count(), { timeout: 10_000 }).toBe(history.entries.length);
+    const historyRows = await page.getByTestId('device-history-row').evaluateAll((trs) => trs.map((tr) => `${tr.children[3]!.textContent!} ${tr.children[4]!.textContent!}`.trim()));
+    expect(historyRows.map((r) => r.split(' ')[0])).toEqual(history.entries.map((e) => e.state));
+    expect(historyRows).toContain('failed install_failed');
+
+    // The audit page: the operator actions as the API lists them, then filtered by action.
+    const audit = await stack.api<{ entries: Array<{ action: string }> }>('GET', '/v1/audit?limit=50');
+    expect(audit.entries.some((e) => e.action === 'rollout.create')).toBe(true);
+    await page.getByTestId('nav-audit').click();
+    const auditActions = () => page.getByTestId('audit-action-cell').allTextContents();
+    await expect.poll(auditActions, { timeout: 10_000 }).toEqual(audit.entries.map((e) => e.action));
+    await page.getByTestId('audit-action').selectOption('rollout.create');
+    await expect.poll(async () => [...new Set(await auditActions())]).toEqual(['rollout.create']);
+    await shot(page, 'audit');
 
     // Releases, and one release: manifest, signatures and the key ids that signed.
     await stack.publishRelease({ releaseId: 'dash-rel-4', version: '2.3.0', sequence: 13 });
