@@ -68,7 +68,10 @@ export class AuditLog {
     return (await this.redis.xadd(this.key, 'MAXLEN', '~', AUDIT_LOG_MAX_LENGTH, '*', 'e', data)) as string;
   }
 
-  /** Newest first; `next` is the cursor for older entries, absent when the log (or the scan budget) ends. */
+  /**
+   * Newest first; `next` is the cursor for older entries, absent once the log ends. A filtered read
+   * stops after AUDIT_SCAN_MAX entries and returns `next` then, possibly with a short page.
+   */
   async list(query: AuditQuery = {}): Promise<{ entries: AuditEntry[]; next?: string }> {
     const limit = Math.min(Math.max(query.limit ?? 50, 1), AUDIT_PAGE_MAX);
     const entries: AuditEntry[] = [];
