@@ -26,6 +26,18 @@ export type ReportedState = (typeof REPORTED_STATES)[number];
 export const TERMINAL_STATES: ReadonlySet<DeviceState> = new Set(['rejected', 'succeeded', 'failed', 'timed_out', 'canceled']);
 
 /**
+ * Terminal and not a success: the one definition of "failed" that the CLI, the demo and the
+ * console show. The engine's failure threshold counts these too, less an owner's `declined`
+ * rejections (orchestrator/rollouts/decide.ts failuresOf).
+ */
+export const FAILED_STATES: readonly DeviceState[] = ['failed', 'rejected', 'timed_out'];
+
+/** Devices in FAILED_STATES among `counts` (a count per state; missing states count 0). */
+export function failedCount(counts: Partial<Record<DeviceState, number>>): number {
+  return FAILED_STATES.reduce((n, state) => n + (counts[state] ?? 0), 0);
+}
+
+/**
  * Progress rank: a transition must not go to a lower rank. `accepted` and `deferred` share a
  * rank (a deferred device may later accept), `downloading` may repeat with more progress.
  */

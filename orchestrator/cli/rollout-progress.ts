@@ -2,19 +2,15 @@
 // state and failure reasons. Used by `fleet-ota rollouts watch` and the demo. Waves are shown
 // numbered from 1 (the API's `index` is 0-based), like `rollouts list` and the dashboard.
 import type { RolloutView, StateCounts } from '../rollouts/model.js';
+import { failedCount } from '../../protocol/states.js';
 
-const FAILED_STATES = ['failed', 'rejected', 'timed_out'] as const;
 const BAR_WIDTH = 30;
-
-function sum(counts: StateCounts, states: readonly string[]): number {
-  return states.reduce((n, s) => n + ((counts as Record<string, number>)[s] ?? 0), 0);
-}
 
 /** A bar of `width` cells: '#' succeeded, 'x' failed, '-' in flight, '.' not yet notified. */
 export function waveBar(counts: StateCounts, size: number, width = BAR_WIDTH): string {
   if (size === 0) return ' '.repeat(width);
   const ok = counts.succeeded ?? 0;
-  const bad = sum(counts, FAILED_STATES) + (counts.canceled ?? 0);
+  const bad = failedCount(counts) + (counts.canceled ?? 0);
   const queued = counts.queued ?? 0;
   const cells = (n: number) => Math.round((n / size) * width);
   const okCells = cells(ok);
@@ -34,7 +30,7 @@ export function renderRollout(view: RolloutView, color = false): string[] {
   const lines = [`rollout ${view.id}  release ${view.releaseId}  ${paint(statusColor, view.status)}${view.statusReason ? ` (${view.statusReason})` : ''}`];
   for (const wave of view.waves) {
     const marker = wave.index === view.currentWave && view.status !== 'completed' ? '>' : ' ';
-    const done = (wave.counts.succeeded ?? 0) + sum(wave.counts, FAILED_STATES) + (wave.counts.canceled ?? 0);
+    const done = (wave.counts.succeeded ?? 0) + failedCount(wave.counts) + (wave.counts.canceled ?? 0);
     lines.push(`${marker} wave ${wave.index + 1} [${waveBar(wave.counts, wave.size)}] ${String(done).padStart(6)}/${String(wave.size).padEnd(6)} ${wave.status.padEnd(17)} ${countsText(wave.counts)}`);
   }
   const reasons = Object.entries(view.reasons);

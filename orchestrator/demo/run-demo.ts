@@ -2,6 +2,7 @@
 // and orchestrator in this process, N simulated devices over real MQTT (a few of them failing),
 // live progress per wave in the terminal and on the dashboard, then a summary.
 import { randomBytes } from 'node:crypto';
+import { failedCount } from '../../protocol/states.js';
 import { connectFleet, provisionFleet, type FleetHandle } from '../../device-sim/sim/index.js';
 import { frameWriter, isFinished, renderRollout } from '../cli/rollout-progress.js';
 import { ensureRedis } from '../infra/redis-bootstrap.js';
@@ -112,7 +113,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     say(`  status     ${view.status}${view.statusReason ? ` (${view.statusReason})` : ''}`);
     say(`  succeeded  ${view.counts.succeeded ?? 0} of ${view.total}`);
     const failures = Object.entries(view.reasons);
-    say(`  failed     ${(view.counts.failed ?? 0) + (view.counts.rejected ?? 0) + (view.counts.timed_out ?? 0)}${failures.length ? ` (${failures.map(([r, n]) => `${r} ${n}`).join(', ')})` : ''}`);
+    say(`  failed     ${failedCount(view.counts)}${failures.length ? ` (${failures.map(([r, n]) => `${r} ${n}`).join(', ')})` : ''}`);
     view.waves.forEach((w, i) => say(`  wave ${i + 1}     ${w.size} devices, ${waveSeconds[i]!.toFixed(1)} s`));
     say(`  total      ${totalSeconds.toFixed(1)} s`);
     if (options.keepOpen && !interrupted) {

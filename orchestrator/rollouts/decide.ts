@@ -2,6 +2,7 @@
 // command. BullMQ processors and Lua scripts only carry these out (STYLE.md §6).
 import type { RolloutStatus, StateCounts, ReasonCounts, WaveStatus } from './model.js';
 import type { WaveSpec } from './spec.js';
+import { failedCount } from '../../protocol/states.js';
 
 export interface DecisionInput {
   status: RolloutStatus;
@@ -32,10 +33,13 @@ export type Command =
 
 const NON_TERMINAL = ['queued', 'notified', 'accepted', 'deferred', 'downloading', 'verifying', 'installing', 'rebooting'] as const;
 
-/** Devices that count against the failure threshold: an owner's `declined` is not a failure. */
+/**
+ * Devices that count against the failure threshold: the failed states (protocol's
+ * failedCount), less an owner's `declined` rejections, which are not a failure of the release.
+ */
 export function failuresOf(counts: StateCounts, reasons: ReasonCounts): number {
-  const rejected = (counts.rejected ?? 0) - (reasons.declined ?? 0);
-  return (counts.failed ?? 0) + (counts.timed_out ?? 0) + Math.max(0, rejected);
+  const declined = Math.min(counts.rejected ?? 0, reasons.declined ?? 0);
+  return failedCount(counts) - declined;
 }
 
 export function pendingOf(counts: StateCounts): number {

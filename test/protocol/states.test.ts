@@ -1,7 +1,7 @@
 // isForwardTransition (docs/protocol.md#device-states): a transition that goes backwards, or
 // comes after a terminal state, is ignored; downloading may repeat with more progress.
 import { describe, expect, it } from 'vitest';
-import { DEVICE_STATES, TERMINAL_STATES, isForwardTransition, isTerminal, type DeviceState } from '../../protocol/index.js';
+import { DEVICE_STATES, FAILED_STATES, TERMINAL_STATES, failedCount, isForwardTransition, isTerminal, type DeviceState } from '../../protocol/index.js';
 
 const path: DeviceState[] = ['queued', 'notified', 'accepted', 'downloading', 'verifying', 'installing', 'rebooting', 'succeeded'];
 
@@ -49,5 +49,16 @@ describe('isForwardTransition', () => {
 
   it('a repeated non-download state is not a transition', () => {
     for (const s of ['notified', 'accepted', 'verifying', 'installing', 'rebooting'] as const) expect(isForwardTransition(s, s)).toBe(false);
+  });
+});
+
+describe('failed states (the one definition the CLI, the demo, the console and the engine build on)', () => {
+  it('are the terminal states that are not a success', () => {
+    expect([...FAILED_STATES].sort()).toEqual([...TERMINAL_STATES].filter((s) => s !== 'succeeded' && s !== 'canceled').sort());
+  });
+
+  it('failedCount sums them and nothing else', () => {
+    expect(failedCount({ failed: 2, rejected: 3, timed_out: 4, canceled: 5, succeeded: 6, downloading: 7 })).toBe(9);
+    expect(failedCount({})).toBe(0);
   });
 });

@@ -6,6 +6,7 @@ import type { Command } from 'commander';
 import { buildReleaseBody, formatWireTime, signRelease, type ReleaseEnvelope } from '../../../protocol/index.js';
 import { nodeEd25519 } from '../../../node-crypto/ed25519.js';
 import { readPrivateKeyFile } from '../../keys/key-file.js';
+import { failedCount } from '../../../protocol/states.js';
 import type { RolloutView } from '../../rollouts/model.js';
 import type { RolloutSpecInput } from '../../rollouts/spec.js';
 import { CLI_EXIT, CliError, createApiClient, output, table, withApiOptions, type ApiClient, type ApiOptions } from '../api-client.js';
@@ -136,7 +137,7 @@ function preflightWarning(view: RolloutView & { preflight?: { targets: number; w
 }
 
 function summaryRows(rollouts: Array<{ id: string; releaseId: string; status: string; currentWave: number; waveCount: number; total: number; counts: Record<string, number> }>): string[][] {
-  return rollouts.map((r) => [r.id, r.releaseId, r.status, `${Math.min(r.currentWave + 1, r.waveCount)}/${r.waveCount}`, String(r.total), String(r.counts.succeeded ?? 0), String((r.counts.failed ?? 0) + (r.counts.rejected ?? 0) + (r.counts.timed_out ?? 0))]);
+  return rollouts.map((r) => [r.id, r.releaseId, r.status, `${Math.min(r.currentWave + 1, r.waveCount)}/${r.waveCount}`, String(r.total), String(r.counts.succeeded ?? 0), String(failedCount(r.counts))]);
 }
 
 export function registerRolloutsCommands(program: Command): void {

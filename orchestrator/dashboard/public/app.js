@@ -35,9 +35,9 @@ var DEVICE_STATES = [
   "canceled"
 ];
 var TERMINAL_STATES = /* @__PURE__ */ new Set(["rejected", "succeeded", "failed", "timed_out", "canceled"]);
+var FAILED_STATES = ["failed", "rejected", "timed_out"];
 
 // orchestrator/dashboard/src/core.ts
-var FAILED_STATES = ["failed", "rejected", "timed_out"];
 var RUNNING_STATES = DEVICE_STATES.filter((s) => s !== "queued" && !TERMINAL_STATES.has(s));
 var ACTIVE_ROLLOUT = ["created", "running", "paused"];
 var sum = (counts, states) => states.reduce((n, s) => n + (counts?.[s] ?? 0), 0);

@@ -1,10 +1,9 @@
 // The console's shared parts: DOM helpers, the API client, the state groups (from protocol/),
 // time formatting and event-id ordering. All text from the API goes in through textContent.
-import { DEVICE_STATES, TERMINAL_STATES, type DeviceState } from '../../../protocol/states.js';
+import { DEVICE_STATES, FAILED_STATES, TERMINAL_STATES, type DeviceState } from '../../../protocol/states.js';
 
-export { DEVICE_STATES, type DeviceState };
-/** Terminal and not a success: the red part of the bars. */
-export const FAILED_STATES: readonly DeviceState[] = ['failed', 'rejected', 'timed_out'];
+/** FAILED_STATES (terminal and not a success) are the red part of the bars. */
+export { DEVICE_STATES, FAILED_STATES, type DeviceState };
 /** Notified and not finished yet: the blue part of the bars. */
 export const RUNNING_STATES: readonly DeviceState[] = DEVICE_STATES.filter((s) => s !== 'queued' && !TERMINAL_STATES.has(s));
 export const ACTIVE_ROLLOUT: readonly string[] = ['created', 'running', 'paused'];
