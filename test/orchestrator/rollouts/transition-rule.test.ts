@@ -1,0 +1,51 @@
+// The status transition rule has one source: protocol's isForwardTransition. The Lua that
+// really decides (scripts.ts applyStatus, on real Redis) is held to it here: for every
+// (from, to) state pair and progress order, a report applies iff the rule says it is forward.
+import type { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createRedis } from '../../../orchestrator/infra/redis.js';
+import { deviceHistoryKey } from '../../../orchestrator/rollouts/device-history.js';
+import { rolloutScripts, type RolloutScripts } from '../../../orchestrator/rollouts/scripts.js';
+import { DEVICE_STATES, isForwardTransition } from '../../../protocol/index.js';
+import { deletePrefix, testPrefix } from '../helpers.js';
+
+const rid = 'r-rule';
+// (current progress, reported progress): equal, more and less progress.
+const PROGRESS: ReadonlyArray<[number, number]> = [[0, 0], [10, 40], [40, 10]];
+
+let redis: Redis;
+let scripts: RolloutScripts;
+const prefix = testPrefix('transition-rule');
+
+beforeAll(() => {
+  redis = createRedis();
+  scripts = rolloutScripts(redis);
+});
+
+afterAll(async () => {
+  await deletePrefix(redis, prefix);
+  redis.disconnect();
+});
+
+describe('applyStatus (Lua) follows isForwardTransition', () => {
+  it('applies a report iff the rule calls it forward, for every state pair', async () => {
+    const cases = DEVICE_STATES.flatMap((from) => DEVICE_STATES.flatMap((to) => PROGRESS.map(([p0, p1]) => ({ from, to, p0, p1 }))));
+    const mismatches: string[] = [];
+    for (const [i, c] of cases.entries()) {
+      const id = `d${i}`;
+      // The device holds directive counter 1 of this rollout, in wave 0, in state `from`.
+      await redis.hset(`${prefix}rollout:${rid}:devices`, id, `${c.from}|0|1|${c.p0}|`);
+      const [outcome] = await scripts.applyStatus(deviceHistoryKey(prefix, id), prefix, id, rid, 1, 1, c.to, c.p1, '', '2030-01-01T00:00:00Z', 'factory', 0, 1);
+      const stored = (await redis.hget(`${prefix}rollout:${rid}:devices`, id))?.split('|');
+      const expected = isForwardTransition(c.from, c.to, c.p0, c.p1);
+      const applied = outcome === 'applied';
+      // An applied report leaves the device in the reported state and progress; any other keeps it.
+      const state = applied ? [c.to, String(c.p1)] : [c.from, String(c.p0)];
+      if (applied !== expected || stored?.[0] !== state[0] || stored?.[3] !== state[1]) {
+        mismatches.push(`${c.from}(${c.p0}) -> ${c.to}(${c.p1}): ${outcome}, rule says ${expected ? 'forward' : 'not forward'}`);
+      }
+    }
+    expect(cases.length).toBe(DEVICE_STATES.length ** 2 * PROGRESS.length);
+    expect(mismatches).toEqual([]);
+  });
+});
