@@ -31,9 +31,41 @@ export interface EngineOptions {
   notifyConcurrency: number;
   /** How long a capped rollout's pacer remembers its schedule after the last slice (ms). */
   paceHorizonMs: number;
+  /** Control ticks (rollout evaluations) processed at once per engine process. */
+  controlConcurrency: number;
+  /** Cancel jobs processed at once per engine process (cancels are rare and small). */
+  cancelConcurrency: number;
+  /** Tries of a notify job before BullMQ gives up on it (the reconciler republishes after). */
+  notifyAttempts: number;
+  /** Tries of a cancel job before BullMQ gives up on it. */
+  cancelAttempts: number;
+  /** First delay of the exponential backoff between tries of a notify or cancel job (ms). */
+  retryBackoffMs: number;
+  /** Decisions one tick carries out before yielding to the next tick (bounds a tick's work). */
+  decisionsPerTick: number;
+  /** Failed notify and cancel jobs BullMQ keeps for inspection (older ones are removed). */
+  failedJobsKept: number;
+  /** Failed control ticks kept (a tick repeats every tickMs, so a few suffice). */
+  failedTicksKept: number;
+  /** How long a notify slice of a paused or not yet started rollout waits before it looks again (ms). */
+  heldSliceDelayMs: number;
 }
 
-export const DEFAULT_ENGINE_OPTIONS: EngineOptions = { sliceSize: 500, tickMs: 500, notifyConcurrency: 4, paceHorizonMs: 60_000 };
+export const DEFAULT_ENGINE_OPTIONS: EngineOptions = {
+  sliceSize: 500,
+  tickMs: 500,
+  notifyConcurrency: 4,
+  paceHorizonMs: 60_000,
+  controlConcurrency: 4,
+  cancelConcurrency: 2,
+  notifyAttempts: 10,
+  cancelAttempts: 5,
+  retryBackoffMs: 500,
+  decisionsPerTick: 4,
+  failedJobsKept: 1000,
+  failedTicksKept: 100,
+  heldSliceDelayMs: 1_000,
+};
 
 export interface EngineDeps {
   redis: Redis;
@@ -80,8 +112,8 @@ export class RolloutEngine {
     const common = { connection: this.deps.redis.duplicate({ maxRetriesPerRequest: null }), prefix: this.queueOptions.prefix };
     this.workers = [
       new Worker<NotifyJob>('notify', (job, token) => this.processNotify(job, token), { ...common, concurrency: this.options.notifyConcurrency }),
-      new Worker<TickJob>('control', (job) => this.tick(job.data.rolloutId), { ...common, connection: this.deps.redis.duplicate({ maxRetriesPerRequest: null }), concurrency: 4 }),
-      new Worker<CancelJob>('cancel', (job) => this.processCancel(job), { ...common, connection: this.deps.redis.duplicate({ maxRetriesPerRequest: null }), concurrency: 2 }),
+      new Worker<TickJob>('control', (job) => this.tick(job.data.rolloutId), { ...common, connection: this.deps.redis.duplicate({ maxRetriesPerRequest: null }), concurrency: this.options.controlConcurrency }),
+      new Worker<CancelJob>('cancel', (job) => this.processCancel(job), { ...common, connection: this.deps.redis.duplicate({ maxRetriesPerRequest: null }), concurrency: this.options.cancelConcurrency }),
     ];
     for (const worker of this.workers) {
       worker.on('failed', (job, error) => this.deps.logger.error({ queue: worker.name, jobId: job?.id, err: error.message }, 'job failed'));
@@ -184,7 +216,7 @@ export class RolloutEngine {
   private async enqueueCancels(id: string, tag: string, deviceIds: string[], issuedAt = this.now()): Promise<void> {
     for (let i = 0; i < deviceIds.length; i += this.options.sliceSize) {
       const slice = deviceIds.slice(i, i + this.options.sliceSize);
-      await this.cancelQueue.add('cancel', { rolloutId: id, deviceIds: slice, issuedAt }, { jobId: `cancel|${id}|${tag}|${i}`, removeOnComplete: true, removeOnFail: 1000, attempts: 5, backoff: { type: 'exponential', delay: 500 } });
+      await this.cancelQueue.add('cancel', { rolloutId: id, deviceIds: slice, issuedAt }, { jobId: `cancel|${id}|${tag}|${i}`, removeOnComplete: true, removeOnFail: this.options.failedJobsKept, attempts: this.options.cancelAttempts, backoff: { type: 'exponential', delay: this.options.retryBackoffMs } });
     }
   }
 
@@ -196,7 +228,7 @@ export class RolloutEngine {
   }
 
   private async schedule(id: string, event: 'rollout.started' | 'rollout.resumed'): Promise<void> {
-    await this.controlQueue.upsertJobScheduler(`tick|${id}`, { every: this.options.tickMs }, { name: 'tick', data: { rolloutId: id }, opts: { removeOnComplete: true, removeOnFail: 100 } });
+    await this.controlQueue.upsertJobScheduler(`tick|${id}`, { every: this.options.tickMs }, { name: 'tick', data: { rolloutId: id }, opts: { removeOnComplete: true, removeOnFail: this.options.failedTicksKept } });
     await this.deps.events.emit({ type: event, rolloutId: id });
     // Start notifying now rather than at the scheduler's first tick (ticks are idempotent; a
     // failure here is retried by the scheduler, so it does not fail the operator's request).
@@ -207,7 +239,7 @@ export class RolloutEngine {
 
   /** Evaluates one rollout and carries out at most a few decisions. Safe to run concurrently. */
   async tick(id: string): Promise<void> {
-    for (let step = 0; step < 4; step++) {
+    for (let step = 0; step < this.options.decisionsPerTick; step++) {
       const r = await this.deps.store.get(id);
       if (!r) return;
       await this.emitCountsIfChanged(id);
@@ -293,7 +325,7 @@ export class RolloutEngine {
       jobs.push({
         name: 'notify',
         data: { rolloutId: r.id, wave, slice, slices, offset: slice * sliceSize, count: sliceSize },
-        opts: { jobId: `notify|${r.id}|${wave}|${slice}`, delay, removeOnComplete: true, removeOnFail: 1000, attempts: 10, backoff: { type: 'exponential' as const, delay: 500 } },
+        opts: { jobId: `notify|${r.id}|${wave}|${slice}`, delay, removeOnComplete: true, removeOnFail: this.options.failedJobsKept, attempts: this.options.notifyAttempts, backoff: { type: 'exponential' as const, delay: this.options.retryBackoffMs } },
       });
     }
     await this.notifyQueue.addBulk(jobs);
@@ -307,7 +339,7 @@ export class RolloutEngine {
     if (!r || r.status === 'aborted' || r.status === 'completed') return;
     if (r.status === 'paused' || r.status === 'created') {
       // Held, not dropped: the slice resumes when the rollout does.
-      await job.moveToDelayed(Date.now() + 1_000, token);
+      await job.moveToDelayed(Date.now() + this.options.heldSliceDelayMs, token);
       throw new DelayedError();
     }
     const cap = r.spec.maxNotificationsPerMinute;
@@ -342,7 +374,7 @@ export class RolloutEngine {
     if (after?.status === 'aborted') {
       const published = ids.filter((_, i) => counters[i]! > 0);
       if (published.length > 0) {
-        await this.cancelQueue.add('cancel', { rolloutId, deviceIds: published, issuedAt: this.now() }, { jobId: `cancel|${rolloutId}|late|${wave}|${slice}`, removeOnComplete: true, removeOnFail: 1000, attempts: 5, backoff: { type: 'exponential', delay: 500 } });
+        await this.cancelQueue.add('cancel', { rolloutId, deviceIds: published, issuedAt: this.now() }, { jobId: `cancel|${rolloutId}|late|${wave}|${slice}`, removeOnComplete: true, removeOnFail: this.options.failedJobsKept, attempts: this.options.cancelAttempts, backoff: { type: 'exponential', delay: this.options.retryBackoffMs } });
       }
     }
     const done = await this.deps.store.scripts.markNotified(this.deps.prefix, rolloutId, wave, slice, slices, this.now(), ...ids);
