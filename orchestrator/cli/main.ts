@@ -14,7 +14,6 @@ import { registerSimCommands } from './commands/sim.js';
 import { registerBrokerCommands } from './commands/broker.js';
 import { registerRolloutsCommands } from './commands/rollouts.js';
 import { registerDemoCommands } from './commands/demo.js';
-import { startFleetOrchestrator } from '../service.js';
 import { CLI_EXIT } from './api-client.js';
 
 export const EXIT = CLI_EXIT;
@@ -39,7 +38,8 @@ export function buildProgram(options: { jsonErrors?: boolean } = {}): Command {
   registerReleasesCommands(program);
   registerRootCommands(program);
   // The full orchestrator: HTTP API plus rollout engine and status ingestion.
-  registerServeCommands(program, { start: (config) => startFleetOrchestrator({ config }), requiresEngine: true });
+  // Loaded on use: the rest of the CLI starts without the orchestrator's dependencies.
+  registerServeCommands(program, { start: async (config) => (await import('../service.js')).startFleetOrchestrator({ config }), requiresEngine: true });
   registerRolloutsCommands(program);
   registerDemoCommands(program);
   registerTokensCommands(program);

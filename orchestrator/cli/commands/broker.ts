@@ -5,7 +5,9 @@
 import { readFile, unlink, writeFile } from 'node:fs/promises';
 import { writeFileAtomic } from '../../keys/key-file.js';
 import { InvalidArgumentError, type Command } from 'commander';
-import { generateServiceSecret, hashServiceSecret, loadBrokerConfig, startBroker, type RunningBroker, type ServiceRole } from '../../../broker/index.js';
+import type { RunningBroker, ServiceRole } from '../../../broker/index.js';
+import { generateServiceSecret, hashServiceSecret } from '../../../broker/auth/service-accounts.js';
+import { loadBrokerConfig } from '../../../broker/config/load-broker-config.js';
 
 const EXIT_USAGE = 2;
 
@@ -72,6 +74,8 @@ export function registerBrokerCommands(program: Command): void {
         throw Object.assign(error as Error, { exitCode: EXIT_USAGE });
       }
       if (options.port !== undefined) config.port = options.port;
+      // Aedes and its Redis persistence are loaded on use, not by every CLI command.
+      const { startBroker } = await import('../../../broker/start-broker.js');
       const running: RunningBroker = await startBroker(config);
       process.stdout.write(`${running.url}\n`);
       if (running.metricsPort !== undefined) process.stdout.write(`metrics: http://${config.metricsHost ?? config.host}:${running.metricsPort}/metrics\n`);

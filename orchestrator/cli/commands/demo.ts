@@ -1,7 +1,7 @@
 // `fleet-ota demo` (npm start): the one-command staged rollout on embedded defaults.
 import type { Command } from 'commander';
 import { createLogger } from '../../infra/logger.js';
-import { DEMO_DEFAULTS, runDemo } from '../../demo/run-demo.js';
+import { DEMO_DEFAULTS } from '../../demo/demo-defaults.js';
 import { CLI_EXIT, CliError } from '../api-client.js';
 
 export function registerDemoCommands(program: Command): void {
@@ -18,6 +18,8 @@ export function registerDemoCommands(program: Command): void {
       if (!Number.isInteger(devices) || devices < 1 || devices > 20_000) throw new CliError(CLI_EXIT.usage, 'bad_option', '--devices must be 1..20000 (one process holds two sockets per device)');
       const waves = options.waves.split(',').map((w) => w.trim());
       if (!waves.every((w) => /^\d+(\.\d+)?%$/.test(w))) throw new CliError(CLI_EXIT.usage, 'bad_option', '--waves takes cumulative shares like 1%,10%,100%');
+      // Loaded on use: the whole stack is heavy, and every other command starts faster without it.
+      const { runDemo } = await import('../../demo/run-demo.js');
       const result = await runDemo({
         devices,
         profiles: options.profiles,

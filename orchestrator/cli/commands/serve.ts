@@ -6,7 +6,7 @@ import { access, constants } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { ConfigError, loadOrchestratorConfig, type OrchestratorConfig } from '../../config.js';
 import { CLI_EXIT, CliError } from '../api-client.js';
-import { startOrchestrator, type OrchestratorHooks, type RunningOrchestrator } from '../../server.js';
+import type { OrchestratorHooks, RunningOrchestrator } from '../../server.js';
 
 export interface ServeOptions {
   /**
@@ -70,7 +70,8 @@ export function registerServeCommands(program: Command, serveOptions: ServeOptio
       if (problems.length > 0 || !config) {
         throw new CliError(CLI_EXIT.usage, 'invalid_configuration', `cannot start, ${problems.length} setting${problems.length === 1 ? '' : 's'} to fix:\n  ${problems.join('\n  ')}`);
       }
-      const running = serveOptions.start ? await serveOptions.start(config) : await startOrchestrator(config, serveOptions.hooks);
+      // The server is loaded on use, so the CLI's other commands start without fastify and BullMQ.
+      const running = serveOptions.start ? await serveOptions.start(config) : await (await import('../../server.js')).startOrchestrator(config, serveOptions.hooks);
       process.stdout.write(`${startBanner(running.url, config).join('\n')}\n`);
       await new Promise<void>((resolve) => {
         const stop = (signal: NodeJS.Signals) => {
