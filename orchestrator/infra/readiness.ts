@@ -2,7 +2,7 @@
 // the process raise and clear (the intake cannot write, Redis may evict). GET /v1/readyz
 // answers 503 while any is raised. In-memory and per process, like readiness itself.
 
-export type ReadinessCheck = 'intake_writes' | 'redis_eviction_policy';
+export type ReadinessCheck = 'intake_writes' | 'redis_eviction_policy' | 'redis_full';
 
 export interface ReadinessProblem {
   check: ReadinessCheck;

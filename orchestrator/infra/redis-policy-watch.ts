@@ -2,6 +2,9 @@
 // assertNoEviction) cannot see an operator's later CONFIG SET. While the policy is not
 // noeviction, readiness carries `redis_eviction_policy` (GET /v1/readyz answers 503) and one
 // warning is logged; both clear when it is noeviction again. It never changes the setting.
+// The same check reads INFO memory: at maxmemory Redis refuses every write (ours, BullMQ's and
+// the broker's persistence, which then stops delivering reports to the intake at all), so
+// readiness carries `redis_full` until used memory is below maxmemory again.
 import type { Redis } from 'ioredis';
 import { EpisodeLog } from './episode-log.js';
 import type { Logger } from './logger.js';
@@ -16,8 +19,17 @@ export interface PolicyWatch {
   stop(): void;
 }
 
+/** used_memory and maxmemory from INFO memory (maxmemory 0: no limit). */
+export function parseMemoryInfo(info: string): { used: number; max: number } | undefined {
+  const field = (name: string) => new RegExp(`^${name}:(\\d+)\\r?$`, 'm').exec(info)?.[1];
+  const used = field('used_memory');
+  const max = field('maxmemory');
+  return used === undefined || max === undefined ? undefined : { used: Number(used), max: Number(max) };
+}
+
 export function watchEvictionPolicy(redis: Redis, readiness: Readiness, logger: Logger, intervalMs = DEFAULT_POLICY_CHECK_MS): PolicyWatch {
   const episode = new EpisodeLog(logger, 'Redis eviction policy check');
+  const full = new EpisodeLog(logger, 'Redis memory check');
   let running: Promise<void> | undefined;
   const check = () => {
     running ??= (async () => {
@@ -29,6 +41,14 @@ export function watchEvictionPolicy(redis: Redis, readiness: Readiness, logger: 
         } else {
           readiness.set('redis_eviction_policy', undefined);
           episode.recovered({ policy });
+        }
+        const memory = parseMemoryInfo(await redis.info('memory'));
+        if (memory && memory.max > 0 && memory.used >= memory.max) {
+          readiness.set('redis_full', 'Redis is at maxmemory: it refuses writes');
+          full.failed(new Error('Redis is at maxmemory: it refuses writes until memory is freed or maxmemory raised'), memory);
+        } else {
+          readiness.set('redis_full', undefined);
+          full.recovered(memory ?? {});
         }
       } catch {
         // Redis unreachable: readyz's own PING reports that; keep the last verdict.
@@ -45,6 +65,7 @@ export function watchEvictionPolicy(redis: Redis, readiness: Readiness, logger: 
     stop: () => {
       clearInterval(timer);
       episode.close();
+      full.close();
     },
   };
 }

@@ -13,7 +13,7 @@ export interface IntakeSource {
 }
 
 const FAILURE_KINDS = ['oom', 'unreachable', 'error'] as const;
-const READINESS_CHECKS: readonly ReadinessCheck[] = ['intake_writes', 'redis_eviction_policy'];
+const READINESS_CHECKS: readonly ReadinessCheck[] = ['intake_writes', 'redis_eviction_policy', 'redis_full'];
 
 export interface IntakeMetrics {
   observeIntake(writer: IntakeSource): void;
@@ -79,7 +79,7 @@ export function registerIntakeMetrics(registry: Registry): IntakeMetrics {
   });
   new Gauge({
     name: 'fleet_not_ready',
-    help: '1 for each readiness condition that makes /v1/readyz answer 503 (intake_writes, redis_eviction_policy).',
+    help: '1 for each readiness condition that makes /v1/readyz answer 503 (intake_writes, redis_eviction_policy, redis_full).',
     labelNames: ['check'] as const,
     registers: [registry],
     collect() {

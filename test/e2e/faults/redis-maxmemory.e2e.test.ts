@@ -48,7 +48,10 @@ describe('Redis at maxmemory mid-rollout', () => {
       if (ready.status === 503) notReady = ready;
       return notReady !== undefined;
     }, OUTAGE_MS, 'readyz to answer 503 while Redis refuses writes', 200);
-    expect(notReady!.body).toMatchObject({ code: 'not_ready', message: expect.stringContaining('intake_writes') });
+    // redis_full always (the memory check); intake_writes too when the intake's own write met the
+    // refusal first. The broker keeps its sessions in the same Redis, so at maxmemory it may stop
+    // handing the intake reports at all: what matters is that nothing is acknowledged and lost.
+    expect(notReady!.body).toMatchObject({ code: 'not_ready', message: expect.stringContaining('redis_full') });
     await new Promise((resolve) => setTimeout(resolve, Math.max(0, OUTAGE_MS - (Date.now() - filledAt))));
     // Reports went out during the outage (so the intake had to hold some).
     expect(log.countState('succeeded', rolloutId) + log.countState('downloading', rolloutId)).toBeGreaterThan(sentBefore);
@@ -63,8 +66,11 @@ describe('Redis at maxmemory mid-rollout', () => {
 
     // The outage is logged as one episode, not line per retry; no unhandled ioredis errors.
     const output = stack.orchestrator.output();
-    expect(lines(output, 'intake write to Redis failing')).toBe(1);
-    expect(lines(output, 'intake write to Redis recovered')).toBe(1);
+    const intakeEpisodes = lines(output, 'intake write to Redis failing');
+    expect(intakeEpisodes).toBeLessThanOrEqual(1);
+    expect(lines(output, 'intake write to Redis recovered')).toBe(intakeEpisodes);
+    expect(lines(output, 'Redis memory check failing')).toBe(1);
+    expect(lines(output, 'Redis memory check recovered')).toBe(1);
     expect(output).not.toContain('Unhandled error event');
     expect(lines(output, 'worker error')).toBe(0);
   }, 240_000);
