@@ -1,10 +1,10 @@
 // Read-only probes of a running process stack over its public interfaces (HTTP API, MQTT), and
 // polling with a deadline instead of fixed sleeps. Nothing here changes the system under test.
-import { createServer } from 'node:net';
 import type { ApiCall } from '../../../orchestrator/demo/api.js';
 import type { ProcessStack } from '../../../orchestrator/demo/process-stack.js';
 import type { DeviceRecord } from '../../../orchestrator/registry/device-record.js';
 import type { DeviceState } from '../../../protocol/index.js';
+export { freePort } from '../../support/free-port.js';
 
 /** Polls `check` every `intervalMs` until it returns true; throws with `what` after `timeoutMs`. */
 export async function waitUntil(check: () => boolean | Promise<boolean>, timeoutMs: number, what: string | (() => string), intervalMs = 50): Promise<void> {
@@ -16,18 +16,6 @@ export async function waitUntil(check: () => boolean | Promise<boolean>, timeout
   }
 }
 
-/** A TCP port free right now on loopback (for a child that must keep its port across restarts). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 export interface RolloutDeviceEntry {
   id: string;

@@ -1,26 +1,16 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { createConnection, createServer } from 'node:net';
+import { createConnection } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DEFAULT_REDIS_URL } from '../../../orchestrator/infra/redis.js';
 import { ensureRedis, redactRedisUrl, type RedisHandle } from '../../../orchestrator/infra/redis-bootstrap.js';
+import { freePort as closedPort } from '../../support/free-port.js';
 
 const RUNNING = process.env.REDIS_URL ?? DEFAULT_REDIS_URL;
 const CHILD = fileURLToPath(new URL('./fixtures/private-redis-child.ts', import.meta.url));
 
-/** A loopback port with nothing listening (bound, then released). */
-async function closedPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** Resolves true when something accepts a TCP connection on the port. */
 async function listening(port: number): Promise<boolean> {
