@@ -11,13 +11,16 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 
-# Stage 2: compile protocol/, node-crypto/, broker/, orchestrator/ and device-sim/ to dist/ (tsconfig.build.json).
+# Stage 2: compile protocol/, node-crypto/, state/, runtime/, broker/, orchestrator/, launcher/ and device-sim/ to dist/ (tsconfig.build.json).
 FROM deps AS build
 COPY tsconfig.json tsconfig.build.json ./
 COPY protocol ./protocol
 COPY node-crypto ./node-crypto
+COPY state ./state
+COPY runtime ./runtime
 COPY broker ./broker
 COPY orchestrator ./orchestrator
+COPY launcher ./launcher
 COPY device-sim ./device-sim
 RUN npm run build \
  && if [ -d orchestrator/dashboard/public ]; then \
@@ -40,7 +43,7 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 COPY --from=prod-deps /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
-COPY orchestrator/cli/fleet-ota.js ./orchestrator/cli/fleet-ota.js
+COPY launcher/fleet-ota.js ./launcher/fleet-ota.js
 RUN mkdir -p /var/lib/fleet-ota && chown node:node /var/lib/fleet-ota
 USER node
 # 8080: orchestrator HTTP API; 1884: MQTT (1883 is often taken by a system Mosquitto); 9464: broker metrics.
@@ -49,5 +52,5 @@ EXPOSE 8080 1884 9464
 # so Node's fetch. docker-compose.yml overrides this for the broker and the simulator.
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.FLEET_HTTP_PORT || 8080) + '/readyz').then((r) => process.exit(r.ok ? 0 : 1)).catch(() => process.exit(1))"]
-ENTRYPOINT ["node", "orchestrator/cli/fleet-ota.js"]
+ENTRYPOINT ["node", "launcher/fleet-ota.js"]
 CMD ["serve"]

@@ -49,13 +49,30 @@ export default tseslint.config(
     // The device side and the server side share only protocol/.
     files: ['device-sim/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: [{ group: ['**/orchestrator/**', '**/broker/**'], message: 'device-sim shares only protocol/ with the server side.' }] }],
+      'no-restricted-imports': ['error', { patterns: [{ group: ['**/orchestrator/**', '**/broker/**', '**/state/**', '**/launcher/**'], message: 'device-sim shares only protocol/ with the server side.' }] }],
     },
   },
   {
     files: ['broker/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: [{ group: ['**/device-sim/**'], message: 'the broker shares only protocol/ with devices.' }] }],
+      'no-restricted-imports': ['error', { patterns: [
+        { group: ['**/device-sim/**'], message: 'the broker shares only protocol/ with devices.' },
+        { group: ['**/orchestrator/**', '**/launcher/**'], message: 'the broker reaches Redis through state/ and shares process plumbing through runtime/, never the orchestrator.' },
+      ] }],
+    },
+  },
+  {
+    // state/ is the Redis boundary and runtime/ the process plumbing: both sit below the roles.
+    files: ['state/**/*.ts', 'runtime/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ group: ['**/orchestrator/**', '**/broker/**', '**/launcher/**', '**/device-sim/**'], message: 'state/ and runtime/ sit below the roles and import none of them.' }] }],
+    },
+  },
+  {
+    // The orchestrator is a service: the CLI and the demo (launcher/) compose it with the broker and the simulator, never the reverse.
+    files: ['orchestrator/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ group: ['**/broker/**', '**/device-sim/**', '**/launcher/**'], message: 'orchestrator/ imports no other role: launcher/ composes them.' }] }],
     },
   },
 );

@@ -16,11 +16,11 @@ import { Redis } from 'ioredis';
 import mqtt, { type MqttClient } from 'mqtt';
 import { buildConnectToken, directiveTopic, encodePublicKey } from '../protocol/index.js';
 import { nodeEd25519 } from '../node-crypto/ed25519.js';
-import { encodeDeviceRecord, registryKeys } from '../orchestrator/registry/device-record.js';
+import { encodeDeviceRecord, registryKeys } from '../state/device-record.js';
 import { generateSigningKey } from '../orchestrator/keys/key-file.js';
-import { silentLogger } from '../orchestrator/infra/logger.js';
+import { silentLogger } from '../runtime/logger.js';
 import { brokerConfig, startBroker } from '../broker/index.js';
-import { deleteKeysWithPrefix } from '../orchestrator/infra/redis.js';
+import { deleteKeysWithPrefix } from '../state/redis.js';
 
 const { values } = parseArgs({
   options: {

@@ -7,7 +7,7 @@ import { parseArgs } from 'node:util';
 import { randomBytes } from 'node:crypto';
 import { buildStatusBody, encodePublicKey, encodeStatusReport, formatWireTime, signingKeyFromSeed, statusTopic } from '../protocol/index.js';
 import { nodeEd25519 } from '../node-crypto/ed25519.js';
-import { startLocalStack } from '../orchestrator/demo/local-stack.js';
+import { startLocalStack } from '../launcher/demo/local-stack.js';
 import { ingestStreamKey } from '../orchestrator/ingestion/intake.js';
 
 const { values } = parseArgs({ options: { devices: { type: 'string', default: '10000' } } });

@@ -9,8 +9,8 @@
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import mqtt, { type MqttClient } from 'mqtt';
-import { silentLogger } from '../orchestrator/infra/logger.js';
-import { createRedis, deleteKeysWithPrefix } from '../orchestrator/infra/redis.js';
+import { silentLogger } from '../runtime/logger.js';
+import { createRedis, deleteKeysWithPrefix } from '../state/redis.js';
 import { createIntakeWriter, ingestStreamKey, installIntakeHandler, subscribeIntake } from '../orchestrator/ingestion/intake.js';
 import { statusTopic } from '../protocol/index.js';
 import { startBrokerChild } from './lib/broker-child.js';

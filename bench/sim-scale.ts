@@ -20,10 +20,10 @@ import { Redis } from 'ioredis';
 import { buildRootBody, formatWireTime, signingKeyFromSeed, signRoot } from '../protocol/index.js';
 import { nodeEd25519 } from '../node-crypto/ed25519.js';
 import { brokerConfig, startBroker } from '../broker/index.js';
-import { silentLogger } from '../orchestrator/infra/logger.js';
-import { encodeDeviceRecord, registryKeys } from '../orchestrator/registry/device-record.js';
+import { silentLogger } from '../runtime/logger.js';
+import { encodeDeviceRecord, registryKeys } from '../state/device-record.js';
 import { connectFleet, provisionFleet, type SimDevice } from '../device-sim/sim/index.js';
-import { deleteKeysWithPrefix } from '../orchestrator/infra/redis.js';
+import { deleteKeysWithPrefix } from '../state/redis.js';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 

@@ -2,7 +2,7 @@
 // variable is named in one ERR_CONFIG error. It reads no files and opens no connections.
 import { availableParallelism } from 'node:os';
 import { z } from 'zod';
-import { DEFAULT_KEY_PREFIX, DEFAULT_REDIS_URL } from './infra/redis.js';
+import { DEFAULT_KEY_PREFIX, DEFAULT_REDIS_URL } from '../state/redis.js';
 
 const MiB = 1024 * 1024;
 

@@ -1,6 +1,6 @@
 // Boots the orchestrator: Redis (refusing an evicting one, and re-checking that while it runs),
 // bootstrap tokens, the artifact store, the HTTP app, then listens. Routes and background workers plug in through hooks.
-// It installs no signal handlers: `fleet-ota serve` does (orchestrator/cli/commands/serve.ts).
+// It installs no signal handlers: `fleet-ota serve` does (launcher/commands/serve.ts).
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import type { Redis } from 'ioredis';
 import type { AddressInfo } from 'node:net';
@@ -9,12 +9,12 @@ import { withArtifactCache } from './artifacts/memory-cache.js';
 import { storeBootstrapTokens } from './auth/tokens.js';
 import type { OrchestratorConfig } from './config.js';
 import { buildApp } from './http/app.js';
-import { createLogger, type Logger } from './infra/logger.js';
+import { createLogger, type Logger } from '../runtime/logger.js';
 import { Readiness } from './infra/readiness.js';
-import { assertNoEviction, createRedis } from './infra/redis.js';
+import { assertNoEviction, createRedis } from '../state/redis.js';
 import type { HttpObserver } from './metrics/event-metrics.js';
 import { watchEvictionPolicy } from './infra/redis-policy-watch.js';
-import { registryKeys } from './registry/device-record.js';
+import { registryKeys } from '../state/device-record.js';
 
 export interface StartedContext {
   url: string;

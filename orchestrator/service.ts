@@ -7,7 +7,7 @@ import type { MqttClient } from 'mqtt';
 import type { SigningKey } from '../protocol/index.js';
 import type { OrchestratorConfig } from './config.js';
 import { EventLog } from './events/event-log.js';
-import { createLogger, type Logger } from './infra/logger.js';
+import { createLogger, type Logger } from '../runtime/logger.js';
 import { StatusConsumer, type IngestOptions } from './ingestion/consumer.js';
 import { createIntakeWriter, installIntakeHandler, subscribeIntake } from './ingestion/intake.js';
 import type { IntakeWriter, IntakeWriterOptions } from './ingestion/intake-writer.js';
@@ -22,7 +22,7 @@ import { startOrchestrator } from './server.js';
 import { dashboardRoutes } from './dashboard/routes.js';
 import { BrokerRelay } from './events/broker-relay.js';
 import { eventRoutes } from './events/sse-routes.js';
-import { createRedis } from './infra/redis.js';
+import { createRedis } from '../state/redis.js';
 import { createOrchestratorMetrics } from './metrics/index.js';
 
 export interface FleetOrchestratorOptions {

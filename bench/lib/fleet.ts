@@ -3,7 +3,7 @@
 // and the devices in this one. Measures wall time, devices/s, notify->succeeded, orchestrator
 // CPU and peak RSS, and Redis memory per device.
 import { connectFleet, provisionFleet, type FleetHandle } from '../../device-sim/sim/index.js';
-import { processUsage, startProcessStack, type ProcessStack } from '../../orchestrator/demo/process-stack.js';
+import { processUsage, startProcessStack, type ProcessStack } from '../../test/support/process-stack.js';
 import { percentile, perSecond, round } from './stats.js';
 
 export interface FleetBenchmarkOptions {

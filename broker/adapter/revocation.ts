@@ -3,7 +3,7 @@
 // Uses its own Redis connection (a subscribed connection can run no other command).
 import type { Redis } from 'ioredis';
 import { isDeviceId } from '../../protocol/index.js';
-import { registryKeys } from '../../orchestrator/registry/device-record.js';
+import { registryKeys } from '../../state/device-record.js';
 import { liveClients, type AdapterContext } from './context.js';
 
 export interface RevocationListener {

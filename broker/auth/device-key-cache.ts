@@ -1,7 +1,7 @@
 // Device keys and revocation, read from the registry's Redis hashes (the orchestrator writes
 // them) through a bounded LRU cache with TTL, so a reconnect storm costs one lookup per device
 // per TTL. Concurrent lookups of one id share one Redis round trip. No verification here.
-import { decodeDeviceRecord, registryKeys } from '../../orchestrator/registry/device-record.js';
+import { decodeDeviceRecord, registryKeys } from '../../state/device-record.js';
 import { importDevicePublicKey, type DeviceVerifyKey } from './verify-connect-token.js';
 
 export type DeviceKeyLookup =

@@ -3,7 +3,7 @@
 // every broker node and coalesced to at most one event per interval. Pub/sub is best effort:
 // the brokers' Prometheus counters are the record, this feeds the live stream only.
 import type { Redis } from 'ioredis';
-import type { Logger } from '../infra/logger.js';
+import type { Logger } from '../../runtime/logger.js';
 import type { EventLog } from './event-log.js';
 
 export interface BrokerRelayOptions {

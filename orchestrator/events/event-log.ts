@@ -3,7 +3,7 @@
 // Given a logger, it also writes one structured log line per rollout lifecycle event: every
 // emitter goes through emit(), so each event is logged once, here.
 import type { Redis } from 'ioredis';
-import type { Logger } from '../infra/logger.js';
+import type { Logger } from '../../runtime/logger.js';
 
 /** Events held for replay; older ones are trimmed (approximately, as Redis does cheaply). */
 export const EVENT_LOG_MAX_LENGTH = 10_000;

@@ -35,11 +35,3 @@ export function formatSseComment(text: string): string {
 export function formatSseRetry(ms: number): string {
   return `retry: ${Math.max(0, Math.floor(ms))}\n\n`;
 }
-
-/**
- * The URL with any `token` query parameter's value replaced: request logs must not keep the
- * `?token=` an EventSource has to send (for the app's request serializer).
- */
-export function redactQueryToken(url: string): string {
-  return url.replace(/([?&]token=)[^&#]*/g, '$1[redacted]');
-}

@@ -5,7 +5,7 @@
 // Auth: the usual `Authorization: Bearer <token>`, or `?token=<token>` on this route only,
 // because a browser's EventSource cannot send headers. A query token is copied into the
 // Authorization header before requireRole runs; the app's request logger must redact it
-// (sse-format.ts: redactQueryToken).
+// (runtime/logger.ts: redactQueryToken).
 import type { FastifyInstance, FastifyPluginAsync, onRequestHookHandler } from 'fastify';
 import type { Redis } from 'ioredis';
 import type { ServerResponse } from 'node:http';

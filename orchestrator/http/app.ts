@@ -10,7 +10,7 @@ import type { Redis } from 'ioredis';
 import type { ArtifactStore } from '../artifacts/artifact-store.js';
 import type { ApiRole } from '../auth/tokens.js';
 import type { OrchestratorConfig } from '../config.js';
-import type { Logger } from '../infra/logger.js';
+import type { Logger } from '../../runtime/logger.js';
 import { Readiness } from '../infra/readiness.js';
 import type { KeyChecker } from '../registry/key-checker.js';
 import type { HttpObserver } from '../metrics/event-metrics.js';

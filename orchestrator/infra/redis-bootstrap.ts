@@ -7,8 +7,8 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, isAbsolute, join } from 'node:path';
 import { Redis } from 'ioredis';
-import { DEFAULT_REDIS_URL } from './redis.js';
-import type { Logger } from './logger.js';
+import { DEFAULT_REDIS_URL } from '../../state/redis.js';
+import type { Logger } from '../../runtime/logger.js';
 
 /** Named timings with safe defaults (STYLE.md §7). */
 export const REDIS_BOOTSTRAP_DEFAULTS = {

@@ -6,10 +6,10 @@
 // the broker's persistence, which then stops delivering reports to the intake at all), so
 // readiness carries `redis_full` until used memory is below maxmemory again.
 import type { Redis } from 'ioredis';
-import { EpisodeLog } from './episode-log.js';
-import type { Logger } from './logger.js';
+import { EpisodeLog } from '../../runtime/episode-log.js';
+import type { Logger } from '../../runtime/logger.js';
 import type { Readiness } from './readiness.js';
-import { evictionPolicyMessage, readEvictionPolicy } from './redis.js';
+import { evictionPolicyMessage, readEvictionPolicy } from '../../state/redis.js';
 
 export const DEFAULT_POLICY_CHECK_MS = 10_000;
 

@@ -2,8 +2,8 @@
 // hundreds of lines a second. Here each worker logs once per episode (EpisodeLog): the first
 // error, a reminder now and then, and a line with the count once it has been quiet a while.
 import type { Worker } from 'bullmq';
-import { EpisodeLog } from './episode-log.js';
-import type { Logger } from './logger.js';
+import { EpisodeLog } from '../../runtime/episode-log.js';
+import type { Logger } from '../../runtime/logger.js';
 
 /**
  * A worker that emitted no error for this long is taken to have recovered. An idle worker

@@ -2,7 +2,7 @@
 // reports per device, and a revocation reaches the cache within its time to live.
 import type { Redis } from 'ioredis';
 import { decodePublicKey } from '../../protocol/index.js';
-import { registryKeys } from '../registry/device-record.js';
+import { registryKeys } from '../../state/device-record.js';
 
 export const DEVICE_KEY_CACHE_TTL_MS = 30_000;
 const MAX_ENTRIES = 200_000;

@@ -6,8 +6,8 @@
 // by itself once Redis accepts writes again. Batches are written one at a time, in arrival
 // order, so each device's reports reach the stream in the order the broker delivered them.
 import type { Redis } from 'ioredis';
-import { EpisodeLog } from '../infra/episode-log.js';
-import type { Logger } from '../infra/logger.js';
+import { EpisodeLog } from '../../runtime/episode-log.js';
+import type { Logger } from '../../runtime/logger.js';
 import type { Readiness } from '../infra/readiness.js';
 import type { DeferredAckHandler, DeferredMessage } from './deferred-ack.js';
 

@@ -5,7 +5,7 @@
 import type { Redis } from 'ioredis';
 import type { MqttClient } from 'mqtt';
 import { ALL_PRESENCE_TOPICS, ALL_STATUS_TOPICS } from '../../protocol/index.js';
-import type { Logger } from '../infra/logger.js';
+import type { Logger } from '../../runtime/logger.js';
 import type { Readiness } from '../infra/readiness.js';
 import { installDeferredAcks } from './deferred-ack.js';
 import { IntakeWriter, type IntakeWriterOptions } from './intake-writer.js';

@@ -3,7 +3,7 @@
 // aggregates one chunk of ids inside Redis per call (short calls, nothing shipped per device);
 // the pass is shared by concurrent callers and reused for a few seconds.
 import type { Redis } from 'ioredis';
-import { registryKeys } from './device-record.js';
+import { registryKeys } from '../../state/device-record.js';
 import { REGISTRY_LIMITS } from './limits.js';
 import { luaScript, runLua } from './lua.js';
 

@@ -1,7 +1,7 @@
 // The release sequence each device last reported installed (status ingestion writes it), read
 // in chunks for a rollout's pre-flight check. Read-only; undefined where nothing was reported.
 import type { Redis } from 'ioredis';
-import { registryKeys } from './device-record.js';
+import { registryKeys } from '../../state/device-record.js';
 import { REGISTRY_LIMITS } from './limits.js';
 
 export async function installedSequences(redis: Redis, prefix: string, deviceIds: readonly string[]): Promise<Array<number | undefined>> {

@@ -2,7 +2,7 @@
 // lexicographic order (ZRANGEBYLEX) from the cursor and filters the records it reads.
 // The cursor is the last id examined, so pages stay stable while devices are added.
 import type { Redis } from 'ioredis';
-import { decodeDeviceRecord, registryKeys, type DeviceRecord } from './device-record.js';
+import { decodeDeviceRecord, registryKeys, type DeviceRecord } from '../../state/device-record.js';
 import { REGISTRY_LIMITS } from './limits.js';
 
 export interface DeviceFilter {

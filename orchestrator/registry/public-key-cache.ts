@@ -3,7 +3,7 @@
 // (this process, or any other through the revocation channel: see server.ts).
 import type { Redis } from 'ioredis';
 import { decodePublicKey } from '../../protocol/index.js';
-import { registryKeys } from './device-record.js';
+import { registryKeys } from '../../state/device-record.js';
 import { REGISTRY_LIMITS } from './limits.js';
 
 export interface PublicKeyCache {

@@ -1,7 +1,7 @@
 // Writes new device records: one Lua call per batch creates each record and its index entries
 // atomically, and leaves an existing id untouched (no silent key replacement). No validation here.
 import type { Redis } from 'ioredis';
-import { encodeDeviceRecord, registryKeys } from './device-record.js';
+import { encodeDeviceRecord, registryKeys } from '../../state/device-record.js';
 import { luaScript, runLua } from './lua.js';
 import type { DeviceInput } from './validate-device.js';
 

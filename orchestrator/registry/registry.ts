@@ -3,7 +3,7 @@
 // are the orchestrator's coded ApiError (http/errors.ts).
 import type { Redis } from 'ioredis';
 import { ApiError } from '../http/errors.js';
-import type { DeviceRecord } from './device-record.js';
+import type { DeviceRecord } from '../../state/device-record.js';
 import { computeFleetSummary, createSummaryCache, type FleetSummary } from './fleet-summary.js';
 import { getDevice } from './get-device.js';
 import { importDevices, type ImportResult } from './import-devices.js';

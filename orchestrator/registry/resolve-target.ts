@@ -2,7 +2,7 @@
 // "by id list, group, tag, class, current version"). Every given criterion narrows the set;
 // a list (ids, groups, tags) matches any of its entries. Revoked devices are left out.
 import type { Redis } from 'ioredis';
-import { registryKeys } from './device-record.js';
+import { registryKeys } from '../../state/device-record.js';
 import { REGISTRY_LIMITS } from './limits.js';
 
 export interface TargetSelector {

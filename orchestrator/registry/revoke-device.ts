@@ -1,7 +1,7 @@
 // Revokes a device: marks the record revoked and publishes its id on the revocation channel in
 // the same Lua call, so a broker drops its cached key and connection (device-record.ts).
 import type { Redis } from 'ioredis';
-import { registryKeys } from './device-record.js';
+import { registryKeys } from '../../state/device-record.js';
 import { luaScript, runLua } from './lua.js';
 
 // KEYS: device hash, revoked index. ARGV: id, channel, revokedAt. Returns 0 unknown, 1 revoked,

@@ -3,7 +3,7 @@
 // PATCH /v1/devices/:id and by an import with upsert, which may only touch a device whose key,
 // vendor and class it repeats: a different key is a rotation, never a side effect of an import.
 import type { Redis } from 'ioredis';
-import { registryKeys } from './device-record.js';
+import { registryKeys } from '../../state/device-record.js';
 import { REGISTRY_LIMITS } from './limits.js';
 import { luaScript, runLua } from './lua.js';
 

@@ -7,7 +7,7 @@ import type { Redis } from 'ioredis';
 import type { MqttClient } from 'mqtt';
 import { type RootEnvelope } from '../../protocol/index.js';
 import type { EventLog } from '../events/event-log.js';
-import type { Logger } from '../infra/logger.js';
+import type { Logger } from '../../runtime/logger.js';
 import { logWorkerErrors } from '../infra/worker-errors.js';
 import { publishDirective } from '../mqtt/service-client.js';
 import { decide } from './decide.js';

@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { MqttClient } from 'mqtt';
-import type { Logger } from '../infra/logger.js';
+import type { Logger } from '../../runtime/logger.js';
 import { publishDirective } from '../mqtt/service-client.js';
 import { directiveAction } from './directive-action.js';
 import type { DirectiveSignFn, RolloutEngine } from './engine.js';

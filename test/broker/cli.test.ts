@@ -7,7 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { hashServiceSecret } from '../../broker/index.js';
 import { ORCHESTRATOR_SECRET, REDIS_URL, deleteByPrefix, testPrefix, tryConnect, uniqueId } from './helpers.js';
 
-const launcher = fileURLToPath(new URL('../../orchestrator/cli/fleet-ota.js', import.meta.url));
+const launcher = fileURLToPath(new URL('../../launcher/fleet-ota.js', import.meta.url));
 const prefix = testPrefix('cli');
 
 afterAll(async () => {

@@ -5,7 +5,7 @@ import { connect as connectTcp } from 'node:net';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { directiveTopic, parseWireTime, presenceTopic, statusTopic } from '../../protocol/index.js';
-import { registryKeys } from '../../orchestrator/registry/device-record.js';
+import { registryKeys } from '../../state/device-record.js';
 import { generateSigningKey } from '../../orchestrator/keys/key-file.js';
 import type { RunningBroker } from '../../broker/index.js';
 import { loadConformance } from '../support/conformance.js';

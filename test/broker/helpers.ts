@@ -5,11 +5,11 @@ import { Redis } from 'ioredis';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { buildConnectToken, encodePublicKey, type SigningKey } from '../../protocol/index.js';
 import { nodeEd25519 } from '../../node-crypto/ed25519.js';
-import { encodeDeviceRecord, registryKeys } from '../../orchestrator/registry/device-record.js';
+import { encodeDeviceRecord, registryKeys } from '../../state/device-record.js';
 import { generateSigningKey } from '../../orchestrator/keys/key-file.js';
-import { silentLogger } from '../../orchestrator/infra/logger.js';
+import { silentLogger } from '../../runtime/logger.js';
 import { brokerConfig, hashServiceSecret, startBroker, type BrokerConfig, type BrokerLimits, type RunningBroker } from '../../broker/index.js';
-import { deleteKeysWithPrefix } from '../../orchestrator/infra/redis.js';
+import { deleteKeysWithPrefix } from '../../state/redis.js';
 
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 

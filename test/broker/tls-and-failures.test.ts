@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { silentLogger } from '../../orchestrator/infra/logger.js';
+import { silentLogger } from '../../runtime/logger.js';
 import { startBroker } from '../../broker/index.js';
 import { REDIS_URL, deleteByPrefix, provisionDevice, testBrokerConfig, testPrefix, tryConnect, uniqueId } from './helpers.js';
 

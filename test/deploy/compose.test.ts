@@ -242,14 +242,14 @@ describe('docker-compose.yml: env against our config loaders', () => {
     // The sim command has no exported env loader: it reads the variable directly.
     expect(Object.keys(envOf('device-sim'))).toEqual(['FLEET_OPERATOR_TOKEN']);
     expect(envOf('device-sim').FLEET_OPERATOR_TOKEN).toBe(envOf('orchestrator').FLEET_OPERATOR_TOKEN);
-    expect(read('orchestrator/cli/commands/sim.ts')).toContain('process.env.FLEET_OPERATOR_TOKEN');
+    expect(read('launcher/commands/sim.ts')).toContain('process.env.FLEET_OPERATOR_TOKEN');
   });
 });
 
-/** The program with every command group under orchestrator/cli/commands registered, as main.ts does. */
+/** The program with every command group under launcher/commands registered, as main.ts does. */
 async function cliProgram(): Promise<Command> {
   const program = new Command('fleet-ota').enablePositionalOptions();
-  const folder = join(ROOT, 'orchestrator/cli/commands');
+  const folder = join(ROOT, 'launcher/commands');
   for (const file of readdirSync(folder).filter((f) => f.endsWith('.ts')).sort()) {
     const module = (await import(pathToFileURL(join(folder, file)).href)) as Record<string, unknown>;
     for (const [name, value] of Object.entries(module)) {
@@ -303,10 +303,10 @@ describe('Dockerfile and .dockerignore', () => {
     // The launcher falls back to tsx when dist/ is missing: tsx must be a production dependency.
     const pkg = JSON.parse(read('package.json')) as { dependencies: Record<string, string> };
     expect(pkg.dependencies.tsx).toBeDefined();
-    expect(execForm(runtime.instructions.find((i) => i.op === 'ENTRYPOINT')!.args)).toEqual(['node', 'orchestrator/cli/fleet-ota.js']);
+    expect(execForm(runtime.instructions.find((i) => i.op === 'ENTRYPOINT')!.args)).toEqual(['node', 'launcher/fleet-ota.js']);
     expect(execForm(runtime.instructions.find((i) => i.op === 'CMD')!.args)).toEqual(['serve']);
     // The launcher's compiled target matches where the build stage puts main.js.
-    expect(read('orchestrator/cli/fleet-ota.js')).toContain('../../dist/orchestrator/cli/main.js');
+    expect(read('launcher/fleet-ota.js')).toContain('../dist/launcher/main.js');
     expect(JSON.parse(read('tsconfig.json')).compilerOptions).toMatchObject({ outDir: 'dist', rootDir: '.' });
   });
 

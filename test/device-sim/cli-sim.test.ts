@@ -12,7 +12,7 @@ import type { AddressInfo } from 'node:net';
 import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodePublicKey } from '../../protocol/index.js';
-import { runSim, type SimCommandOptions } from '../../orchestrator/cli/commands/sim.js';
+import { runSim, type SimCommandOptions } from '../../launcher/commands/sim.js';
 import { waitFor } from './support/fakes.js';
 import { startTestBroker, type TestBroker } from './support/broker.js';
 import { trustFixture } from './support/trust.js';
@@ -142,7 +142,7 @@ describe('fleet-ota sim', () => {
   it('runs through the real binary, keeps identities in ./.fleet-ota/sim by default, and exits 0 on SIGTERM', async () => {
     const cwd = join(scratch, 'cwd');
     await mkdir(cwd);
-    const bin = new URL('../../orchestrator/cli/fleet-ota.js', import.meta.url).pathname;
+    const bin = new URL('../../launcher/fleet-ota.js', import.meta.url).pathname;
     const child = spawn(process.execPath, [bin, 'sim', '--devices', '3', '--broker', broker.url, '--api', apiUrl, '--id-prefix', 'bin-', '--profile', 'mixed'], {
       cwd,
       env: { ...process.env, FLEET_OPERATOR_TOKEN: 'operator-token-0123456789' },

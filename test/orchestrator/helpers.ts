@@ -26,8 +26,8 @@ import { nodeEd25519 } from '../../node-crypto/ed25519.js';
 import { createToken } from '../../orchestrator/auth/tokens.js';
 import { loadOrchestratorConfig, type OrchestratorConfig } from '../../orchestrator/config.js';
 import { buildApp, type BuildAppOptions } from '../../orchestrator/http/app.js';
-import { createRedis } from '../../orchestrator/infra/redis.js';
-import { countKeysWithPrefix, deleteKeysWithPrefix } from '../../orchestrator/infra/redis.js';
+import { createRedis } from '../../state/redis.js';
+import { countKeysWithPrefix, deleteKeysWithPrefix } from '../../state/redis.js';
 
 export function testPrefix(area: string): string {
   return `test:${area}:${randomBytes(6).toString('hex')}:`;

@@ -8,9 +8,9 @@ import type { FastifyPluginAsync } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashToken, tokenKeys } from '../../orchestrator/auth/tokens.js';
 import { loadOrchestratorConfig } from '../../orchestrator/config.js';
-import { createRedis } from '../../orchestrator/infra/redis.js';
-import { silentLogger } from '../../orchestrator/infra/logger.js';
-import { registryKeys } from '../../orchestrator/registry/device-record.js';
+import { createRedis } from '../../state/redis.js';
+import { silentLogger } from '../../runtime/logger.js';
+import { registryKeys } from '../../state/device-record.js';
 import { startOrchestrator, type RunningOrchestrator } from '../../orchestrator/server.js';
 import { deletePrefix, randomDeviceKey, testPrefix } from './helpers.js';
 

@@ -1,7 +1,7 @@
 // Devices (#/devices?q=&presence=&tag=&release=&state=) and a device's detail (#/devices/:id).
 // The list is one server-side page of GET /v1/devices (id order, cursor paging): the console
 // never fetches the whole fleet. Filters are in the address, so a filtered list can be shared.
-import type { DeviceRecord } from '../../registry/device-record.js';
+import type { DeviceRecord } from '../../../state/device-record.js';
 import { ACTIVE_ROLLOUT, api, ApiFailure, confirmAction, DEVICE_STATES, el, enc, failed, fillKv, fillRows, h, link, session, td, when } from './core.js';
 import type { RolloutRow } from './overview.js';
 

@@ -2,7 +2,7 @@
 // invalidation that also discards an overlapping read, and a timeout for a stuck registry.
 import { describe, expect, it } from 'vitest';
 import { encodePublicKey } from '../../../protocol/index.js';
-import { encodeDeviceRecord } from '../../../orchestrator/registry/device-record.js';
+import { encodeDeviceRecord } from '../../../state/device-record.js';
 import { generateSigningKey } from '../../../orchestrator/keys/key-file.js';
 import { DeviceKeyCache, RegistryUnavailableError, type RegistryReader } from '../../../broker/auth/device-key-cache.js';
 

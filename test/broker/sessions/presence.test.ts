@@ -7,11 +7,11 @@ import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatWireTime, presenceTopic } from '../../../protocol/index.js';
 import { EventLog } from '../../../orchestrator/events/event-log.js';
-import { silentLogger } from '../../../orchestrator/infra/logger.js';
+import { silentLogger } from '../../../runtime/logger.js';
 import { StatusConsumer } from '../../../orchestrator/ingestion/consumer.js';
 import { createIntakeWriter, startIntake } from '../../../orchestrator/ingestion/intake.js';
 import type { IntakeWriter } from '../../../orchestrator/ingestion/intake-writer.js';
-import { registryKeys } from '../../../orchestrator/registry/device-record.js';
+import { registryKeys } from '../../../state/device-record.js';
 import type { RunningBroker } from '../../../broker/index.js';
 import {
   REDIS_URL, ORCHESTRATOR_SECRET, collect, connectDevice, connectService, deleteByPrefix, endAll, provisionDevice,

@@ -6,7 +6,7 @@ import { createPublicKey, verify as nodeVerify } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nodeEd25519 } from '../../../node-crypto/ed25519.js';
-import { encodeDeviceRecord, registryKeys } from '../../../orchestrator/registry/device-record.js';
+import { encodeDeviceRecord, registryKeys } from '../../../state/device-record.js';
 import type { RunningBroker } from '../../../broker/index.js';
 import {
   REDIS_URL, deleteByPrefix, endAll, provisionDevice, startTestBroker, testPrefix, tryConnect, uniqueId, type TestDevice,

@@ -6,15 +6,15 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { directiveTopic } from '../../../protocol/index.js';
 import { brokerConfig, hashServiceSecret, startBroker, type RunningBroker } from '../../../broker/index.js';
-import { encodeDeviceRecord, registryKeys } from '../../../orchestrator/registry/device-record.js';
-import { silentLogger } from '../../../orchestrator/infra/logger.js';
+import { encodeDeviceRecord, registryKeys } from '../../../state/device-record.js';
+import { silentLogger } from '../../../runtime/logger.js';
 import { connectFleet } from '../../../device-sim/sim/connect.js';
 import { provisionFleet, type SimDevice } from '../../../device-sim/sim/provision.js';
 import { waitFor } from '../support/fakes.js';
 import { Observer } from '../support/broker.js';
 import { startPayloadServer, type PayloadServer } from '../support/payload-server.js';
 import { CLASS, directiveMessage, makeRelease, trustFixture, VENDOR } from '../support/trust.js';
-import { deleteKeysWithPrefix } from '../../../orchestrator/infra/redis.js';
+import { deleteKeysWithPrefix } from '../../../state/redis.js';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const prefix = `test:device-sim:${randomBytes(4).toString('hex')}:`;

@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectFleet, provisionFleet, type FleetHandle } from '../../../device-sim/sim/index.js';
-import { startProcessStack, type ProcessStack } from '../../../orchestrator/demo/process-stack.js';
+import { startProcessStack, type ProcessStack } from '../../support/process-stack.js';
 import { AckLog } from '../support/ack-log.js';
 import { expectAcknowledgedApplied } from '../support/expect-acknowledged.js';
 import { ReportLog } from '../support/report-log.js';

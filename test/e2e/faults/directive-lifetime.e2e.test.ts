@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectFleet, provisionFleet, type FleetHandle, type ProvisionedFleet, type SimDevice } from '../../../device-sim/sim/index.js';
-import { startProcessStack, type ProcessStack } from '../../../orchestrator/demo/process-stack.js';
+import { startProcessStack, type ProcessStack } from '../../support/process-stack.js';
 import { ReportLog } from '../support/report-log.js';
 import { rolloutDevices, waitUntil } from '../support/stack-probes.js';
 

@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { expect } from 'vitest';
 import { connectFleet, provisionFleet, type FleetHandle, type SimDevice } from '../../../device-sim/sim/index.js';
-import { startProcessStack, type ProcessStack } from '../../../orchestrator/demo/process-stack.js';
+import { startProcessStack, type ProcessStack } from '../../support/process-stack.js';
 import type { RolloutView } from '../../../orchestrator/rollouts/model.js';
 import { startPrivateRedis, type PrivateRedis, type PrivateRedisOptions } from '../../support/private-redis.js';
 import { ReportLog } from '../support/report-log.js';

@@ -4,7 +4,7 @@
 // the sum of those states.
 import { expect } from 'vitest';
 import type { FleetHandle } from '../../../device-sim/sim/index.js';
-import type { ProcessStack } from '../../../orchestrator/demo/process-stack.js';
+import type { ProcessStack } from '../../support/process-stack.js';
 import type { RolloutView } from '../../../orchestrator/rollouts/model.js';
 import type { AckLog } from './ack-log.js';
 import { rolloutDevices, tallyStates } from './stack-probes.js';

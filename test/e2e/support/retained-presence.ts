@@ -2,7 +2,7 @@
 // (subscribe, collect the retained messages, leave). Read-only.
 import mqtt from 'mqtt';
 import { presenceTopic } from '../../../protocol/index.js';
-import type { ProcessStack } from '../../../orchestrator/demo/process-stack.js';
+import type { ProcessStack } from '../../support/process-stack.js';
 import { waitUntil } from './stack-probes.js';
 
 /** Device id → retained presence payload; devices with none are absent. */

@@ -1,8 +1,8 @@
 // Read-only probes of a running process stack over its public interfaces (HTTP API, MQTT), and
 // polling with a deadline instead of fixed sleeps. Nothing here changes the system under test.
-import type { ApiCall } from '../../../orchestrator/demo/api.js';
-import type { ProcessStack } from '../../../orchestrator/demo/process-stack.js';
-import type { DeviceRecord } from '../../../orchestrator/registry/device-record.js';
+import type { ApiCall } from '../../../launcher/demo/api.js';
+import type { ProcessStack } from '../../support/process-stack.js';
+import type { DeviceRecord } from '../../../state/device-record.js';
 import type { DeviceState } from '../../../protocol/index.js';
 export { freePort } from '../../support/free-port.js';
 

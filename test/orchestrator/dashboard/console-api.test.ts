@@ -2,7 +2,7 @@
 // (queued -> canceled) as a rollout.counts event, and rollout reads carry the event log's
 // position (x-event-id) so the console can skip replayed events its view already holds.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startLocalStack, type LocalStack } from '../../../orchestrator/demo/local-stack.js';
+import { startLocalStack, type LocalStack } from '../../../launcher/demo/local-stack.js';
 import { compareStreamIds } from '../../../orchestrator/events/sse-format.js';
 import { EventLog } from '../../../orchestrator/events/event-log.js';
 import { randomDeviceKey } from '../helpers.js';

@@ -5,7 +5,7 @@ import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { brokerEventsChannel, BrokerRelay, parseBrokerRefusals } from '../../../orchestrator/events/broker-relay.js';
 import { EventLog } from '../../../orchestrator/events/event-log.js';
-import { silentLogger } from '../../../orchestrator/infra/logger.js';
+import { silentLogger } from '../../../runtime/logger.js';
 import { deleteByPrefix, testPrefix, testRedis } from './helpers.js';
 
 const prefix = testPrefix('relay');

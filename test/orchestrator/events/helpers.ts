@@ -5,7 +5,7 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { createToken, lookupToken, roleAllows, type ApiRole } from '../../../orchestrator/auth/tokens.js';
-import { deleteKeysWithPrefix } from '../../../orchestrator/infra/redis.js';
+import { deleteKeysWithPrefix } from '../../../state/redis.js';
 
 export function testPrefix(area: string): string {
   return `test:${area}:${randomBytes(4).toString('hex')}:`;

@@ -1,6 +1,7 @@
 // SSE framing and stream-id helpers (pure).
 import { describe, expect, it } from 'vitest';
-import { compareStreamIds, formatSseComment, formatSseMessage, formatSseRetry, isStreamId, redactQueryToken } from '../../../orchestrator/events/sse-format.js';
+import { compareStreamIds, formatSseComment, formatSseMessage, formatSseRetry, isStreamId } from '../../../orchestrator/events/sse-format.js';
+import { redactQueryToken } from '../../../runtime/logger.js';
 
 describe('sse-format', () => {
   it('frames one message per event, JSON on one data line, id optional', () => {

@@ -4,7 +4,7 @@ import { createConnection } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
-import { DEFAULT_REDIS_URL } from '../../../orchestrator/infra/redis.js';
+import { DEFAULT_REDIS_URL } from '../../../state/redis.js';
 import { ensureRedis, redactRedisUrl, type RedisHandle } from '../../../orchestrator/infra/redis-bootstrap.js';
 import { freePort as closedPort } from '../../support/free-port.js';
 

@@ -4,9 +4,9 @@
 // the process not ready and is retried until it accepts them again, with nothing lost.
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { silentLogger } from '../../../orchestrator/infra/logger.js';
+import { silentLogger } from '../../../runtime/logger.js';
 import { Readiness } from '../../../orchestrator/infra/readiness.js';
-import { createRedis } from '../../../orchestrator/infra/redis.js';
+import { createRedis } from '../../../state/redis.js';
 import { createIntakeWriter, ingestStreamKey, startIntake } from '../../../orchestrator/ingestion/intake.js';
 import type { IntakeWriter } from '../../../orchestrator/ingestion/intake-writer.js';
 import { statusTopic } from '../../../protocol/index.js';

@@ -1,4 +1,4 @@
-// Runs the real `fleet-ota` binary (node orchestrator/cli/fleet-ota.js) as a child process,
+// Runs the real `fleet-ota` binary (node launcher/fleet-ota.js) as a child process,
 // the way an operator or a script would, and captures exit code, output and error code.
 import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -10,7 +10,7 @@ import type { RootEnvelope } from '../../../protocol/index.js';
 /** Each CLI run starts node + tsx (~0.7 s idle); a loaded 2-core box can take several times that. */
 export const CLI_TEST_TIMEOUT_MS = 180_000;
 
-const CLI = fileURLToPath(new URL('../../../orchestrator/cli/fleet-ota.js', import.meta.url));
+const CLI = fileURLToPath(new URL('../../../launcher/fleet-ota.js', import.meta.url));
 
 export interface CliResult {
   status: number | null;

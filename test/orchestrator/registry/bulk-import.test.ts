@@ -5,7 +5,7 @@
 import { Readable } from 'node:stream';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { registryKeys } from '../../../orchestrator/registry/device-record.js';
+import { registryKeys } from '../../../state/device-record.js';
 import { auth, startTestApp, type TestApp } from '../helpers.js';
 
 const COUNT = 100_000;

@@ -3,8 +3,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Redis } from 'ioredis';
 import { decodePublicKey } from '../../../protocol/index.js';
-import { createRedis } from '../../../orchestrator/infra/redis.js';
-import { registryKeys } from '../../../orchestrator/registry/device-record.js';
+import { createRedis } from '../../../state/redis.js';
+import { registryKeys } from '../../../state/device-record.js';
 import { createPublicKeyCache } from '../../../orchestrator/registry/public-key-cache.js';
 import { deletePrefix, randomDeviceKey, testPrefix } from '../helpers.js';
 

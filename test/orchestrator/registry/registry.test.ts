@@ -3,8 +3,8 @@
 // import with per-line errors, including the full key check in worker threads.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fromHex, toBase64url } from '../../../protocol/index.js';
-import { createRedis } from '../../../orchestrator/infra/redis.js';
-import { registryKeys } from '../../../orchestrator/registry/device-record.js';
+import { createRedis } from '../../../state/redis.js';
+import { registryKeys } from '../../../state/device-record.js';
 import { auth, randomDeviceKey, startTestApp, type TestApp } from '../helpers.js';
 
 /** 32 zero bytes: decodes, but is a point of small order (refused by isAcceptablePublicKey). */

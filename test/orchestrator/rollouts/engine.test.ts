@@ -1,7 +1,7 @@
 // The rollout engine end to end in one process: real Redis, the real broker, the real
 // orchestrator (HTTP API, BullMQ engine, ingestion), and scripted devices over real MQTT.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startLocalStack, type LocalStack } from '../../../orchestrator/demo/local-stack.js';
+import { startLocalStack, type LocalStack } from '../../../launcher/demo/local-stack.js';
 import { scriptedFleet } from '../../support/scripted-device.js';
 
 let stack: LocalStack;

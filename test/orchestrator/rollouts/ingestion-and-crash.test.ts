@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signingKeyFromSeed } from '../../../protocol/index.js';
 import { nodeEd25519 } from '../../../node-crypto/ed25519.js';
-import { startLocalStack, type LocalStack } from '../../../orchestrator/demo/local-stack.js';
+import { startLocalStack, type LocalStack } from '../../../launcher/demo/local-stack.js';
 import { ingestStatsKey } from '../../../orchestrator/ingestion/consumer.js';
 import { scriptedDevice, scriptedFleet } from '../../support/scripted-device.js';
 

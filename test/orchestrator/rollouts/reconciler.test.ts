@@ -2,7 +2,7 @@
 // devices that stay silent (notified, never settled) and keep every directive byte delivered. A sweep republishes byte-identical; once a directive is in
 // the last quarter of its life, a sweep gives the device a fresh one (new counter, new expiry).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startLocalStack, type LocalStack } from '../../../orchestrator/demo/local-stack.js';
+import { startLocalStack, type LocalStack } from '../../../launcher/demo/local-stack.js';
 import { parseWireTime } from '../../../protocol/index.js';
 import { scriptedFleet } from '../../support/scripted-device.js';
 

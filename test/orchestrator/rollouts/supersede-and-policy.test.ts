@@ -4,9 +4,9 @@ import { spawn } from 'node:child_process';
 import { connect, createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadOrchestratorConfig } from '../../../orchestrator/config.js';
-import { startLocalStack, type LocalStack } from '../../../orchestrator/demo/local-stack.js';
+import { startLocalStack, type LocalStack } from '../../../launcher/demo/local-stack.js';
 import { startOrchestrator } from '../../../orchestrator/server.js';
-import { silentLogger } from '../../../orchestrator/infra/logger.js';
+import { silentLogger } from '../../../runtime/logger.js';
 import { scriptedFleet } from '../../support/scripted-device.js';
 
 let stack: LocalStack;

@@ -3,7 +3,7 @@
 // (from, to) state pair and progress order, a report applies iff the rule says it is forward.
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createRedis } from '../../../orchestrator/infra/redis.js';
+import { createRedis } from '../../../state/redis.js';
 import { deviceHistoryKey } from '../../../orchestrator/rollouts/device-history.js';
 import { rolloutScripts, type RolloutScripts } from '../../../orchestrator/rollouts/scripts.js';
 import { DEVICE_STATES, isForwardTransition } from '../../../protocol/index.js';

@@ -3,12 +3,12 @@
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseWaves } from '../../../orchestrator/cli/commands/rollouts.js';
-import { startLocalStack, type LocalStack } from '../../../orchestrator/demo/local-stack.js';
-import type { RolloutView } from '../../../orchestrator/rollouts/model.js';
-import { scriptedFleet } from '../../support/scripted-device.js';
+import { parseWaves } from '../../launcher/commands/rollouts.js';
+import { startLocalStack, type LocalStack } from '../../launcher/demo/local-stack.js';
+import type { RolloutView } from '../../orchestrator/rollouts/model.js';
+import { scriptedFleet } from '../support/scripted-device.js';
 
-const BIN = fileURLToPath(new URL('../../../orchestrator/cli/fleet-ota.js', import.meta.url));
+const BIN = fileURLToPath(new URL('../../launcher/fleet-ota.js', import.meta.url));
 let stack: LocalStack;
 const scripted = scriptedFleet(() => stack);
 

@@ -5,9 +5,9 @@ import { createReadStream } from 'node:fs';
 import { mkdir, readFile, stat } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import { Option, type Command } from 'commander';
-import { encodePublicKey, isDeviceId, isNameId, rootEnvelope } from '../../../protocol/index.js';
-import { generateSigningKey, writeFileAtomic, writePrivateKeyFile } from '../../keys/key-file.js';
-import type { DeviceRecord } from '../../registry/device-record.js';
+import { encodePublicKey, isDeviceId, isNameId, rootEnvelope } from '../../protocol/index.js';
+import { generateSigningKey, writeFileAtomic, writePrivateKeyFile } from '../../orchestrator/keys/key-file.js';
+import type { DeviceRecord } from '../../state/device-record.js';
 import { byteProgress, CLI_EXIT, CliError, createApiClient, output, table, withApiOptions, type ApiOptions } from '../api-client.js';
 
 /** A device as the API answers it: the registry's record. */

@@ -8,16 +8,16 @@ import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import { brokerConfig, generateServiceSecret, hashServiceSecret, startBroker, type RunningBroker, type BrokerLimits } from '../../broker/index.js';
 import type { RootEnvelope, SigningKey } from '../../protocol/index.js';
-import { loadOrchestratorConfig } from '../config.js';
-import { silentLogger, type Logger } from '../infra/logger.js';
-import { createRedis, deleteKeysWithPrefix } from '../infra/redis.js';
-import { initKeySet } from '../keys/init-key-set.js';
-import { readPrivateKeyFile } from '../keys/key-file.js';
-import { readRootFile, rootFileName } from '../keys/key-set.js';
-import type { RolloutView } from '../rollouts/model.js';
-import type { RolloutSpecInput } from '../rollouts/spec.js';
-import type { EngineOptions } from '../rollouts/engine.js';
-import { startFleetOrchestrator, type FleetOrchestrator, type FleetOrchestratorOptions } from '../service.js';
+import { loadOrchestratorConfig } from '../../orchestrator/config.js';
+import { silentLogger, type Logger } from '../../runtime/logger.js';
+import { createRedis, deleteKeysWithPrefix } from '../../state/redis.js';
+import { initKeySet } from '../../orchestrator/keys/init-key-set.js';
+import { readPrivateKeyFile } from '../../orchestrator/keys/key-file.js';
+import { readRootFile, rootFileName } from '../../orchestrator/keys/key-set.js';
+import type { RolloutView } from '../../orchestrator/rollouts/model.js';
+import type { RolloutSpecInput } from '../../orchestrator/rollouts/spec.js';
+import type { EngineOptions } from '../../orchestrator/rollouts/engine.js';
+import { startFleetOrchestrator, type FleetOrchestrator, type FleetOrchestratorOptions } from '../../orchestrator/service.js';
 import { apiCaller, publishReleaseViaApi, registerDevicesViaApi, type ApiCall } from './api.js';
 
 export interface LocalStackOptions {

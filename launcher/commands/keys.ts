@@ -1,13 +1,13 @@
 // `fleet-ota keys ...`: offline key tooling (key sets, root versions, release signing). Thin:
 // parses options and prints results; the work is in orchestrator/keys/. Never prints secrets.
 import { InvalidArgumentError, type Command } from 'commander';
-import { parseWireTime, ROLES, type Role } from '../../../protocol/index.js';
-import { INIT_DEFAULTS, initKeySet } from '../../keys/init-key-set.js';
-import { loadKeySet } from '../../keys/key-set.js';
-import { NEXT_ROOT_DEFAULTS, resolveKeyid, writeNextRoot, type NextRootResult } from '../../keys/next-root.js';
-import { signReleaseManifest } from '../../keys/release-signing.js';
-import { signRootFile } from '../../keys/sign-root.js';
-import { usageError } from '../../keys/errors.js';
+import { parseWireTime, ROLES, type Role } from '../../protocol/index.js';
+import { INIT_DEFAULTS, initKeySet } from '../../orchestrator/keys/init-key-set.js';
+import { loadKeySet } from '../../orchestrator/keys/key-set.js';
+import { NEXT_ROOT_DEFAULTS, resolveKeyid, writeNextRoot, type NextRootResult } from '../../orchestrator/keys/next-root.js';
+import { signReleaseManifest } from '../../orchestrator/keys/release-signing.js';
+import { signRootFile } from '../../orchestrator/keys/sign-root.js';
+import { usageError } from '../../orchestrator/keys/errors.js';
 
 /** Parser for an integer option with a lower bound (commander turns the error into exit 2). */
 function integer(min: number): (value: string) => number {

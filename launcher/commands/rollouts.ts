@@ -3,12 +3,12 @@
 // re-released under a higher sequence, signed offline; the command walks the operator through it.
 // Waves are numbered from 1 in everything printed and in --wave; the API's `index` is 0-based.
 import type { Command } from 'commander';
-import { buildReleaseBody, formatWireTime, signRelease, type ReleaseEnvelope } from '../../../protocol/index.js';
-import { nodeEd25519 } from '../../../node-crypto/ed25519.js';
-import { readPrivateKeyFile } from '../../keys/key-file.js';
-import { failedCount } from '../../../protocol/states.js';
-import type { RolloutView } from '../../rollouts/model.js';
-import type { RolloutSpecInput } from '../../rollouts/spec.js';
+import { buildReleaseBody, formatWireTime, signRelease, type ReleaseEnvelope } from '../../protocol/index.js';
+import { nodeEd25519 } from '../../node-crypto/ed25519.js';
+import { readPrivateKeyFile } from '../../orchestrator/keys/key-file.js';
+import { failedCount } from '../../protocol/states.js';
+import type { RolloutView } from '../../orchestrator/rollouts/model.js';
+import type { RolloutSpecInput } from '../../orchestrator/rollouts/spec.js';
 import { CLI_EXIT, CliError, createApiClient, output, table, withApiOptions, type ApiClient, type ApiOptions } from '../api-client.js';
 import { frameWriter, isFinished, renderRollout } from '../rollout-progress.js';
 

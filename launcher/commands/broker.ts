@@ -3,11 +3,11 @@
 // account: the secret goes to a 0600 file, only its hash is printed (as a whole accounts file,
 // or added to one with --append). Never prints a secret.
 import { readFile, unlink, writeFile } from 'node:fs/promises';
-import { writeFileAtomic } from '../../keys/key-file.js';
+import { writeFileAtomic } from '../../orchestrator/keys/key-file.js';
 import { InvalidArgumentError, type Command } from 'commander';
-import type { RunningBroker, ServiceRole } from '../../../broker/index.js';
-import { generateServiceSecret, hashServiceSecret } from '../../../broker/auth/service-accounts.js';
-import { loadBrokerConfig } from '../../../broker/config/load-broker-config.js';
+import type { RunningBroker, ServiceRole } from '../../broker/index.js';
+import { generateServiceSecret, hashServiceSecret } from '../../broker/auth/service-accounts.js';
+import { loadBrokerConfig } from '../../broker/config/load-broker-config.js';
 
 const EXIT_USAGE = 2;
 
@@ -75,7 +75,7 @@ export function registerBrokerCommands(program: Command): void {
       }
       if (options.port !== undefined) config.port = options.port;
       // Aedes and its Redis persistence are loaded on use, not by every CLI command.
-      const { startBroker } = await import('../../../broker/start-broker.js');
+      const { startBroker } = await import('../../broker/start-broker.js');
       const running: RunningBroker = await startBroker(config);
       process.stdout.write(`${running.url}\n`);
       if (running.metricsPort !== undefined) process.stdout.write(`metrics: http://${config.metricsHost ?? config.host}:${running.metricsPort}/metrics\n`);

@@ -3,8 +3,8 @@
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import type { Command } from 'commander';
-import type { Payload } from '../../../protocol/index.js';
-import type { StoredRelease } from '../../releases/release-store.js';
+import type { Payload } from '../../protocol/index.js';
+import type { StoredRelease } from '../../orchestrator/releases/release-store.js';
 import { byteProgress, CLI_EXIT, CliError, createApiClient, output, readJsonFile, table, withApiOptions, type ApiOptions } from '../api-client.js';
 
 /** A release as the API answers it: the stored release, with its envelope (show) or its payload (list). */

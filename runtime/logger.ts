@@ -1,6 +1,5 @@
 // Structured logs (pino). Secrets never go into a log line: redact the usual suspects.
 import { pino, type Logger } from 'pino';
-import { redactQueryToken } from '../events/sse-format.js';
 
 export type { Logger };
 
@@ -17,4 +16,12 @@ export function createLogger(name: string, level = process.env.LOG_LEVEL ?? 'inf
 /** A logger that drops everything (tests, embedded use). */
 export function silentLogger(): Logger {
   return pino({ level: 'silent' });
+}
+
+/**
+ * The URL with any `token` query parameter's value replaced: request logs must not keep the
+ * `?token=` an EventSource has to send (for the app's request serializer).
+ */
+export function redactQueryToken(url: string): string {
+  return url.replace(/([?&]token=)[^&#]*/g, '$1[redacted]');
 }

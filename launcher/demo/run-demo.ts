@@ -4,10 +4,10 @@
 import { randomBytes } from 'node:crypto';
 import { failedCount } from '../../protocol/states.js';
 import { connectFleet, provisionFleet, type FleetHandle } from '../../device-sim/sim/index.js';
-import { frameWriter, isFinished, renderRollout } from '../cli/rollout-progress.js';
-import { ensureRedis } from '../infra/redis-bootstrap.js';
-import type { Logger } from '../infra/logger.js';
-import type { RolloutView } from '../rollouts/model.js';
+import { frameWriter, isFinished, renderRollout } from '../rollout-progress.js';
+import { ensureRedis } from '../../orchestrator/infra/redis-bootstrap.js';
+import type { Logger } from '../../runtime/logger.js';
+import type { RolloutView } from '../../orchestrator/rollouts/model.js';
 import { startLocalStack, type LocalStack, type LocalStackOptions } from './local-stack.js';
 
 export interface DemoOptions {

@@ -4,10 +4,10 @@
 // the local user as the actor (audit/audit-log.ts).
 import { hostname, userInfo } from 'node:os';
 import { Option, type Command } from 'commander';
-import { AuditLog, type AuditActor } from '../../audit/audit-log.js';
-import { createToken, findToken, listTokens, revokeToken, TokenError, type ApiRole, type TokenRecord } from '../../auth/tokens.js';
-import { loadOrchestratorConfig } from '../../config.js';
-import { createRedis } from '../../infra/redis.js';
+import { AuditLog, type AuditActor } from '../../orchestrator/audit/audit-log.js';
+import { createToken, findToken, listTokens, revokeToken, TokenError, type ApiRole, type TokenRecord } from '../../orchestrator/auth/tokens.js';
+import { loadOrchestratorConfig } from '../../orchestrator/config.js';
+import { createRedis } from '../../state/redis.js';
 import type { Redis } from 'ioredis';
 import { CLI_EXIT, CliError, output, table } from '../api-client.js';
 

@@ -1,7 +1,7 @@
 // `fleet-ota demo` (npm start): the one-command staged rollout on embedded defaults.
 import type { Command } from 'commander';
-import { createLogger } from '../../infra/logger.js';
-import { DEMO_DEFAULTS } from '../../demo/demo-defaults.js';
+import { createLogger } from '../../runtime/logger.js';
+import { DEMO_DEFAULTS } from '../demo/demo-defaults.js';
 import { CLI_EXIT, CliError } from '../api-client.js';
 
 export function registerDemoCommands(program: Command): void {
@@ -19,7 +19,7 @@ export function registerDemoCommands(program: Command): void {
       const waves = options.waves.split(',').map((w) => w.trim());
       if (!waves.every((w) => /^\d+(\.\d+)?%$/.test(w))) throw new CliError(CLI_EXIT.usage, 'bad_option', '--waves takes cumulative shares like 1%,10%,100%');
       // Loaded on use: the whole stack is heavy, and every other command starts faster without it.
-      const { runDemo } = await import('../../demo/run-demo.js');
+      const { runDemo } = await import('../demo/run-demo.js');
       const result = await runDemo({
         devices,
         profiles: options.profiles,

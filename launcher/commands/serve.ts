@@ -4,9 +4,9 @@
 // to get a token.
 import { access, constants } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { ConfigError, loadOrchestratorConfig, type OrchestratorConfig } from '../../config.js';
+import { ConfigError, loadOrchestratorConfig, type OrchestratorConfig } from '../../orchestrator/config.js';
 import { CLI_EXIT, CliError } from '../api-client.js';
-import type { OrchestratorHooks, RunningOrchestrator } from '../../server.js';
+import type { OrchestratorHooks, RunningOrchestrator } from '../../orchestrator/server.js';
 
 export interface ServeOptions {
   /**
@@ -71,7 +71,7 @@ export function registerServeCommands(program: Command, serveOptions: ServeOptio
         throw new CliError(CLI_EXIT.usage, 'invalid_configuration', `cannot start, ${problems.length} setting${problems.length === 1 ? '' : 's'} to fix:\n  ${problems.join('\n  ')}`);
       }
       // The server is loaded on use, so the CLI's other commands start without fastify and BullMQ.
-      const running = serveOptions.start ? await serveOptions.start(config) : await (await import('../../server.js')).startOrchestrator(config, serveOptions.hooks);
+      const running = serveOptions.start ? await serveOptions.start(config) : await (await import('../../orchestrator/server.js')).startOrchestrator(config, serveOptions.hooks);
       process.stdout.write(`${startBanner(running.url, config).join('\n')}\n`);
       await new Promise<void>((resolve) => {
         const stop = (signal: NodeJS.Signals) => {

@@ -10,15 +10,15 @@ import { fileURLToPath } from 'node:url';
 import type { Redis } from 'ioredis';
 import { generateServiceSecret, hashServiceSecret } from '../../broker/index.js';
 import type { RootEnvelope, SigningKey } from '../../protocol/index.js';
-import { createRedis, deleteKeysWithPrefix } from '../infra/redis.js';
-import { initKeySet } from '../keys/init-key-set.js';
-import { readPrivateKeyFile } from '../keys/key-file.js';
-import { readRootFile, rootFileName } from '../keys/key-set.js';
-import type { RolloutView } from '../rollouts/model.js';
-import type { RolloutSpecInput } from '../rollouts/spec.js';
-import { apiCaller, publishReleaseViaApi, registerDevicesViaApi, type ApiCall } from './api.js';
+import { createRedis, deleteKeysWithPrefix } from '../../state/redis.js';
+import { initKeySet } from '../../orchestrator/keys/init-key-set.js';
+import { readPrivateKeyFile } from '../../orchestrator/keys/key-file.js';
+import { readRootFile, rootFileName } from '../../orchestrator/keys/key-set.js';
+import type { RolloutView } from '../../orchestrator/rollouts/model.js';
+import type { RolloutSpecInput } from '../../orchestrator/rollouts/spec.js';
+import { apiCaller, publishReleaseViaApi, registerDevicesViaApi, type ApiCall } from '../../launcher/demo/api.js';
 
-const CLI = fileURLToPath(new URL('../cli/fleet-ota.js', import.meta.url));
+const CLI = fileURLToPath(new URL('../../launcher/fleet-ota.js', import.meta.url));
 /**
  * A child's start: booting Node + tsx alone takes ~10 s on a loaded 2-core machine, and a
  * restarted `serve` first takes its persistent session's queued reports from the broker.

@@ -2,8 +2,8 @@
 // simulated devices, a 3-wave rollout with failing devices, the summary.
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { DEMO_DEFAULTS, runDemo } from '../../../orchestrator/demo/run-demo.js';
-import { silentLogger } from '../../../orchestrator/infra/logger.js';
+import { DEMO_DEFAULTS, runDemo } from '../../../launcher/demo/run-demo.js';
+import { silentLogger } from '../../../runtime/logger.js';
 
 describe('runDemo', () => {
   it('rolls a signed release out in three waves and prints the dashboard link and a summary', async () => {

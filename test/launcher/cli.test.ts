@@ -1,4 +1,4 @@
-// The real binary (`node orchestrator/cli/fleet-ota.js ...`) against a real orchestrator server
+// The real binary (`node launcher/fleet-ota.js ...`) against a real orchestrator server
 // on a loopback port: a new user creates tokens and keys, publishes root v1, imports 1,000
 // devices, uploads an artifact and imports a release signed offline; --json output for
 // scripts; exit codes 0 ok, 1 failure, 2 usage, 3 refused by the server.
@@ -8,12 +8,12 @@ import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadOrchestratorConfig } from '../../../orchestrator/config.js';
-import { silentLogger } from '../../../orchestrator/infra/logger.js';
-import { startOrchestrator, type RunningOrchestrator } from '../../../orchestrator/server.js';
-import { deletePrefix, randomDeviceKey, testPrefix } from '../helpers.js';
+import { loadOrchestratorConfig } from '../../orchestrator/config.js';
+import { silentLogger } from '../../runtime/logger.js';
+import { startOrchestrator, type RunningOrchestrator } from '../../orchestrator/server.js';
+import { deletePrefix, randomDeviceKey, testPrefix } from '../orchestrator/helpers.js';
 
-const BIN = join(import.meta.dirname, '../../../orchestrator/cli/fleet-ota.js');
+const BIN = join(import.meta.dirname, '../../launcher/fleet-ota.js');
 const DEVICES = 1000;
 
 let server: RunningOrchestrator;
@@ -53,7 +53,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await server?.close();
-  const { createRedis } = await import('../../../orchestrator/infra/redis.js');
+  const { createRedis } = await import('../../state/redis.js');
   const redis = createRedis();
   await deletePrefix(redis, prefix);
   await redis.quit();

@@ -4,7 +4,7 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
-const compiled = fileURLToPath(new URL('../../dist/orchestrator/cli/main.js', import.meta.url));
+const compiled = fileURLToPath(new URL('../dist/launcher/main.js', import.meta.url));
 if (existsSync(compiled)) {
   await import(pathToFileURL(compiled).href);
 } else {

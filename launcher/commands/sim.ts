@@ -4,13 +4,13 @@
 import { readFile } from 'node:fs/promises';
 import { InvalidArgumentError, type Command } from 'commander';
 import { pino } from 'pino';
-import { rootEnvelope, updateRoot, verifyTrustAnchor, type RootEnvelope } from '../../../protocol/index.js';
-import { nodeEd25519 } from '../../../node-crypto/ed25519.js';
-import { FileDeviceStore, silentAgentLogger, type AgentLogger } from '../../../device-sim/agent/index.js';
+import { rootEnvelope, updateRoot, verifyTrustAnchor, type RootEnvelope } from '../../protocol/index.js';
+import { nodeEd25519 } from '../../node-crypto/ed25519.js';
+import { FileDeviceStore, silentAgentLogger, type AgentLogger } from '../../device-sim/agent/index.js';
 import {
   ApiCallError, connectFleet, DEFAULT_CONNECT, DEFAULT_ID_PREFIX, DEFAULT_SEED, fetchTrustAnchor, formatCounts,
   MAX_FLEET_SIZE, parseProfileMix, provisionFleet, registerDevices, type FleetState,
-} from '../../../device-sim/sim/index.js';
+} from '../../device-sim/sim/index.js';
 
 export interface SimCommandOptions {
   devices: number;

@@ -3,8 +3,8 @@
 // one episode: the first connection error logs one warning, reconnect errors are counted (with
 // a reminder now and then), and one line says when every failing connection is back.
 import type { Redis } from 'ioredis';
-import { EpisodeLog } from './episode-log.js';
-import { createLogger, type Logger } from './logger.js';
+import { EpisodeLog } from '../runtime/episode-log.js';
+import { createLogger, type Logger } from '../runtime/logger.js';
 
 class ConnectionOutage {
   private readonly failing = new Set<Redis>();

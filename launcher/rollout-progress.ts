@@ -1,8 +1,8 @@
 // Terminal picture of a rollout: one bar per wave (succeeded / failed / in flight), counts by
 // state and failure reasons. Used by `fleet-ota rollouts watch` and the demo. Waves are shown
 // numbered from 1 (the API's `index` is 0-based), like `rollouts list` and the dashboard.
-import type { RolloutView, StateCounts } from '../rollouts/model.js';
-import { failedCount } from '../../protocol/states.js';
+import type { RolloutView, StateCounts } from '../orchestrator/rollouts/model.js';
+import { failedCount } from '../protocol/states.js';
 
 const BAR_WIDTH = 30;
 

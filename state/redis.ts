@@ -4,7 +4,7 @@
 // it, has an `error` listener: an outage logs structured lines once per episode
 // (redis-connection-log.ts) instead of ioredis' "Unhandled error event" stacks.
 import { Redis, type RedisOptions } from 'ioredis';
-import type { Logger } from './logger.js';
+import type { Logger } from '../runtime/logger.js';
 import { watchRedisErrors } from './redis-connection-log.js';
 
 export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';

@@ -39,7 +39,7 @@ export function buildProgram(options: { jsonErrors?: boolean } = {}): Command {
   registerRootCommands(program);
   // The full orchestrator: HTTP API plus rollout engine and status ingestion.
   // Loaded on use: the rest of the CLI starts without the orchestrator's dependencies.
-  registerServeCommands(program, { start: async (config) => (await import('../service.js')).startFleetOrchestrator({ config }), requiresEngine: true });
+  registerServeCommands(program, { start: async (config) => (await import('../orchestrator/service.js')).startFleetOrchestrator({ config }), requiresEngine: true });
   registerRolloutsCommands(program);
   registerDemoCommands(program);
   registerTokensCommands(program);

@@ -1,7 +1,7 @@
 // `fleet-ota audit`: the operator actions from GET /v1/audit, newest first, with filters and
 // paging (--before takes the `next` a previous page printed).
 import type { Command } from 'commander';
-import type { AuditEntry } from '../../audit/audit-log.js';
+import type { AuditEntry } from '../../orchestrator/audit/audit-log.js';
 import { createApiClient, output, table, withApiOptions, type ApiOptions } from '../api-client.js';
 
 function actorName(entry: AuditEntry): string {
