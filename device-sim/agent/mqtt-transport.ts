@@ -2,6 +2,9 @@
 // client per connection attempt, so each attempt carries a freshly signed token and no client
 // state survives a broken connection; reconnects wait an exponential backoff with jitter.
 // It does not queue reports: the agent's persisted outbox does, and retries after a reconnect.
+// Several broker URLs (nodes of one cluster, or brokers behind no balancer) fail over: a device
+// starts on one picked at random (a fleet spreads over the nodes) and moves to the next after
+// any attempt that fails or connection that drops.
 import mqtt, { type MqttClient } from 'mqtt';
 import {
   buildConnectToken, directiveTopic, LIMITS, PRESENCE_OFFLINE, PRESENCE_ONLINE, presenceTopic, statusTopic, type Ed25519,
@@ -13,7 +16,8 @@ import { silentAgentLogger, type AgentLogger } from './logger.js';
 import type { Transport, TransportHandlers } from './transport.js';
 
 export interface MqttTransportOptions {
-  brokerUrl: string;
+  /** One broker URL, or several to fail over between (see brokerUrlList). */
+  brokerUrl: string | readonly string[];
   deviceId: string;
   secretKey: Uint8Array;
   ed25519: Ed25519;
@@ -46,6 +50,8 @@ export class MqttTransport implements Transport {
   private client: MqttClient | undefined;
   private handlers: TransportHandlers | undefined;
   private attempt = 0;
+  private readonly brokerUrls: readonly string[];
+  private urlIndex: number;
   private reconnectTimer: NodeJS.Timeout | undefined;
   private stableTimer: NodeJS.Timeout | undefined;
   private stopped = false;
@@ -55,12 +61,19 @@ export class MqttTransport implements Transport {
   private readonly connectWaiters = new Set<() => void>();
   private readonly logger: AgentLogger;
   /** Counters for the simulator's figures. */
-  readonly stats = { attempts: 0, connects: 0, drops: 0 };
+  readonly stats = { attempts: 0, connects: 0, drops: 0, failovers: 0 };
 
   constructor(options: MqttTransportOptions) {
     if (options.secretKey.length !== 32) throw new AgentError('ERR_PROVISION', 'an Ed25519 secret key is 32 bytes');
     this.options = options;
     this.logger = options.logger ?? silentAgentLogger;
+    this.brokerUrls = brokerUrlList(options.brokerUrl);
+    this.urlIndex = Math.floor((options.random ?? Math.random)() * this.brokerUrls.length) % this.brokerUrls.length;
+  }
+
+  /** The broker URL the next (or current) connection uses. */
+  get brokerUrl(): string {
+    return this.brokerUrls[this.urlIndex]!;
   }
 
   get connected(): boolean {
@@ -80,7 +93,7 @@ export class MqttTransport implements Transport {
     // A fresh token per attempt: a reconnect after hours never presents an expired one.
     const lifetime = Math.min(o.tokenLifetimeSeconds ?? DEFAULT_MQTT_TRANSPORT.tokenLifetimeSeconds, LIMITS.connectTokenMaxLifetimeSeconds);
     const password = buildConnectToken(o.deviceId, o.secretKey, o.clock.now(), lifetime, o.ed25519);
-    const client = mqtt.connect(o.brokerUrl, {
+    const client = mqtt.connect(this.brokerUrl, {
       // docs/protocol.md#device-connect-token: clientId = username = deviceId.
       clientId: o.deviceId,
       username: o.deviceId,
@@ -140,6 +153,12 @@ export class MqttTransport implements Transport {
     if (wasConnected) {
       this.stats.drops++;
       this.handlers?.onDisconnected();
+    }
+    // Fail over: whatever ended this connection (refused, unreachable, dropped), the next
+    // attempt goes to the next broker. With one URL this is the same broker again.
+    if (this.brokerUrls.length > 1) {
+      this.urlIndex = (this.urlIndex + 1) % this.brokerUrls.length;
+      this.stats.failovers++;
     }
     this.scheduleReconnect();
   }
@@ -249,4 +268,25 @@ export class MqttTransport implements Transport {
     this.attempt = 0;
     if (!this.client) this.open();
   }
+}
+
+const BROKER_URL_SCHEMES = new Set(['mqtt:', 'mqtts:', 'ws:', 'wss:', 'tcp:', 'ssl:']);
+
+/**
+ * The broker URLs of `value`: one URL, a list, or a comma-separated list (the CLI's `--broker`).
+ * Refuses an empty list and anything that is not an MQTT URL, with the offending entry named.
+ */
+export function brokerUrlList(value: string | readonly string[]): string[] {
+  const entries = (typeof value === 'string' ? value.split(',') : [...value]).map((u) => u.trim()).filter((u) => u !== '');
+  if (entries.length === 0) throw new AgentError('ERR_PROVISION', 'no broker URL given');
+  for (const entry of entries) {
+    let url: URL;
+    try {
+      url = new URL(entry);
+    } catch {
+      throw new AgentError('ERR_PROVISION', `not a broker URL: ${JSON.stringify(entry)}`);
+    }
+    if (!BROKER_URL_SCHEMES.has(url.protocol)) throw new AgentError('ERR_PROVISION', `not an MQTT URL (mqtt://, mqtts://, ws://, wss://): ${JSON.stringify(entry)}`);
+  }
+  return entries;
 }

@@ -13,7 +13,8 @@ import { deviceRandom } from './rng.js';
 import { DEFAULT_SIM_TUNING, type SimTuning } from './tuning.js';
 
 export interface ConnectOptions {
-  brokerUrl: string;
+  /** One broker URL or several to fail over between (agent/mqtt-transport.ts). */
+  brokerUrl: string | readonly string[];
   /** Connect token lifetime (docs/protocol.md#device-connect-token: at most the broker's maximum). */
   tokenLifetimeSeconds?: number;
   /** Connection attempts in flight at once while the fleet comes up. */

@@ -18,7 +18,8 @@ import type { SimTuning } from './tuning.js';
 
 /** What every device of a fleet shares. */
 export interface KitContext {
-  brokerUrl: string;
+  /** One broker URL or several to fail over between (agent/mqtt-transport.ts). */
+  brokerUrl: string | readonly string[];
   tokenLifetimeSeconds: number;
   ed25519: Ed25519;
   clock: Clock;

@@ -6,7 +6,7 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { pino } from 'pino';
 import { rootEnvelope, updateRoot, verifyTrustAnchor, type RootEnvelope } from '../../protocol/index.js';
 import { nodeEd25519 } from '../../node-crypto/ed25519.js';
-import { FileDeviceStore, silentAgentLogger, type AgentLogger } from '../../device-sim/agent/index.js';
+import { AgentError, brokerUrlList, FileDeviceStore, silentAgentLogger, type AgentLogger } from '../../device-sim/agent/index.js';
 import {
   ApiCallError, connectFleet, DEFAULT_CONNECT, DEFAULT_ID_PREFIX, DEFAULT_SEED, fetchTrustAnchor, formatCounts,
   MAX_FLEET_SIZE, parseProfileMix, provisionFleet, registerDevices, type FleetState,
@@ -14,7 +14,8 @@ import {
 
 export interface SimCommandOptions {
   devices: number;
-  broker: string;
+  /** One broker URL or several to fail over between. */
+  broker: string | string[];
   api?: string;
   token?: string;
   root?: string;
@@ -59,6 +60,16 @@ function integer(min: number, max: number): (value: string) => number {
     if (!/^\d{1,15}$/.test(value) || Number(value) < min || Number(value) > max) throw new InvalidArgumentError(`expected an integer in ${min}..${max}`);
     return Number(value);
   };
+}
+
+/** `--broker`: one MQTT URL or a comma-separated list of them (failover). */
+function brokerUrls(value: string): string[] {
+  try {
+    return brokerUrlList(value);
+  } catch (error) {
+    if (error instanceof AgentError) throw new InvalidArgumentError(error.message);
+    throw error;
+  }
 }
 
 /** A root file: one RootEnvelope, or `{ "roots": [...] }` (the newest after walking the chain). */
@@ -152,7 +163,7 @@ export async function runSim(o: SimCommandOptions, io: SimIo): Promise<Record<Fl
   }
   if (io.signal.aborted) return {} as Record<FleetState, number>;
 
-  say(`connecting to ${o.broker} (at most ${o.concurrency} at a time)...`);
+  say(`connecting to ${brokerUrlList(o.broker).join(', ')} (at most ${o.concurrency} at a time)...`);
   const handle = await connectFleet(fleet, {
     brokerUrl: o.broker, connectConcurrency: o.concurrency, tokenLifetimeSeconds: o.tokenLifetime, logger: io.logger ?? silentAgentLogger,
   });
@@ -179,7 +190,7 @@ export async function runSim(o: SimCommandOptions, io: SimIo): Promise<Record<Fl
 export function registerSimCommands(program: Command): void {
   program.command('sim')
     .description('run a simulated fleet of devices (reference agents) until SIGINT/SIGTERM, printing live counts per state')
-    .requiredOption('--broker <url>', 'MQTT broker URL (mqtt:// or mqtts://)')
+    .requiredOption('--broker <urls>', 'MQTT broker URL (mqtt:// or mqtts://), or several comma-separated: each device starts on one at random and fails over to the next', brokerUrls)
     .option('--devices <n>', 'number of devices', integer(1, MAX_FLEET_SIZE), 1000)
     .option('--api <url>', 'orchestrator API: trust anchor from GET /v1/roots, devices registered with POST /v1/devices/import')
     .option('--token <token>', 'operator token for the import (default: $FLEET_OPERATOR_TOKEN)')
