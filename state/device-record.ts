@@ -1,11 +1,12 @@
 // Redis layout of the device registry: the orchestrator writes these records, the broker reads
 // device keys and revocation from them. One place defines the key names and the field codec.
+import { deviceKey } from './registry/device-keys.js';
 
 /** Keys under a deployment's prefix (default `fleet:`; tests use a unique prefix per run). */
 export function registryKeys(prefix: string) {
   return {
     /** Hash per device: see DeviceRecord fields. */
-    device: (deviceId: string) => `${prefix}device:${deviceId}`,
+    device: (deviceId: string) => deviceKey(prefix, deviceId),
     /** Sorted set of every device id (score 0: lexicographic order for cursor paging). */
     deviceIndex: `${prefix}devices`,
     /**
