@@ -1,15 +1,24 @@
 // The fleet-ota half of the benchmark: a single-wave, uncapped rollout of a 1 KiB artifact to N
 // simulated devices, with the broker and the orchestrator as separate processes (as deployed)
-// and the devices in this one. Measures wall time, devices/s, notify->succeeded, orchestrator
-// CPU and peak RSS, and Redis memory per device.
+// and the devices in this one. Measures wall time, devices/s, notify->succeeded, the CPU of
+// orchestrator, broker, Redis and the simulated devices, peak RSS, and Redis memory per device.
+// By default on a private redis-server it starts (so INFO CPU is the rollout's alone).
+import { loadavg } from 'node:os';
 import { connectFleet, provisionFleet, type FleetHandle } from '../../device-sim/sim/index.js';
-import { processUsage, startProcessStack, type ProcessStack } from '../../test/support/process-stack.js';
+import { processUsage, startProcessStack } from '../../test/support/process-stack.js';
+import { startPrivateRedis, type PrivateRedis } from '../../test/support/private-redis.js';
+import { redisCpuSeconds, redisUsedMemory } from './redis-cpu.js';
+import { startWindowProfiler, type WindowProfiler } from './sim-profile.js';
 import { percentile, perSecond, round } from './stats.js';
 
 export interface FleetBenchmarkOptions {
   devices: number;
   /** node flags for the orchestrator process, e.g. ['--cpu-prof', '--cpu-prof-dir=bench/results']. */
   orchestratorNodeArgs?: string[];
+  /** An existing Redis (shared: its CPU delta counts others' work too); default a private redis-server. */
+  redisUrl?: string;
+  /** Writes a CPU profile of the simulated devices (this process) over the rollout window here. */
+  simProfilePath?: string;
   timeoutMs?: number;
   onProgress?: (text: string) => void;
 }
@@ -29,24 +38,30 @@ export interface FleetBenchmarkResult {
   orchestrator: { cpuSeconds: number; cpuPercentOfOneCore: number; peakRssBytes: number };
   broker: { cpuSeconds: number; peakRssBytes: number };
   /** The simulated devices (this process): their CPU competes with the product's on the same cores. */
-  simulator: { cpuSeconds: number };
-  redis: { usedBytesPerDevice: number; usedBytesBefore: number; usedBytesAfter: number };
-}
-
-async function usedMemory(stack: ProcessStack): Promise<number> {
-  const info = await stack.redis.info('memory');
-  return Number(/used_memory:(\d+)/.exec(info)?.[1] ?? 0);
+  simulator: { cpuSeconds: number; cpuMsPerDevice: number };
+  /** INFO CPU delta over the rollout; `private` says whether the server was the benchmark's alone. */
+  redis: { private: boolean; cpuSeconds: number; usedBytesPerDevice: number; usedBytesBefore: number; usedBytesAfter: number };
+  /** (orchestrator + broker + Redis CPU) / devices over the rollout window: issue 16's goal 1. */
+  serverCpuMsPerDevice: number;
+  /** 1-minute load average when the rollout started and when it ended (2 cores: above 2 is contention). */
+  loadAverage: { start: number; end: number };
 }
 
 export async function runFleetBenchmark(options: FleetBenchmarkOptions): Promise<FleetBenchmarkResult> {
   const progress = options.onProgress ?? (() => undefined);
+  const privateRedis: PrivateRedis | undefined = options.redisUrl ? undefined : await startPrivateRedis();
   const stack = await startProcessStack({
+    redisUrl: options.redisUrl ?? privateRedis!.url,
     brokerEnv: { FLEET_BROKER_MAX_CONNECTIONS: String(options.devices + 100), FLEET_BROKER_PUBLISHES_PER_CLIENT_PER_SEC: '0' },
     ...(options.orchestratorNodeArgs ? { orchestratorNodeArgs: options.orchestratorNodeArgs } : {}),
+  }).catch(async (error: unknown) => {
+    await privateRedis?.stop();
+    throw error;
   });
   let fleet: FleetHandle | undefined;
+  let profiler: WindowProfiler | undefined;
   try {
-    const memoryBefore = await usedMemory(stack);
+    const memoryBefore = await redisUsedMemory(stack.redis);
     const provisioned = await provisionFleet({ count: options.devices, idPrefix: 'bench-', root: stack.root, vendorId: stack.vendorId, classId: stack.classId, profiles: 'healthy' });
     await stack.registerDevices(provisioned.devices);
     const release = await stack.publishRelease({ releaseId: 'bench-1', version: '1.0.1', sequence: 1 });
@@ -77,6 +92,9 @@ export async function runFleetBenchmark(options: FleetBenchmarkOptions): Promise
     const brokerPid = stack.broker.process.pid!;
     const cpuBefore = await processUsage(orchestratorPid);
     const brokerBefore = await processUsage(brokerPid);
+    const redisBefore = await redisCpuSeconds(stack.redis);
+    const loadStart = loadavg()[0]!;
+    if (options.simProfilePath) profiler = await startWindowProfiler();
     const simBefore = process.cpuUsage();
     started = performance.now();
     await stack.createRollout({ id: 'bench', releaseId: release.releaseId, target: { all: true }, waves: [{ percent: 100, successThreshold: 1, failureThreshold: 0 }] });
@@ -91,14 +109,23 @@ export async function runFleetBenchmark(options: FleetBenchmarkOptions): Promise
     const simCpu = process.cpuUsage(simBefore);
     const cpuAfter = await processUsage(orchestratorPid);
     const brokerAfter = await processUsage(brokerPid);
+    const redisAfter = await redisCpuSeconds(stack.redis);
+    const loadEnd = loadavg()[0]!;
+    if (profiler) {
+      await profiler.stop(options.simProfilePath!);
+      profiler = undefined;
+    }
     // The orchestrator's own view agrees (ingestion may trail the devices by a moment).
     await stack.waitForRollout('bench', (v) => v.status === 'completed', 60_000);
-    const memoryAfter = await usedMemory(stack);
+    const memoryAfter = await redisUsedMemory(stack.redis);
 
     const notify = Float64Array.from([...succeededAt].map(([id, t]) => t - (accepted.get(id) ?? started)));
     const total = Float64Array.from([...succeededAt.values()].map((t) => t - started));
     const spread = (s: Float64Array) => ({ p50: round(percentile(s, 50)), p99: round(percentile(s, 99)), max: round(percentile(s, 100)) });
     const cpuSeconds = (cpuAfter?.cpuSeconds ?? 0) - (cpuBefore?.cpuSeconds ?? 0);
+    const brokerCpuSeconds = (brokerAfter?.cpuSeconds ?? 0) - (brokerBefore?.cpuSeconds ?? 0);
+    const redisCpu = redisAfter - redisBefore;
+    const simSeconds = (simCpu.user + simCpu.system) / 1e6;
     return {
       kind: 'fleet-ota',
       devices: options.devices,
@@ -109,12 +136,22 @@ export async function runFleetBenchmark(options: FleetBenchmarkOptions): Promise
       startToSucceededMs: spread(total),
       connectMs,
       orchestrator: { cpuSeconds: round(cpuSeconds, 2), cpuPercentOfOneCore: round((cpuSeconds * 1000 * 100) / wallMs), peakRssBytes: cpuAfter?.peakRssBytes ?? 0 },
-      broker: { cpuSeconds: round((brokerAfter?.cpuSeconds ?? 0) - (brokerBefore?.cpuSeconds ?? 0), 2), peakRssBytes: brokerAfter?.peakRssBytes ?? 0 },
-      simulator: { cpuSeconds: round((simCpu.user + simCpu.system) / 1e6, 2) },
-      redis: { usedBytesBefore: memoryBefore, usedBytesAfter: memoryAfter, usedBytesPerDevice: Math.round((memoryAfter - memoryBefore) / options.devices) },
+      broker: { cpuSeconds: round(brokerCpuSeconds, 2), peakRssBytes: brokerAfter?.peakRssBytes ?? 0 },
+      simulator: { cpuSeconds: round(simSeconds, 2), cpuMsPerDevice: round((simSeconds * 1000) / options.devices, 3) },
+      redis: {
+        private: privateRedis !== undefined,
+        cpuSeconds: round(redisCpu, 2),
+        usedBytesBefore: memoryBefore,
+        usedBytesAfter: memoryAfter,
+        usedBytesPerDevice: Math.round((memoryAfter - memoryBefore) / options.devices),
+      },
+      serverCpuMsPerDevice: round(((cpuSeconds + brokerCpuSeconds + redisCpu) * 1000) / options.devices, 3),
+      loadAverage: { start: round(loadStart, 2), end: round(loadEnd, 2) },
     };
   } finally {
+    await profiler?.stop(options.simProfilePath!).catch(() => undefined);
     await fleet?.stop();
     await stack.close();
+    await privateRedis?.stop();
   }
 }
