@@ -21,7 +21,8 @@ try {
   const rollout = await stack.createRollout({ id: 'ingest-bench', releaseId: release.releaseId, target: { all: true }, waves: [{ percent: 100, successThreshold: 1, deviceTimeoutSeconds: 3600 }] });
   await stack.waitForRollout(rollout.id, (v) => (v.counts.notified ?? 0) === count, 120_000);
   const notifySeconds = (performance.now() - notifyStart) / 1000;
-  const counters = new Map((await stack.redis.hgetall(`${stack.prefix}rollout:${rollout.id}:devices`)) ? Object.entries(await stack.redis.hgetall(`${stack.prefix}rollout:${rollout.id}:devices`)).map(([id, packed]) => [id, Number(packed.split('|')[2])]) : []);
+  const entries = await stack.orchestrator.store.state.entriesWithIssued(rollout.id, devices.map((d) => d.id));
+  const counters = new Map(devices.map((d, i) => [d.id, entries[i]!.entry?.counter ?? 0]));
   // Build every report first: the measured part is ingestion, not the devices' signing.
   const states = ['accepted', 'downloading', 'verifying', 'installing', 'rebooting', 'succeeded'] as const;
   const at = formatWireTime(Date.now() / 1000);

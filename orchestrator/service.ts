@@ -148,8 +148,6 @@ export async function startFleetOrchestrator(options: FleetOrchestratorOptions):
       });
       engine.startWorkers();
       reconciler = new DirectiveReconciler({
-        redis: ctx.redis,
-        prefix,
         store,
         engine,
         mqtt: publisher,

@@ -1,13 +1,13 @@
 // Request and response schemas of the rollout routes, derived from zod: the request from the
 // rollout spec (rollouts/spec.ts), the replies from zod schemas of the types the store and the
-// engine return (rollouts/model.ts, redis-keys.ts). fastify serializes replies with these
+// engine return (rollouts/model.ts, state/rollouts/entry.ts). fastify serializes replies with these
 // schemas, which drops any field they do not declare, so each one is tied to its TypeScript
 // type at compile time (Agrees below): a field added to RolloutView without its schema fails
 // `npm run typecheck` instead of silently vanishing from the API.
 import { z } from 'zod';
 import { DEVICE_STATES } from '../../protocol/index.js';
 import { ROLLOUT_STATUSES, WAVE_STATUSES, type RolloutView, type WaveView } from '../rollouts/model.js';
-import type { DeviceRolloutEntry } from '../rollouts/redis-keys.js';
+import type { DeviceRolloutEntry } from '../../state/rollouts/entry.js';
 import { rolloutSpecSchema } from '../rollouts/spec.js';
 
 /** JSON Schema (2020-12, what OpenAPI 3.1 uses) of a zod schema, without its `$schema` line. */

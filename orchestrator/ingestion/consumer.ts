@@ -9,8 +9,8 @@ import { nodeEd25519 } from '../../node-crypto/ed25519.js';
 import type { EventLog } from '../events/event-log.js';
 import type { Logger } from '../../runtime/logger.js';
 import { registryKeys } from '../../state/device-record.js';
-import { rolloutScripts, type RolloutScripts } from '../rollouts/scripts.js';
-import { deviceHistoryKey } from '../rollouts/device-history.js';
+import { RolloutState } from '../../state/rollouts/rollout-state.js';
+import type { StatusApplyResult, StatusReportInput } from '../../state/rollouts/status-apply.js';
 import { DeviceKeyCache } from './device-keys.js';
 import { ingestStreamKey } from './intake.js';
 
@@ -47,9 +47,11 @@ type Entry = [id: string, fields: Buffer[]];
 interface PreparedBatch {
   ids: string[];
   parsed: Array<{ deviceId: string; kind: string; payload: Buffer; receivedAt: number }>;
-  pipe: ReturnType<Redis['pipeline']>;
-  commands: number;
-  applyAt: number[];
+  /** Presence writes of the batch (registry fields), sent beside the status apply. */
+  presence: ReturnType<Redis['pipeline']>;
+  presenceWrites: number;
+  /** Verified reports, in stream order, for the state layer's status apply. */
+  reports: StatusReportInput[];
   outcomes: Array<IngestOutcome | StatusSigned>;
   /** Devices whose last presence in the batch is `online`. */
   online: Set<string>;
@@ -58,7 +60,7 @@ interface PreparedBatch {
 export class StatusConsumer {
   private readonly key: string;
   private readonly consumer = `c-${randomBytes(5).toString('hex')}`;
-  private readonly scripts: RolloutScripts;
+  private readonly rollouts: RolloutState;
   private readonly deviceKeys: DeviceKeyCache;
   private readonly options: IngestOptions;
   private running = false;
@@ -82,7 +84,7 @@ export class StatusConsumer {
     options: Partial<IngestOptions> = {},
   ) {
     this.key = ingestStreamKey(prefix);
-    this.scripts = rolloutScripts(redis);
+    this.rollouts = new RolloutState(redis, prefix);
     // Key lookups ride the reader connection, so they never queue behind an apply in flight.
     this.deviceKeys = new DeviceKeyCache(reader, prefix);
     this.options = { ...DEFAULT_INGEST_OPTIONS, ...options };
@@ -175,18 +177,17 @@ export class StatusConsumer {
     }
     const keys = await this.deviceKeys.lookup(parsed.filter((p) => p.kind === 'status').map((p) => p.deviceId));
     const registry = registryKeys(this.prefix);
-    const pipe = this.redis.pipeline() as ReturnType<Redis['pipeline']> & { applyStatus(historyKey: string, ...args: (string | number)[]): unknown };
-    // Reply index of each applyStatus call (presence writes share the pipeline).
-    const applyAt: number[] = [];
-    let commands = 0;
+    const presence = this.redis.pipeline();
+    let presenceWrites = 0;
+    const reports: StatusReportInput[] = [];
     const outcomes: Array<IngestOutcome | StatusSigned> = [];
     const online = new Set<string>();
     for (const item of parsed) {
       if (item.kind === 'presence') {
         const value = item.payload.toString();
         if (value === PRESENCE_ONLINE || value === PRESENCE_OFFLINE) {
-          pipe.hset(registry.device(item.deviceId), 'presence', value, 'presenceAt', formatWireTime(item.receivedAt / 1000));
-          commands++;
+          presence.hset(registry.device(item.deviceId), 'presence', value, 'presenceAt', formatWireTime(item.receivedAt / 1000));
+          presenceWrites++;
           if (value === PRESENCE_ONLINE) online.add(item.deviceId);
           else online.delete(item.deviceId);
         }
@@ -204,20 +205,21 @@ export class StatusConsumer {
         continue;
       }
       const r = check.report;
-      pipe.applyStatus(deviceHistoryKey(this.prefix, r.deviceId), this.prefix, r.deviceId, r.rolloutId, r.counter, r.seq, r.state, r.progress ?? 0, r.reason ?? '', r.at, r.installed.releaseId, r.installed.sequence, r.rootVersion);
-      applyAt.push(commands++);
+      reports.push({ deviceId: r.deviceId, rolloutId: r.rolloutId, counter: r.counter, seq: r.seq, state: r.state, progress: r.progress ?? 0, reason: r.reason ?? '', at: r.at, installedReleaseId: r.installed.releaseId, installedSequence: r.installed.sequence, rootVersion: r.rootVersion });
       outcomes.push(r);
     }
-    return { ids, parsed, pipe, commands, applyAt, outcomes, online };
+    return { ids, parsed, presence, presenceWrites, reports, outcomes, online };
   }
 
   /** Sends the batch's pipeline, then acknowledges it: never an ack before Redis applied it. */
-  private async commit({ ids, parsed, pipe, commands, applyAt, outcomes, online }: PreparedBatch): Promise<void> {
-    const replies = commands > 0 ? ((await pipe.exec()) ?? []) : [];
-    // Not acknowledged: the batch stays pending and is claimed again (applying is idempotent).
-    const failed = replies.find(([error]) => error);
+  private async commit({ ids, parsed, presence, presenceWrites, reports, outcomes, online }: PreparedBatch): Promise<void> {
+    // A failure throws before the ack: the batch stays pending and is claimed again (applying is idempotent).
+    const [presenceReplies, results] = await Promise.all([
+      presenceWrites > 0 ? presence.exec() : Promise.resolve([]),
+      this.rollouts.applyStatusReports(reports),
+    ]);
+    const failed = (presenceReplies ?? []).find(([error]) => error);
     if (failed) throw failed[0];
-    const results = applyAt.map((i) => replies[i]?.[1] as [string, number]);
     const touched = new Set<string>();
     const tally: Record<string, number> = {};
     let applyIndex = 0;
@@ -227,7 +229,7 @@ export class StatusConsumer {
         tally[outcome] = (tally[outcome] ?? 0) + 1;
         continue;
       }
-      const [result, wave] = results[applyIndex++] ?? ['error', -1];
+      const { outcome: result, wave }: StatusApplyResult = results[applyIndex++]!;
       tally[result] = (tally[result] ?? 0) + 1;
       if (result === 'expired') this.onExpired?.({ deviceId: outcome.deviceId, rolloutId: outcome.rolloutId, counter: outcome.counter });
       if (result === 'applied') {

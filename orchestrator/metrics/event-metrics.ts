@@ -7,7 +7,7 @@ import { createRequire } from 'node:module';
 import type { Redis } from 'ioredis';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { REASON_CODES } from '../../protocol/index.js';
-import { rolloutKeys } from '../rollouts/redis-keys.js';
+import { RolloutState } from '../../state/rollouts/rollout-state.js';
 
 export interface EventMetricsOptions {
   /** Upper bounds (seconds) of the notify-to-succeeded histogram: minutes to a day. */
@@ -58,6 +58,7 @@ function packageVersion(): string {
 
 export function registerEventMetrics(registry: Registry, redis: Redis, prefix: string, now: () => number, options: Partial<EventMetricsOptions> = {}): EventMetrics {
   const o = { ...DEFAULT_EVENT_METRICS_OPTIONS, ...options };
+  const rollouts = new RolloutState(redis, prefix);
   const rejections = new Counter({
     name: 'fleet_device_rejections_total',
     help: 'Directives or releases a device refused (state rejected), by reason code; counted when ingestion applies the report.',
@@ -107,7 +108,7 @@ export function registerEventMetrics(registry: Registry, redis: Redis, prefix: s
     const key = `${rolloutId}\u0000${wave}`;
     let known = waveStart.get(key);
     if (!known) {
-      known = redis.hget(rolloutKeys(prefix, rolloutId).wave(wave), 'notifyStartedAt').then((v) => (v ? Number(v) : undefined));
+      known = rollouts.waveNotifyStartedAt(rolloutId, wave);
       waveStart.set(key, known);
       // A failed or empty read is tried again next time.
       known.then((v) => v === undefined && waveStart.delete(key), () => waveStart.delete(key));

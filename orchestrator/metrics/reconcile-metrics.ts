@@ -3,20 +3,19 @@
 // (written by rollouts/reconciler.ts).
 import { Counter, type Registry } from 'prom-client';
 import type { Redis } from 'ioredis';
-import { reconcileStatsKey } from '../rollouts/reconciler.js';
-
-const KINDS = ['republished', 'reissued'] as const;
+import { RECONCILE_KINDS, ReconcileState } from '../../state/rollouts/reconcile-state.js';
 
 export function registerReconcileMetrics(registry: Registry, redis: Redis, prefix: string): void {
+  const state = new ReconcileState(redis, prefix);
   new Counter({
     name: 'fleet_directives_reconciled_total',
     help: 'Directives the orchestrator published again to unsettled devices: republished (byte-identical) or reissued (fresh counter and expiry).',
     labelNames: ['kind'] as const,
     registers: [registry],
     async collect() {
-      const values = await redis.hmget(reconcileStatsKey(prefix), ...KINDS);
+      const values = await state.read();
       this.reset();
-      KINDS.forEach((kind, i) => this.inc({ kind }, Number(values[i]) || 0));
+      for (const kind of RECONCILE_KINDS) this.inc({ kind }, values[kind] || 0);
     },
   });
 }

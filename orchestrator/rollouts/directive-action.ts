@@ -2,7 +2,7 @@
 // rollout entry, when its directive was issued, and the clock (STYLE.md §6): nothing, publish
 // the same directive again (byte-identical), or issue a fresh one (new counter, new expiry).
 import { TERMINAL_STATES, type DeviceState } from '../../protocol/index.js';
-import type { DeviceRolloutEntry } from './redis-keys.js';
+import type { DeviceRolloutEntry } from '../../state/rollouts/entry.js';
 
 export type DirectiveAction = 'none' | 'republish' | 'reissue';
 

@@ -173,7 +173,7 @@ export class RolloutEngine {
   async resume(id: string): Promise<RolloutView> {
     const r = await this.deps.store.require(id);
     if (r.status === 'paused' && r.statusReason.includes('threshold')) {
-      await this.deps.redis.hset(this.deps.store.keys(id).wave(r.currentWave), 'overridden', 1);
+      await this.deps.store.state.flagWave(id, r.currentWave, 'overridden');
     }
     await this.transition(id, ['paused'], 'running', '');
     await this.schedule(id, 'rollout.resumed');
@@ -183,10 +183,9 @@ export class RolloutEngine {
   /** Approves the current wave's promotion (manual promotion). */
   async approve(id: string): Promise<RolloutView> {
     const r = await this.deps.store.require(id);
-    const key = this.deps.store.keys(id).wave(r.currentWave);
-    const wave = await this.deps.store.getWave(id, r.currentWave);
+    const wave = await this.deps.store.state.getWave(id, r.currentWave);
     if (wave.status === 'done' || r.status === 'completed' || r.status === 'aborted') throw new RolloutError('invalid_state', `rollout ${id} has no wave to approve`);
-    await this.deps.redis.hset(key, 'approved', 1);
+    await this.deps.store.state.flagWave(id, r.currentWave, 'approved');
     await this.deps.events.emit({ type: 'wave.approved', rolloutId: id, wave: r.currentWave });
     await this.tick(id);
     return this.deps.store.view(id);
@@ -203,7 +202,7 @@ export class RolloutEngine {
     const r = await this.deps.store.require(id);
     const issuedAt = this.now();
     for (let wave = 0; wave < r.waveCount; wave++) {
-      const notified = await this.deps.store.scripts.settleWave(this.deps.prefix, id, wave, 'canceled', '');
+      const notified = await this.deps.store.state.settleWave(id, wave, 'canceled');
       await this.enqueueCancels(id, String(wave), notified, issuedAt);
     }
     await this.controlQueue.removeJobScheduler(`tick|${id}`);
@@ -247,8 +246,8 @@ export class RolloutEngine {
         await this.controlQueue.removeJobScheduler(`tick|${id}`);
         return;
       }
-      const wave = await this.deps.store.getWave(id, r.currentWave);
-      const { counts, reasons } = await this.deps.store.waveCounts(id, r.currentWave);
+      const wave = await this.deps.store.state.getWave(id, r.currentWave);
+      const { counts, reasons } = await this.deps.store.state.waveCounts(id, r.currentWave);
       const command = decide({
         status: r.status,
         failureAction: r.spec.failureAction,
@@ -268,7 +267,7 @@ export class RolloutEngine {
       case 'start_wave':
         return this.startWave(r, command.wave);
       case 'time_out': {
-        const timedOut = await this.deps.store.scripts.settleWave(this.deps.prefix, id, command.wave, 'timed_out', '');
+        const timedOut = await this.deps.store.state.settleWave(id, command.wave, 'timed_out');
         // Timed out is final for the wave: a signed cancel replaces the retained install, so a
         // device that comes back later does not install outside its wave's watch (README:
         // Rollouts, device timeout). What it reports afterwards still updates its registry record.
@@ -284,13 +283,13 @@ export class RolloutEngine {
         }
         return;
       case 'await_approval':
-        if (await this.deps.store.casWave(id, command.wave, 'baking', 'awaiting_approval')) {
+        if (await this.deps.store.state.casWave(id, command.wave, 'baking', 'awaiting_approval')) {
           await this.deps.events.emit({ type: 'wave.awaiting_approval', rolloutId: id, wave: command.wave });
         }
         return;
       case 'promote': {
-        const wave = await this.deps.store.getWave(id, command.wave);
-        if (!(await this.deps.store.casWave(id, command.wave, wave.status, 'done'))) return;
+        const wave = await this.deps.store.state.getWave(id, command.wave);
+        if (!(await this.deps.store.state.casWave(id, command.wave, wave.status, 'done'))) return;
         await this.deps.events.emit({ type: 'wave.done', rolloutId: id, wave: command.wave });
         if (command.last) {
           if (await this.deps.store.setStatus(id, ['running'], 'completed', '', this.now())) {
@@ -298,7 +297,7 @@ export class RolloutEngine {
             await this.deps.events.emit({ type: 'rollout.completed', rolloutId: id });
           }
         } else {
-          await this.deps.store.advanceWave(id, command.wave);
+          await this.deps.store.state.advanceWave(id, command.wave);
         }
         return;
       }
@@ -306,17 +305,17 @@ export class RolloutEngine {
   }
 
   private async startWave(r: RolloutRecord, wave: number): Promise<void> {
-    const record = await this.deps.store.getWave(r.id, wave);
+    const record = await this.deps.store.state.getWave(r.id, wave);
     const startedAt = this.now();
     const cap = r.spec.maxNotificationsPerMinute;
     // Under a cap, slices are small and spaced so that no minute sees more than the cap.
     const sliceSize = cap ? Math.max(1, Math.min(this.options.sliceSize, Math.floor(cap / 60) || 1)) : this.options.sliceSize;
     const slices = Math.ceil(record.size / sliceSize);
-    if (!(await this.deps.store.casWave(r.id, wave, 'pending', 'notifying', 'notifyStartedAt', startedAt))) return;
-    await this.deps.redis.hset(this.deps.store.keys(r.id).wave(wave), 'slices', slices);
+    if (!(await this.deps.store.state.casWave(r.id, wave, 'pending', 'notifying', 'notifyStartedAt', startedAt))) return;
+    await this.deps.store.state.setWaveSlices(r.id, wave, slices);
     await this.deps.events.emit({ type: 'wave.notifying', rolloutId: r.id, wave, count: record.size });
     if (slices === 0) {
-      await this.deps.store.casWave(r.id, wave, 'notifying', 'baking', 'notifiedAt', startedAt);
+      await this.deps.store.state.casWave(r.id, wave, 'notifying', 'baking', 'notifiedAt', startedAt);
       return;
     }
     const jobs = [];
@@ -346,15 +345,15 @@ export class RolloutEngine {
     if (cap) {
       // The slices' delays are the plan; the pacer enforces the cap, also when delayed slices
       // all came due at once (Redis or every worker away for a while).
-      const wait = await this.deps.store.scripts.pace(this.deps.store.keys(rolloutId).notifyPace, Math.ceil((count * 60_000) / cap), this.options.paceHorizonMs);
+      const wait = await this.deps.store.state.pace(rolloutId, Math.ceil((count * 60_000) / cap), this.options.paceHorizonMs);
       if (wait > 0) {
         await job.moveToDelayed(Date.now() + wait, token);
         throw new DelayedError();
       }
     }
-    const ids = await this.deps.store.waveMembers(rolloutId, wave, offset, count);
-    const prepared = await this.deps.store.scripts.prepareSlice(this.deps.prefix, rolloutId, r.seq, this.now(), ...ids);
-    const counters = ids.map((_, i) => Number(prepared[i * 2]));
+    const ids = await this.deps.store.state.waveMembers(rolloutId, wave, offset, count);
+    const prepared = await this.deps.store.state.prepareSlice(r, ids, this.now());
+    const counters = prepared.map((p) => p.counter);
     const signers = new Map<number, Promise<DirectiveSignFn>>();
     const publishes: Promise<void>[] = [];
     ids.forEach((deviceId, i) => {
@@ -362,7 +361,7 @@ export class RolloutEngine {
       if (counter <= 0) return;
       // Signed with the issue time recorded when the counter was allocated: a retried slice
       // (and the reconciler) produce the very same bytes.
-      const issuedAt = Number(prepared[i * 2 + 1]);
+      const issuedAt = prepared[i]!.issuedAt;
       let sign = signers.get(issuedAt);
       if (!sign) signers.set(issuedAt, (sign = this.signerFor(r, wave, 'install', issuedAt)));
       publishes.push(sign.then((s) => publishDirective(this.deps.mqtt, deviceId, s(deviceId, counter))));
@@ -377,16 +376,16 @@ export class RolloutEngine {
         await this.cancelQueue.add('cancel', { rolloutId, deviceIds: published, issuedAt: this.now() }, { jobId: `cancel|${rolloutId}|late|${wave}|${slice}`, removeOnComplete: true, removeOnFail: this.options.failedJobsKept, attempts: this.options.cancelAttempts, backoff: { type: 'exponential', delay: this.options.retryBackoffMs } });
       }
     }
-    const done = await this.deps.store.scripts.markNotified(this.deps.prefix, rolloutId, wave, slice, slices, this.now(), ...ids);
-    if (Number(done) === 1) await this.deps.events.emit({ type: 'wave.baking', rolloutId, wave });
+    const done = await this.deps.store.state.markNotified(rolloutId, wave, slice, slices, this.now(), ids);
+    if (done) await this.deps.events.emit({ type: 'wave.baking', rolloutId, wave });
   }
 
   private async processCancel(job: Job<CancelJob>): Promise<void> {
     const { rolloutId, deviceIds, issuedAt } = job.data;
     const r = await this.deps.store.require(rolloutId);
     const sign = await this.signerFor(r, r.currentWave, 'cancel', issuedAt);
-    const counters = await this.deps.store.scripts.cancelCounters(this.deps.prefix, rolloutId, ...deviceIds);
-    await Promise.all(deviceIds.map((id, i) => (Number(counters[i]) > 0 ? publishDirective(this.deps.mqtt, id, sign(id, Number(counters[i]))) : undefined)));
+    const counters = await this.deps.store.state.cancelCounters(rolloutId, deviceIds);
+    await Promise.all(deviceIds.map((id, i) => (counters[i]! > 0 ? publishDirective(this.deps.mqtt, id, sign(id, counters[i]!)) : undefined)));
   }
 
   /** Signs directives of one rollout, wave and issue time (the reconciler re-signs with it). */

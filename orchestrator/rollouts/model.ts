@@ -1,15 +1,9 @@
-// Rollout and wave states as stored and served (docs/design.md#rollouts).
-import type { DeviceState } from '../../protocol/index.js';
+// Rollout and wave views as served (docs/design.md#rollouts); the stored records and statuses
+// are the state layer's (state/rollouts/records.ts).
+import type { RolloutStatus, ReasonCounts, StateCounts, WaveStatus } from '../../state/rollouts/records.js';
 import type { RolloutSpec } from './spec.js';
 
-export const ROLLOUT_STATUSES = ['created', 'running', 'paused', 'aborted', 'completed'] as const;
-export type RolloutStatus = (typeof ROLLOUT_STATUSES)[number];
-
-export const WAVE_STATUSES = ['pending', 'notifying', 'baking', 'awaiting_approval', 'done'] as const;
-export type WaveStatus = (typeof WAVE_STATUSES)[number];
-
-export type StateCounts = Partial<Record<DeviceState, number>>;
-export type ReasonCounts = Record<string, number>;
+export { ROLLOUT_STATUSES, WAVE_STATUSES, type ReasonCounts, type RolloutStatus, type StateCounts, type WaveStatus } from '../../state/rollouts/records.js';
 
 export interface WaveView {
   index: number;

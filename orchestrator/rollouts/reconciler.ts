@@ -3,15 +3,15 @@
 // broker was away) republishes every unsettled device's directive byte-identical and renews
 // those close to expiry; a device that comes online or reports `directive_expired` gets the
 // same treatment alone. Publishes are paced so a sweep never floods the broker. It changes no
-// rollout outcome: entries move only through scripts.ts (reissue).
+// rollout outcome: entries move only through the state layer's transitions (state/rollouts).
 import { randomBytes } from 'node:crypto';
-import type { Redis } from 'ioredis';
 import type { MqttClient } from 'mqtt';
 import type { Logger } from '../../runtime/logger.js';
 import { publishDirective } from '../mqtt/service-client.js';
 import { directiveAction } from './directive-action.js';
 import type { DirectiveSignFn, RolloutEngine } from './engine.js';
-import { parseEntry, type DeviceRolloutEntry } from './redis-keys.js';
+import type { DeviceRolloutEntry } from '../../state/rollouts/entry.js';
+import { ReconcileState } from '../../state/rollouts/reconcile-state.js';
 import type { RolloutRecord, RolloutStore } from './store.js';
 
 export interface ReconcileOptions {
@@ -34,13 +34,7 @@ const ROLLOUT_PAGE = 100;
 /** Devices queued for a single-device check (presence online, expired report) per round. */
 const DEVICE_BATCH = 200;
 
-export function reconcileStatsKey(prefix: string): string {
-  return `${prefix}reconcile:stats`;
-}
-
 export interface ReconcileDeps {
-  redis: Redis;
-  prefix: string;
   store: RolloutStore;
   engine: RolloutEngine;
   mqtt: MqttClient;
@@ -65,9 +59,11 @@ export class DirectiveReconciler {
   /** Devices waiting for a single-device check; the value forces a reissue of that counter. */
   private readonly due = new Map<string, { rolloutId?: string; expiredCounter?: number }>();
   private draining?: Promise<void>;
+  private readonly state: ReconcileState;
 
   constructor(private readonly deps: ReconcileDeps) {
     this.options = { ...DEFAULT_RECONCILE_OPTIONS, ...deps.options };
+    this.state = new ReconcileState(deps.store.redis, deps.store.prefix);
     this.now = deps.now ?? (() => Math.floor(Date.now() / 1000));
   }
 
@@ -116,25 +112,23 @@ export class DirectiveReconciler {
 
   /** One pass over every active rollout; returns when done (tests call it directly). */
   async sweep(why = 'requested'): Promise<{ republished: number; reissued: number }> {
-    const { redis, prefix } = this.deps;
-    const lockKey = `${prefix}reconcile:sweep-lock`;
     const token = randomBytes(8).toString('hex');
     // One orchestrator sweeps at a time; the others' sweeps would only repeat its publishes.
-    if ((await redis.set(lockKey, token, 'PX', this.options.lockMs, 'NX')) !== 'OK') return { republished: 0, reissued: 0 };
+    if (!(await this.state.acquireSweepLock(token, this.options.lockMs))) return { republished: 0, reissued: 0 };
     const totals = { republished: 0, reissued: 0 };
     try {
       let before: number | undefined;
       do {
-        const page = await this.deps.store.list(ROLLOUT_PAGE, before);
+        const page = await this.deps.store.state.list(ROLLOUT_PAGE, before);
         before = page.next;
         for (const id of page.ids) {
           const rollout = await this.deps.store.get(id);
           if (!rollout || !ACTIVE.has(rollout.status)) continue;
           for (let wave = 0; wave <= rollout.currentWave && wave < rollout.waveCount; wave++) {
             for (let offset = 0; !this.stopped; offset += this.options.pageSize) {
-              const ids = await this.deps.store.waveMembers(id, wave, offset, this.options.pageSize);
+              const ids = await this.deps.store.state.waveMembers(id, wave, offset, this.options.pageSize);
               if (ids.length === 0) break;
-              await redis.pexpire(lockKey, this.options.lockMs);
+              await this.state.renewSweepLock(this.options.lockMs);
               const done = await this.reconcile(await this.read(rollout, ids));
               totals.republished += done.republished;
               totals.reissued += done.reissued;
@@ -144,7 +138,7 @@ export class DirectiveReconciler {
         }
       } while (before !== undefined && !this.stopped);
     } finally {
-      if ((await redis.get(lockKey)) === token) await redis.del(lockKey);
+      await this.state.releaseSweepLock(token);
     }
     if (totals.republished + totals.reissued > 0) this.deps.logger.info({ why, ...totals }, 'directives reconciled');
     return totals;
@@ -165,9 +159,7 @@ export class DirectiveReconciler {
       const batch = [...this.due.entries()].slice(0, DEVICE_BATCH);
       for (const [id] of batch) this.due.delete(id);
       // Which rollout each device belongs to now (the newest one owns it).
-      const pipe = this.deps.redis.pipeline();
-      for (const [id] of batch) pipe.hget(`${this.deps.prefix}device:${id}`, 'rolloutId');
-      const owners = ((await pipe.exec()) ?? []).map(([, value]) => value as string | null);
+      const owners = await this.deps.store.state.deviceOwners(batch.map(([id]) => id));
       const byRollout = new Map<string, Array<{ id: string; expiredCounter?: number }>>();
       batch.forEach(([id, why], i) => {
         const rolloutId = why.rolloutId ?? owners[i];
@@ -187,9 +179,8 @@ export class DirectiveReconciler {
   }
 
   private async read(rollout: RolloutRecord, ids: string[]): Promise<Target[]> {
-    const k = this.deps.store.keys(rollout.id);
-    const [entries, issued] = await Promise.all([this.deps.redis.hmget(k.devices, ...ids), this.deps.redis.hmget(k.issued, ...ids)]);
-    return ids.map((deviceId, i) => ({ rollout, deviceId, entry: parseEntry(entries[i]), issuedAt: issued[i] ? Number(issued[i]) : undefined }));
+    const read = await this.deps.store.state.entriesWithIssued(rollout.id, ids);
+    return ids.map((deviceId, i) => ({ rollout, deviceId, entry: read[i]!.entry, issuedAt: read[i]!.issuedAt }));
   }
 
   /** Republishes or reissues each target's directive; `forced` devices get a fresh one for that counter. */
@@ -210,21 +201,15 @@ export class DirectiveReconciler {
     const published: Array<{ t: Target; counter: number; issuedAt: number }> = republish.map((t) => ({ t, counter: t.entry!.counter, issuedAt: t.issuedAt! }));
     if (reissue.length > 0) {
       const rollout = reissue[0]!.target.rollout;
-      const args = reissue.flatMap(({ target, counter }) => [target.deviceId, counter]);
-      const counters = await this.deps.store.scripts.reissue(this.deps.prefix, rollout.id, now, ...args);
+      const counters = await this.deps.store.state.reissue(rollout.id, now, reissue.map(({ target, counter }) => ({ deviceId: target.deviceId, counter })));
       reissue.forEach(({ target }, i) => {
-        const counter = Number(counters[i]);
+        const counter = counters[i]!;
         if (counter > 0) published.push({ t: { ...target, entry: { ...target.entry!, counter } }, counter, issuedAt: now });
       });
     }
     const reissued = published.length - republish.length;
     await this.publish(published);
-    if (published.length > 0) {
-      const stats = this.deps.redis.pipeline();
-      if (republish.length > 0) stats.hincrby(reconcileStatsKey(this.deps.prefix), 'republished', republish.length);
-      if (reissued > 0) stats.hincrby(reconcileStatsKey(this.deps.prefix), 'reissued', reissued);
-      await stats.exec();
-    }
+    if (published.length > 0) await this.state.count({ republished: republish.length, reissued });
     return { republished: republish.length, reissued };
   }
 

@@ -12,7 +12,7 @@ import { idOf } from '../http/audit-hook.js';
 import { errorResponses } from '../http/schemas.js';
 import { rolloutJsonSchemas as schemas } from '../http/rollout-schemas.js';
 import type { RolloutEngine } from './engine.js';
-import { DEVICE_PAGE_CURSOR, pageRolloutDevices } from './device-page.js';
+import { DEVICE_PAGE_CURSOR } from '../../state/rollouts/device-page.js';
 import { isRolloutErrorCode, RolloutError } from './errors.js';
 import { rolloutSpecSchema, type RolloutSpec, type RolloutSpecInput } from './spec.js';
 import type { RolloutStore } from './store.js';
@@ -104,7 +104,7 @@ export function rolloutRoutes(engine: RolloutEngine, store: RolloutStore): Fasti
       },
     }, async (request, reply) => {
       void reply.header(EVENT_ID_HEADER, await new EventLog(store.redis, store.prefix).lastId());
-      const page = await store.list(request.query.limit, request.query.cursor);
+      const page = await store.state.list(request.query.limit, request.query.cursor);
       const rollouts = await Promise.all(page.ids.map(async (id) => {
         const v = await store.view(id);
         return { id: v.id, releaseId: v.releaseId, status: v.status, statusReason: v.statusReason, currentWave: v.currentWave, waveCount: v.waves.length, total: v.total, counts: v.counts, createdAt: v.createdAt, updatedAt: v.updatedAt };
@@ -147,7 +147,7 @@ export function rolloutRoutes(engine: RolloutEngine, store: RolloutStore): Fasti
       try {
         await store.require(request.params.id);
         const { state, wave, cursor, limit } = request.query;
-        return await pageRolloutDevices(store.redis, store.prefix, request.params.id, { limit, ...(state ? { state } : {}), ...(wave !== undefined ? { wave } : {}), ...(cursor ? { cursor } : {}) });
+        return await store.state.devicePage(request.params.id, { limit, ...(state ? { state } : {}), ...(wave !== undefined ? { wave } : {}), ...(cursor ? { cursor } : {}) });
       } catch (error) {
         return send(reply, error);
       }
@@ -163,10 +163,10 @@ export function rolloutRoutes(engine: RolloutEngine, store: RolloutStore): Fasti
         response: { 200: schemas.device, ...replies },
       },
     }, async (request, reply) => {
-      const entry = await store.deviceEntry(request.params.id, request.params.deviceId);
+      const entry = await store.state.deviceEntry(request.params.id, request.params.deviceId);
       if (!entry) return reply.code(404).send({ code: 'not_found', message: `device ${request.params.deviceId} is not in rollout ${request.params.id}` });
       // A device in two rollouts belongs to the newer one; say which.
-      const owner = await store.redis.hget(`${store.prefix}device:${request.params.deviceId}`, 'rolloutId');
+      const [owner] = await store.state.deviceOwners([request.params.deviceId]);
       return { id: request.params.deviceId, ...entry, ...(owner && owner !== request.params.id ? { supersededBy: owner } : {}) };
     });
 

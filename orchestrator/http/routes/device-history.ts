@@ -1,7 +1,7 @@
 // GET /v1/devices/:id/history: the device's state transitions across rollouts, newest first,
-// each with its time, reason and the report that caused it (rollouts/device-history.ts).
+// each with its time, reason and the report that caused it (state/rollouts/device-history.ts).
 import type { FastifyPluginAsync } from 'fastify';
-import { DEVICE_HISTORY_MAX_ENTRIES, readDeviceHistory } from '../../rollouts/device-history.js';
+import { DEVICE_HISTORY_MAX_ENTRIES, readDeviceHistory } from '../../../state/rollouts/device-history.js';
 import type { RouteOptions } from '../app.js';
 import { notFound } from '../errors.js';
 import { bearer, deviceParams, errorResponses } from '../schemas.js';

@@ -8,8 +8,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AuditEntry } from '../../../orchestrator/audit/audit-log.js';
 import { startLocalStack, type LocalStack } from '../../../launcher/demo/local-stack.js';
 import { createRedis } from '../../../state/redis.js';
-import { DEVICE_HISTORY_MAX_ENTRIES, deviceHistoryKey, readDeviceHistory, type DeviceHistoryEntry } from '../../../orchestrator/rollouts/device-history.js';
-import { rolloutScripts } from '../../../orchestrator/rollouts/scripts.js';
+import { DEVICE_HISTORY_MAX_ENTRIES, deviceHistoryKey, readDeviceHistory, type DeviceHistoryEntry } from '../../../state/rollouts/device-history.js';
+import { rolloutKeys } from '../../../state/rollouts/keys.js';
+import { RolloutState } from '../../../state/rollouts/rollout-state.js';
 import { scriptedFleet } from '../../support/scripted-device.js';
 import { deletePrefix, testPrefix } from '../helpers.js';
 
@@ -81,18 +82,18 @@ describe('history bound', () => {
     const prefix = testPrefix('history-cap');
     const redis = createRedis();
     try {
-      const scripts = rolloutScripts(redis);
+      const stateOps = new RolloutState(redis, prefix);
+      const apply = async (rolloutId: string, seq: number, state: string) => (await stateOps.applyStatusReports([{ deviceId: 'cap-1', rolloutId, counter: 1, seq, state, progress: 0, reason: '', at: '2030-01-01T00:00:00Z', installedReleaseId: 'factory', installedSequence: 0, rootVersion: 1 }]))[0]!.outcome;
       const states = ['accepted', 'downloading', 'verifying', 'installing', 'rebooting', 'succeeded'] as const;
       const rollouts = Math.ceil(DEVICE_HISTORY_MAX_ENTRIES / states.length) + 3;
       let seq = 0;
       for (let r = 0; r < rollouts; r++) {
-        await redis.hset(`${prefix}rollout:r${r}:devices`, 'cap-1', 'notified|0|1|0|');
+        await redis.hset(rolloutKeys(prefix, `r${r}`).devices, 'cap-1', 'notified|0|1|0|');
         for (const state of states) {
-          const [outcome] = await scripts.applyStatus(deviceHistoryKey(prefix, 'cap-1'), prefix, 'cap-1', `r${r}`, 1, ++seq, state, 0, '', '2030-01-01T00:00:00Z', 'factory', 0, 1);
-          expect(outcome).toBe('applied');
+          expect(await apply(`r${r}`, ++seq, state)).toBe('applied');
         }
         // A stale report is no transition: nothing appended.
-        expect((await scripts.applyStatus(deviceHistoryKey(prefix, 'cap-1'), prefix, 'cap-1', `r${r}`, 1, seq, 'succeeded', 0, '', '2030-01-01T00:00:00Z', 'factory', 0, 1))[0]).toBe('stale');
+        expect(await apply(`r${r}`, seq, 'succeeded')).toBe('stale');
       }
       expect(await redis.llen(deviceHistoryKey(prefix, 'cap-1'))).toBe(DEVICE_HISTORY_MAX_ENTRIES);
       const kept = await readDeviceHistory(redis, prefix, 'cap-1');

@@ -398,7 +398,7 @@ describe('ops dashboard in Chromium', () => {
     await store.create({ id: 'ro-stale', spec, manifestSha256: 'ab'.repeat(32), waves: [ids], now: Math.floor(Date.now() / 1000) });
     const log = new EventLog(redis, prefix);
     await log.emit({ type: 'rollout.counts', rolloutId: 'ro-stale', counts: { queued: 40 }, reasons: {}, waves: [{ index: 0, status: 'pending', counts: { queued: 40 } }] });
-    await store.scripts.settleWave(prefix, 'ro-stale', 0, 'canceled', '');
+    await store.state.settleWave('ro-stale', 0, 'canceled');
     expect(await store.setStatus('ro-stale', '*', 'aborted', 'aborted in the test', Math.floor(Date.now() / 1000))).toBe(true);
     expect((await stack.rollout('ro-stale')).counts).toEqual({ canceled: 40 });
 

@@ -128,10 +128,10 @@ describe('GET /metrics', () => {
     const now = Math.floor(Date.now() / 1000);
     const spec = rolloutSpecSchema.parse({ id: ROLLOUT, releaseId: 'rel-1', target: { all: true }, waves: [{ count: 6 }, { percent: 100 }] });
     const record = await store.create({ id: ROLLOUT, spec, manifestSha256: 'ab'.repeat(32), waves: [wave0.map((d) => d.id), devices.slice(6).map((d) => d.id)], now });
-    expect(await store.casWave(ROLLOUT, 0, 'pending', 'notifying', 'notifyStartedAt', now)).toBe(true);
-    const counters = (await store.scripts.prepareSlice(prefix, ROLLOUT, record.seq, 1_700_000_000, ...wave0.map((d) => d.id))).map(Number).filter((_, i) => i % 2 === 0);
+    expect(await store.state.casWave(ROLLOUT, 0, 'pending', 'notifying', 'notifyStartedAt', now)).toBe(true);
+    const counters = (await store.state.prepareSlice(record, wave0.map((d) => d.id), 1_700_000_000)).map((p) => p.counter);
     await Promise.all(wave0.map((d) => publishDirective(service, d.id, Buffer.from('{"directive":"opaque to this test"}'))));
-    await store.scripts.markNotified(prefix, ROLLOUT, 0, 0, 1, now, ...wave0.map((d) => d.id));
+    await store.state.markNotified(ROLLOUT, 0, 0, 1, now, wave0.map((d) => d.id));
 
     // Devices answer: 4 succeed, 1 fails, 1 rejects; one report is sent twice, one is forged.
     const sends: Array<[string, Buffer]> = [];
@@ -219,7 +219,7 @@ describe('GET /metrics', () => {
     expect(sampleValue(families, 'fleet_devices', { presence: 'unknown' })).toBe(6);
 
     // Counters only count: deleting the rollout (as retention would) takes nothing back.
-    await deleteByPrefix(redis, `${prefix}rollout:${ROLLOUT}`);
+    await store.state.remove(ROLLOUT);
     const after = await scrape();
     expect(sampleValue(after, 'fleet_install_failures_total', { reason: 'hash_mismatch' })).toBe(1);
     expect(sampleValue(after, 'fleet_device_rejections_total', { reason: 'rollback' })).toBe(1);

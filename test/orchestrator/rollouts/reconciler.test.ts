@@ -43,7 +43,7 @@ describe('directive reconciler', () => {
       const [old, fresh] = device.plans.map((p) => p.directive);
       expect(fresh!.counter).toBeGreaterThan(old!.counter);
       expect(parseWireTime(fresh!.expiresAt)!).toBeGreaterThan(parseWireTime(old!.expiresAt)!);
-      const entry = await stack.orchestrator.store.deviceEntry(created.id, device.id);
+      const entry = await stack.orchestrator.store.state.deviceEntry(created.id, device.id);
       expect(entry).toMatchObject({ state: 'notified', counter: fresh!.counter });
     }
     const view = await stack.rollout(created.id);

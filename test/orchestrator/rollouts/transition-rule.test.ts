@@ -1,11 +1,11 @@
 // The status transition rule has one source: protocol's isForwardTransition. The Lua that
-// really decides (scripts.ts applyStatus, on real Redis) is held to it here: for every
+// really decides (state/rollouts/scripts.ts applyStatus, on real Redis) is held to it here: for every
 // (from, to) state pair and progress order, a report applies iff the rule says it is forward.
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRedis } from '../../../state/redis.js';
-import { deviceHistoryKey } from '../../../orchestrator/rollouts/device-history.js';
-import { rolloutScripts, type RolloutScripts } from '../../../orchestrator/rollouts/scripts.js';
+import { rolloutKeys } from '../../../state/rollouts/keys.js';
+import { RolloutState } from '../../../state/rollouts/rollout-state.js';
 import { DEVICE_STATES, isForwardTransition } from '../../../protocol/index.js';
 import { deletePrefix, testPrefix } from '../helpers.js';
 
@@ -14,12 +14,12 @@ const rid = 'r-rule';
 const PROGRESS: ReadonlyArray<[number, number]> = [[0, 0], [10, 40], [40, 10]];
 
 let redis: Redis;
-let scripts: RolloutScripts;
+let rollouts: RolloutState;
 const prefix = testPrefix('transition-rule');
 
 beforeAll(() => {
   redis = createRedis();
-  scripts = rolloutScripts(redis);
+  rollouts = new RolloutState(redis, prefix);
 });
 
 afterAll(async () => {
@@ -34,9 +34,10 @@ describe('applyStatus (Lua) follows isForwardTransition', () => {
     for (const [i, c] of cases.entries()) {
       const id = `d${i}`;
       // The device holds directive counter 1 of this rollout, in wave 0, in state `from`.
-      await redis.hset(`${prefix}rollout:${rid}:devices`, id, `${c.from}|0|1|${c.p0}|`);
-      const [outcome] = await scripts.applyStatus(deviceHistoryKey(prefix, id), prefix, id, rid, 1, 1, c.to, c.p1, '', '2030-01-01T00:00:00Z', 'factory', 0, 1);
-      const stored = (await redis.hget(`${prefix}rollout:${rid}:devices`, id))?.split('|');
+      await redis.hset(rolloutKeys(prefix, rid).devices, id, `${c.from}|0|1|${c.p0}|`);
+      const [result] = await rollouts.applyStatusReports([{ deviceId: id, rolloutId: rid, counter: 1, seq: 1, state: c.to, progress: c.p1, reason: '', at: '2030-01-01T00:00:00Z', installedReleaseId: 'factory', installedSequence: 0, rootVersion: 1 }]);
+      const outcome = result?.outcome;
+      const stored = (await redis.hget(rolloutKeys(prefix, rid).devices, id))?.split('|');
       const expected = isForwardTransition(c.from, c.to, c.p0, c.p1);
       const applied = outcome === 'applied';
       // An applied report leaves the device in the reported state and progress; any other keeps it.

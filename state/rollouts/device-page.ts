@@ -2,7 +2,8 @@
 // answers a small hash whole whatever COUNT says, so the cursor also records how far into the
 // scan batch the page stopped (`<scan cursor>.<offset>`). Read-only.
 import type { Redis } from 'ioredis';
-import { parseEntry, rolloutKeys, type DeviceRolloutEntry } from './redis-keys.js';
+import { parseEntry, type DeviceRolloutEntry } from './entry.js';
+import { rolloutKeys } from './keys.js';
 
 export const DEVICE_PAGE_LIMITS = {
   /** HSCAN COUNT hint; constant, so resuming a cursor rescans the same batch. */

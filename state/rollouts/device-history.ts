@@ -1,7 +1,8 @@
 // A device's transitions across rollouts: one capped Redis list per device, newest first,
-// appended by the same Lua scripts that apply each transition (scripts.ts), so an entry exists
-// exactly when the transition does. This module names the key and the cap and reads the list.
+// appended by the Lua scripts that apply each transition (scripts.ts). This module holds the cap
+// and reads the list; the key is named in keys.ts.
 import type { Redis } from 'ioredis';
+import { deviceRolloutKeys } from './keys.js';
 
 /** Entries kept per device (LTRIM after each LPUSH): the most recent transitions. */
 export const DEVICE_HISTORY_MAX_ENTRIES = 200;
@@ -21,7 +22,7 @@ export interface DeviceHistoryEntry {
 }
 
 export function deviceHistoryKey(prefix: string, deviceId: string): string {
-  return `${prefix}device:${deviceId}:history`;
+  return deviceRolloutKeys(prefix, deviceId).history;
 }
 
 /** Newest first, at most `limit` entries. */
