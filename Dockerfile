@@ -11,11 +11,12 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 
-# Stage 2: compile protocol/, node-crypto/, state/, runtime/, broker/, orchestrator/, launcher/ and device-sim/ to dist/ (tsconfig.build.json).
+# Stage 2: compile protocol/, node-crypto/, api-client/, state/, runtime/, broker/, orchestrator/, launcher/ and device-sim/ to dist/ (tsconfig.build.json).
 FROM deps AS build
 COPY tsconfig.json tsconfig.build.json ./
 COPY protocol ./protocol
 COPY node-crypto ./node-crypto
+COPY api-client ./api-client
 COPY state ./state
 COPY runtime ./runtime
 COPY broker ./broker

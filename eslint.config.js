@@ -32,7 +32,7 @@ export default tseslint.config(
           ...['crypto', 'buffer', 'path', 'url', 'util', 'stream', 'events'].map((name) => ({ name, message: 'protocol/ runs on non-Node devices: no Node built-ins.' })),
         ],
         patterns: [
-          { group: ['../broker/*', '../orchestrator/*', '../device-sim/*', '../node-crypto/*', '**/broker/**', '**/orchestrator/**', '**/device-sim/**', '**/node-crypto/**'], message: 'protocol/ imports nothing from the other parts.' },
+          { group: ['../broker/*', '../orchestrator/*', '../device-sim/*', '../node-crypto/*', '**/broker/**', '**/orchestrator/**', '**/device-sim/**', '**/node-crypto/**', '**/api-client/**'], message: 'protocol/ imports nothing from the other parts.' },
           // Devices run protocol/ outside Node: the node:crypto backend lives in node-crypto/.
           { group: ['node:*'], message: 'protocol/ runs on non-Node devices: no Node built-ins.' },
         ],
@@ -50,6 +50,18 @@ export default tseslint.config(
     files: ['device-sim/**/*.ts'],
     rules: {
       'no-restricted-imports': ['error', { patterns: [{ group: ['**/orchestrator/**', '**/broker/**', '**/state/**', '**/launcher/**'], message: 'device-sim shares only protocol/ with the server side.' }] }],
+    },
+  },
+  {
+    // The API client is what every caller of the HTTP API shares (CLI, demo, simulator, tests,
+    // benchmarks): it speaks HTTP and imports only protocol/ types, never server code, so
+    // device-sim may use it.
+    files: ['api-client/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [
+        { group: ['**/orchestrator/**', '**/broker/**', '**/state/**', '**/runtime/**', '**/launcher/**', '**/device-sim/**', '**/node-crypto/**'], message: 'api-client/ talks HTTP and imports only protocol/: no server code.' },
+        { group: ['ioredis', 'bullmq', 'fastify', 'aedes', 'mqtt', 'pino'], message: 'api-client/ talks HTTP and imports only protocol/: no server code.' },
+      ] }],
     },
   },
   {

@@ -14,7 +14,8 @@ import { registerSimCommands } from './commands/sim.js';
 import { registerBrokerCommands } from './commands/broker.js';
 import { registerRolloutsCommands } from './commands/rollouts.js';
 import { registerDemoCommands } from './commands/demo.js';
-import { CLI_EXIT } from './api-client.js';
+import { ApiCallError } from '../api-client/index.js';
+import { CLI_EXIT, cliErrorOf } from './cli-support.js';
 
 export const EXIT = CLI_EXIT;
 
@@ -55,11 +56,12 @@ async function main(argv: string[]): Promise<void> {
   const program = buildProgram({ jsonErrors: json });
   try {
     await program.parseAsync(argv);
-  } catch (error) {
-    if (error instanceof CommanderError) {
-      process.exitCode = error.exitCode === 0 ? EXIT.ok : EXIT.usage;
+  } catch (thrown) {
+    if (thrown instanceof CommanderError) {
+      process.exitCode = thrown.exitCode === 0 ? EXIT.ok : EXIT.usage;
       return;
     }
+    const error = thrown instanceof ApiCallError ? cliErrorOf(thrown) : thrown;
     const raw = (error as { code?: unknown }).code;
     const code = typeof raw === 'string' ? raw : undefined;
     const message = (error as Error).message;

@@ -11,6 +11,8 @@ export type AgentErrorCode =
   | 'ERR_INSTALL' // writing the inactive slot failed
   | 'ERR_STAGING' // the staged download no longer matches what was verified
   | 'ERR_PROVISION' // bad provisioning input (trust anchor, ids)
+  | 'ERR_NO_ROOT' // the orchestrator serves no root yet (the simulator's trust anchor)
+  | 'ERR_ROOT_CHAIN' // the served root chain does not verify
   | 'ERR_STOPPED'; // the agent was stopped
 
 export class AgentError extends Error {

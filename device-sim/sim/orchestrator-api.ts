@@ -1,15 +1,11 @@
-// The two orchestrator HTTP calls the simulator makes: the public root chain (its trust
-// anchor) and bulk device registration. HTTP only: device-sim imports nothing server-side.
+// The two orchestrator calls the simulator makes, through the shared API client: the public
+// root chain (its trust anchor, verified here as a device would) and bulk device registration.
+// HTTP only: device-sim imports nothing server-side (api-client/ is not server code).
+import { ApiCallError, createApiClient, importDevices, listRoots, type ApiClient } from '../../api-client/index.js';
 import { rootEnvelope, updateRoot, verifyTrustAnchor, type Ed25519, type RootEnvelope } from '../../protocol/index.js';
 import { nodeEd25519 } from '../../node-crypto/ed25519.js';
+import { AgentError } from '../agent/errors.js';
 import type { SimDevice } from './provision.js';
-
-export class ApiCallError extends Error {
-  constructor(readonly code: 'ERR_API_UNREACHABLE' | 'ERR_API_REFUSED' | 'ERR_API_RESPONSE' | 'ERR_NO_ROOT' | 'ERR_ROOT_CHAIN', message: string, readonly status?: number) {
-    super(message);
-    this.name = 'ApiCallError';
-  }
-}
 
 export const API_LIMITS = {
   /** Devices per import request (NDJSON lines). */
@@ -19,40 +15,22 @@ export const API_LIMITS = {
   timeoutMs: 30_000,
 } as const;
 
-async function call(url: string, init: RequestInit): Promise<unknown> {
-  let response: Response;
-  try {
-    response = await fetch(url, { ...init, signal: AbortSignal.timeout(API_LIMITS.timeoutMs) });
-  } catch (error) {
-    throw new ApiCallError('ERR_API_UNREACHABLE', `${init.method ?? 'GET'} ${url}: ${(error as Error).message}`);
-  }
-  const text = await response.text();
-  if (text.length > API_LIMITS.maxResponseBytes) throw new ApiCallError('ERR_API_RESPONSE', `${url}: response too large`);
-  let body: unknown;
-  try {
-    body = text ? JSON.parse(text) : undefined;
-  } catch {
-    body = undefined;
-  }
-  if (!response.ok) {
-    const code = (body as { code?: unknown } | undefined)?.code;
-    throw new ApiCallError('ERR_API_REFUSED', `${init.method ?? 'GET'} ${url}: HTTP ${response.status}${typeof code === 'string' ? ` ${code}` : ''}`, response.status);
-  }
-  return body;
+function simApiClient(api: string, token?: string): ApiClient {
+  return createApiClient({ baseUrl: api, ...(token ? { token } : {}), timeoutMs: API_LIMITS.timeoutMs, maxResponseBytes: API_LIMITS.maxResponseBytes });
 }
 
 /**
  * GET /v1/roots and the newest root, trusted only after walking the chain from the first
  * (which must verify by itself) as a device would (docs/protocol.md#root-document).
+ * Fails with ApiCallError (the call) or AgentError ERR_NO_ROOT / ERR_ROOT_CHAIN (the chain).
  */
 export async function fetchTrustAnchor(api: string, nowSeconds: number, ed25519: Ed25519 = nodeEd25519): Promise<RootEnvelope> {
-  const body = await call(new URL('/v1/roots', api).href, { method: 'GET', headers: { accept: 'application/json' } });
-  const list = (body as { roots?: unknown } | undefined)?.roots;
-  if (!Array.isArray(list) || list.length === 0) throw new ApiCallError('ERR_NO_ROOT', 'the orchestrator has no root published');
+  const list = await listRoots(simApiClient(api));
+  if (list.length === 0) throw new AgentError('ERR_NO_ROOT', 'the orchestrator has no root published');
   const roots: RootEnvelope[] = [];
   for (const item of list) {
     const parsed = rootEnvelope.safeParse(item);
-    if (!parsed.success) throw new ApiCallError('ERR_ROOT_CHAIN', 'a root in the chain does not match the schema');
+    if (!parsed.success) throw new AgentError('ERR_ROOT_CHAIN', 'a root in the chain does not match the schema');
     roots.push(parsed.data);
   }
   roots.sort((a, b) => a.signed.version - b.signed.version);
@@ -61,7 +39,7 @@ export async function fetchTrustAnchor(api: string, nowSeconds: number, ed25519:
     const newest = updateRoot(first, roots.slice(1), nowSeconds, ed25519);
     return roots.find((r) => r.signed.version === newest.version)!;
   } catch (error) {
-    throw new ApiCallError('ERR_ROOT_CHAIN', `root chain refused: ${(error as { code?: string }).code ?? 'invalid'}`);
+    throw new AgentError('ERR_ROOT_CHAIN', `root chain refused: ${(error as { code?: string }).code ?? 'invalid'}`);
   }
 }
 
@@ -87,17 +65,13 @@ const MAX_CONFLICTS_LISTED = 1_000;
  * reported as conflicts.
  */
 export async function registerDevices(api: string, token: string, devices: readonly SimDevice[], batch: number = API_LIMITS.importBatch): Promise<RegisterResult> {
+  const client = simApiClient(api, token);
   const total: RegisterResult = { imported: 0, updated: 0, failedCount: 0, failed: [], conflicts: [] };
   for (let start = 0; start < devices.length; start += batch) {
     const lines = devices.slice(start, start + batch)
       .map((d) => JSON.stringify({ id: d.id, publicKey: d.publicKey, vendorId: d.vendorId, classId: d.classId, groups: [], tags: [`sim.${d.profile}`] }));
-    const body = await call(new URL('/v1/devices/import?upsert=true', api).href, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/x-ndjson', accept: 'application/json' },
-      body: `${lines.join('\n')}\n`,
-    });
-    const result = body as Partial<RegisterResult> | undefined;
-    if (typeof result?.imported !== 'number') throw new ApiCallError('ERR_API_RESPONSE', 'import answered without a count');
+    const result = await importDevices(client, { bytes: `${lines.join('\n')}\n` }, { upsert: true }) as Partial<RegisterResult> | undefined;
+    if (typeof result?.imported !== 'number') throw new ApiCallError('bad_response', 'bad_response', 'import answered without a count');
     total.imported += result.imported;
     total.updated += typeof result.updated === 'number' ? result.updated : 0;
     total.failedCount += result.failedCount ?? 0;

@@ -2,7 +2,7 @@
 // paging (--before takes the `next` a previous page printed).
 import type { Command } from 'commander';
 import type { AuditEntry } from '../../orchestrator/audit/audit-log.js';
-import { createApiClient, output, table, withApiOptions, type ApiOptions } from '../api-client.js';
+import { createApiClient, output, table, withApiOptions, type ApiOptions } from '../cli-support.js';
 
 function actorName(entry: AuditEntry): string {
   const { actor } = entry;

@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { createLogger } from '../../runtime/logger.js';
 import { DEMO_DEFAULTS } from '../demo/demo-defaults.js';
-import { CLI_EXIT, CliError } from '../api-client.js';
+import { CLI_EXIT, CliError } from '../cli-support.js';
 
 export function registerDemoCommands(program: Command): void {
   program.command('demo')

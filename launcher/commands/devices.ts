@@ -8,19 +8,11 @@ import { Option, type Command } from 'commander';
 import { encodePublicKey, isDeviceId, isNameId, rootEnvelope } from '../../protocol/index.js';
 import { generateSigningKey, writeFileAtomic, writePrivateKeyFile } from '../../orchestrator/keys/key-file.js';
 import type { DeviceRecord } from '../../state/device-record.js';
-import { byteProgress, CLI_EXIT, CliError, createApiClient, output, table, withApiOptions, type ApiOptions } from '../api-client.js';
+import { importDevices, type DeviceImportResult } from '../../api-client/index.js';
+import { byteProgress, CLI_EXIT, CliError, createApiClient, output, table, withApiOptions, type ApiOptions } from '../cli-support.js';
 
 /** A device as the API answers it: the registry's record. */
 type Device = DeviceRecord;
-
-interface ImportResult {
-  imported: number;
-  updated?: number;
-  failedCount: number;
-  failed: Array<{ line: number; code: string; message: string }>;
-}
-
-const CONTENT_TYPES = { ndjson: 'application/x-ndjson', csv: 'text/csv' } as const;
 
 async function fileSize(path: string): Promise<number> {
   const info = await stat(path).catch(() => undefined);
@@ -103,14 +95,9 @@ export function registerDevicesCommands(program: Command): void {
       const size = await fileSize(file);
       const client = createApiClient(options);
       const progress = byteProgress(options, size, 'import');
-      let result: ImportResult;
+      let result: DeviceImportResult;
       try {
-        result = await client.request<ImportResult>('POST', `/v1/devices/import${options.upsert ? '?upsert=true' : ''}`, {
-          stream: createReadStream(file),
-          contentType: CONTENT_TYPES[format],
-          length: size,
-          onProgress: progress.update,
-        });
+        result = await importDevices(client, { stream: createReadStream(file), length: size, onProgress: progress.update }, { format, ...(options.upsert ? { upsert: true } : {}) });
       } finally {
         progress.stop();
       }

@@ -5,7 +5,8 @@ import { stat } from 'node:fs/promises';
 import type { Command } from 'commander';
 import type { Payload } from '../../protocol/index.js';
 import type { StoredRelease } from '../../orchestrator/releases/release-store.js';
-import { byteProgress, CLI_EXIT, CliError, createApiClient, output, readJsonFile, table, withApiOptions, type ApiOptions } from '../api-client.js';
+import { importRelease, uploadArtifact, type StoredArtifactInfo } from '../../api-client/index.js';
+import { byteProgress, CLI_EXIT, CliError, createApiClient, output, readJsonFile, table, withApiOptions, type ApiOptions } from '../cli-support.js';
 
 /** A release as the API answers it: the stored release, with its envelope (show) or its payload (list). */
 type ReleaseSummary = Omit<StoredRelease, 'envelope'> & Partial<Pick<StoredRelease, 'envelope'>> & { payload?: Payload };
@@ -34,14 +35,9 @@ export function registerReleasesCommands(program: Command): void {
       const info = await stat(artifact).catch(() => undefined);
       if (!info?.isFile()) throw new CliError(CLI_EXIT.usage, 'file_not_found', `${artifact} is not a readable file`);
       const progress = byteProgress(options, info.size, 'upload');
-      let stored: { sha256: string; size: number; uri: string };
+      let stored: StoredArtifactInfo;
       try {
-        stored = await createApiClient(options).request('PUT', '/v1/artifacts', {
-          stream: createReadStream(artifact),
-          contentType: 'application/octet-stream',
-          length: info.size,
-          onProgress: progress.update,
-        });
+        stored = await uploadArtifact(createApiClient(options), { stream: createReadStream(artifact), length: info.size, onProgress: progress.update });
       } finally {
         progress.stop();
       }
@@ -52,7 +48,7 @@ export function registerReleasesCommands(program: Command): void {
     .description('import a release manifest signed offline (JSON envelope from `fleet-ota keys sign-release`)')
     .action(async (manifest: string, options: ApiOptions) => {
       const envelope = await readJsonFile(manifest);
-      const release = await createApiClient(options).request<ReleaseSummary>('POST', '/v1/releases', { json: envelope });
+      const release = await importRelease(createApiClient(options), envelope);
       output(options, release, () => `imported ${release.releaseId} (${release.vendorId}/${release.classId} ${release.version}, sequence ${release.sequence})\ndigest ${release.digest}`);
     });
 

@@ -2,14 +2,16 @@
 // staged rollouts through the HTTP API. Rollback is a roll-forward: the previous image
 // re-released under a higher sequence, signed offline; the command walks the operator through it.
 // Waves are numbered from 1 in everything printed and in --wave; the API's `index` is 0-based.
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Command } from 'commander';
+import { importRelease, type ReleaseInfo } from '../../api-client/index.js';
 import { buildReleaseBody, formatWireTime, signRelease, type ReleaseEnvelope } from '../../protocol/index.js';
 import { nodeEd25519 } from '../../node-crypto/ed25519.js';
 import { readPrivateKeyFile } from '../../orchestrator/keys/key-file.js';
 import { failedCount } from '../../protocol/states.js';
 import type { RolloutView } from '../../orchestrator/rollouts/model.js';
 import type { RolloutSpecInput } from '../../orchestrator/rollouts/spec.js';
-import { CLI_EXIT, CliError, createApiClient, output, table, withApiOptions, type ApiClient, type ApiOptions } from '../api-client.js';
+import { CLI_EXIT, CliError, createApiClient, output, table, withApiOptions, type ApiClient, type ApiOptions } from '../cli-support.js';
 import { frameWriter, isFinished, renderRollout } from '../rollout-progress.js';
 
 interface CreateOptions extends ApiOptions {
@@ -118,7 +120,7 @@ export async function watchRollout(client: ApiClient, id: string, options: { fol
       draw(renderRollout(view, process.stdout.isTTY));
     }
     if (isFinished(view) || (!options.follow && view.status === 'paused')) return view;
-    await new Promise((resolve) => setTimeout(resolve, options.intervalMs ?? 500));
+    await sleep(options.intervalMs ?? 500);
   }
 }
 
@@ -246,8 +248,6 @@ export function registerRolloutsCommands(program: Command): void {
     });
 }
 
-interface ReleaseInfo { releaseId: string; version: string; sequence: number; vendorId: string; classId: string; envelope?: ReleaseEnvelope }
-
 async function rollback(client: ApiClient, id: string, options: ApiOptions & { to?: string; releaseKey?: string[]; newReleaseId?: string; waves: string; yes?: boolean }): Promise<void> {
   const bad = await client.request<RolloutView>('GET', `/v1/rollouts/${encodeURIComponent(id)}`);
   const badRelease = await client.request<ReleaseInfo>('GET', `/v1/releases/${encodeURIComponent(bad.releaseId)}`);
@@ -284,7 +284,7 @@ async function rollback(client: ApiClient, id: string, options: ApiOptions & { t
   }
   const keys = await Promise.all(options.releaseKey.map((file) => readPrivateKeyFile(file, 'release')));
   const body = buildReleaseBody({ releaseId, version, sequence, vendorId, classId, payload, createdAt: formatWireTime(Date.now() / 1000) });
-  await client.request('POST', '/v1/releases', { json: signRelease(body, keys, nodeEd25519) });
+  await importRelease(client, signRelease(body, keys, nodeEd25519));
   say(`2. signed and imported ${releaseId}`);
   // A rollout stored before targets had to be explicit may carry an empty one: the whole fleet.
   const sameTarget = Object.keys(bad.spec.target).length > 0 ? bad.spec.target : { all: true as const };

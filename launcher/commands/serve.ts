@@ -5,7 +5,7 @@
 import { access, constants } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { ConfigError, loadOrchestratorConfig, type OrchestratorConfig } from '../../orchestrator/config.js';
-import { CLI_EXIT, CliError } from '../api-client.js';
+import { CLI_EXIT, CliError } from '../cli-support.js';
 import type { OrchestratorHooks, RunningOrchestrator } from '../../orchestrator/server.js';
 
 export interface ServeOptions {

@@ -2,13 +2,15 @@
 // options, gets the trust anchor, registers the devices, prints live counts; the devices are
 // device-sim's reference agents. Never prints a key or the operator token.
 import { readFile } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { InvalidArgumentError, type Command } from 'commander';
 import { pino } from 'pino';
 import { rootEnvelope, updateRoot, verifyTrustAnchor, type RootEnvelope } from '../../protocol/index.js';
 import { nodeEd25519 } from '../../node-crypto/ed25519.js';
-import { AgentError, brokerUrlList, FileDeviceStore, silentAgentLogger, type AgentLogger } from '../../device-sim/agent/index.js';
+import { ApiCallError } from '../../api-client/index.js';
+import { AgentError, brokerUrlList, FileDeviceStore, isAgentError, silentAgentLogger, type AgentLogger } from '../../device-sim/agent/index.js';
 import {
-  ApiCallError, connectFleet, DEFAULT_CONNECT, DEFAULT_ID_PREFIX, DEFAULT_SEED, fetchTrustAnchor, formatCounts,
+  connectFleet, DEFAULT_CONNECT, DEFAULT_ID_PREFIX, DEFAULT_SEED, fetchTrustAnchor, formatCounts,
   MAX_FLEET_SIZE, parseProfileMix, provisionFleet, registerDevices, type FleetState,
 } from '../../device-sim/sim/index.js';
 
@@ -105,23 +107,21 @@ async function rootFromApi(api: string, wait: boolean, io: SimIo, now: () => num
     try {
       return await fetchTrustAnchor(api, now());
     } catch (error) {
-      const retryable = error instanceof ApiCallError && (error.code === 'ERR_API_UNREACHABLE' || error.code === 'ERR_NO_ROOT');
+      const retryable = (error instanceof ApiCallError && error.kind === 'unreachable') || isAgentError(error, 'ERR_NO_ROOT');
       if (!wait || !retryable) apiFailure(error);
       if (!announced) say(`waiting for ${api} to serve a root (${(error as Error).message}); publish one with fleet-ota root publish`);
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, SIM_PRINT.rootRetryMs);
-        io.signal.addEventListener('abort', () => {
-          clearTimeout(timer);
-          resolve();
-        }, { once: true });
-      });
+      await sleep(SIM_PRINT.rootRetryMs, undefined, { signal: io.signal }).catch(() => undefined);
       if (io.signal.aborted) return undefined;
     }
   }
 }
 
+/** The simulator's codes for an API failure: the server refused (exit 3), or could not be used (1). */
+const API_FAILURE_CODES = { refused: 'ERR_API_REFUSED', unreachable: 'ERR_API_UNREACHABLE', bad_response: 'ERR_API_RESPONSE' } as const;
+
 function apiFailure(error: unknown): never {
-  if (error instanceof ApiCallError) throw new SimCommandError(error.code, error.message, error.code === 'ERR_API_REFUSED' ? 3 : 1);
+  if (error instanceof ApiCallError) throw new SimCommandError(API_FAILURE_CODES[error.kind], error.message, error.kind === 'refused' ? 3 : 1);
+  if (isAgentError(error, 'ERR_NO_ROOT') || isAgentError(error, 'ERR_ROOT_CHAIN')) throw new SimCommandError(error.code, error.message, 1);
   throw error;
 }
 

@@ -9,7 +9,7 @@ import { createToken, findToken, listTokens, revokeToken, TokenError, type ApiRo
 import { loadOrchestratorConfig } from '../../orchestrator/config.js';
 import { createRedis } from '../../state/redis.js';
 import type { Redis } from 'ioredis';
-import { CLI_EXIT, CliError, output, table } from '../api-client.js';
+import { CLI_EXIT, CliError, output, table } from '../cli-support.js';
 
 async function withRedis<T>(work: (redis: Redis, prefix: string) => Promise<T>): Promise<T> {
   const config = loadOrchestratorConfig();

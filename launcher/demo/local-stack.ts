@@ -2,6 +2,7 @@
 // signed release, and simulated devices registered through the API. The demo (`npm start`),
 // the benchmark and the integration tests all stand on it, so they exercise the real paths.
 import { randomBytes, createHash } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,7 +19,8 @@ import type { RolloutView } from '../../orchestrator/rollouts/model.js';
 import type { RolloutSpecInput } from '../../orchestrator/rollouts/spec.js';
 import type { EngineOptions } from '../../orchestrator/rollouts/engine.js';
 import { startFleetOrchestrator, type FleetOrchestrator, type FleetOrchestratorOptions } from '../../orchestrator/service.js';
-import { apiCaller, publishReleaseViaApi, registerDevicesViaApi, type ApiCall } from './api.js';
+import { createApiClient, publishRoot, type ApiClient, type JsonCall } from '../../api-client/index.js';
+import { publishReleaseViaApi, registerDevicesViaApi } from './api.js';
 
 export interface LocalStackOptions {
   redisUrl?: string;
@@ -56,7 +58,9 @@ export interface LocalStack {
   readToken: string;
   /** The orchestrator's broker service account (tests and tools that subscribe like it). */
   serviceAccount: { username: string; secret: string };
-  api: ApiCall;
+  /** The operator's API client; `api` is its JSON shorthand. */
+  client: ApiClient;
+  api: JsonCall;
   root: RootEnvelope;
   releaseKey: SigningKey;
   vendorId: string;
@@ -140,8 +144,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     let instances = 1;
     const orchestrator = await startFleetOrchestrator({ ...orchestratorOptions, instanceId: `${prefix}orchestrator-1` });
     closers.push(() => orchestrator.close());
-    const api = apiCaller(orchestrator.url, operatorToken);
-    await api('POST', '/v1/roots', root);
+    const client = createApiClient({ baseUrl: orchestrator.url, token: operatorToken });
+    const api = client.json;
+    await publishRoot(client, root);
 
     const stack: LocalStack = {
       prefix,
@@ -153,6 +158,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       operatorToken,
       readToken,
       serviceAccount: { username: 'orchestrator', secret: serviceSecret },
+      client,
       api,
       root,
       releaseKey,
@@ -164,10 +170,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         closers.push(() => another.close());
         return another;
       },
-      registerDevices: (devices) => registerDevicesViaApi(api, devices, { vendorId, classId }),
+      registerDevices: (devices) => registerDevicesViaApi(client, devices, { vendorId, classId }),
       async publishRelease(input) {
         const payload = input.payload ?? new Uint8Array(randomBytes(1024));
-        const stored = await publishReleaseViaApi(api, releaseKey, { ...input, vendorId, classId, payload });
+        const stored = await publishReleaseViaApi(client, releaseKey, { ...input, vendorId, classId, payload });
         return { releaseId: input.releaseId, sequence: input.sequence, digest: stored.digest, payload };
       },
       createRollout: (spec) => api<RolloutView>('POST', '/v1/rollouts', spec),
@@ -177,7 +183,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         let view = await stack.rollout(id);
         while (!done(view)) {
           if (Date.now() > deadline) throw new Error(`rollout ${id} did not reach the expected state in ${timeoutMs} ms: ${JSON.stringify({ status: view.status, reason: view.statusReason, counts: view.counts, waves: view.waves.map((w) => [w.status, w.counts]) })}`);
-          await new Promise((resolve) => setTimeout(resolve, 100));
+          await sleep(100);
           view = await stack.rollout(id);
         }
         return view;

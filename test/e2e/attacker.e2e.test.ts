@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectFleet, provisionFleet, type FleetHandle, type ProvisionedFleet } from '../../device-sim/sim/index.js';
-import { ApiCallError } from '../../launcher/demo/api.js';
+import { ApiCallError } from '../../api-client/index.js';
 import { startProcessStack, type ProcessStack } from '../support/process-stack.js';
 import type { RolloutView } from '../../orchestrator/rollouts/model.js';
 import type { ReasonCode } from '../../protocol/index.js';

@@ -1,6 +1,7 @@
 // fleet-ota as separate processes on loopback: `fleet-ota broker` and `fleet-ota serve`, each a
 // child process configured only through its environment, exactly as an operator runs them.
 // The end-to-end tests and the benchmark drive it; devices run in the calling process.
+import { setTimeout as sleep } from 'node:timers/promises';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -16,7 +17,8 @@ import { readPrivateKeyFile } from '../../orchestrator/keys/key-file.js';
 import { readRootFile, rootFileName } from '../../orchestrator/keys/key-set.js';
 import type { RolloutView } from '../../orchestrator/rollouts/model.js';
 import type { RolloutSpecInput } from '../../orchestrator/rollouts/spec.js';
-import { apiCaller, publishReleaseViaApi, registerDevicesViaApi, type ApiCall } from '../../launcher/demo/api.js';
+import { createApiClient, publishRoot, type ApiClient, type JsonCall } from '../../api-client/index.js';
+import { publishReleaseViaApi, registerDevicesViaApi } from '../../launcher/demo/api.js';
 
 const CLI = fileURLToPath(new URL('../../launcher/fleet-ota.js', import.meta.url));
 /**
@@ -90,7 +92,9 @@ export interface ProcessStack {
   redis: Redis;
   brokerUrl: string;
   apiUrl: string;
-  api: ApiCall;
+  /** The operator's API client (follows a restarted orchestrator); `api` is its JSON shorthand. */
+  readonly client: ApiClient;
+  api: JsonCall;
   operatorToken: string;
   root: RootEnvelope;
   releaseKey: SigningKey;
@@ -177,8 +181,9 @@ export async function startProcessStack(options: ProcessStackOptions = {}): Prom
     // A restarted orchestrator keeps the address: signed releases name artifact URLs on it.
     orchestratorEnv.FLEET_HTTP_PORT = new URL(first.url).port;
     let apiUrl = first.url;
-    let api = apiCaller(apiUrl, operatorToken);
-    await api('POST', '/v1/roots', root);
+    let client = createApiClient({ baseUrl: apiUrl, token: operatorToken });
+    let api = client.json;
+    await publishRoot(client, root);
 
     const stack: ProcessStack = {
       prefix,
@@ -186,6 +191,9 @@ export async function startProcessStack(options: ProcessStackOptions = {}): Prom
       brokerUrl,
       get apiUrl() {
         return apiUrl;
+      },
+      get client() {
+        return client;
       },
       get api() {
         return api;
@@ -202,7 +210,8 @@ export async function startProcessStack(options: ProcessStackOptions = {}): Prom
       async restartOrchestrator() {
         const next = await startOrchestrator();
         apiUrl = next.url;
-        api = apiCaller(apiUrl, operatorToken);
+        client = createApiClient({ baseUrl: apiUrl, token: operatorToken });
+        api = client.json;
         stack.orchestrator = next.child;
         return next.child;
       },
@@ -214,10 +223,10 @@ export async function startProcessStack(options: ProcessStackOptions = {}): Prom
       },
       startBroker,
       async registerDevices(devices) {
-        await registerDevicesViaApi(api, devices, { vendorId, classId });
+        await registerDevicesViaApi(client, devices, { vendorId, classId });
       },
       async publishRelease(input) {
-        const stored = await publishReleaseViaApi(api, releaseKey, { ...input, vendorId, classId, payload: input.payload ?? new Uint8Array(randomBytes(1024)) });
+        const stored = await publishReleaseViaApi(client, releaseKey, { ...input, vendorId, classId, payload: input.payload ?? new Uint8Array(randomBytes(1024)) });
         return { releaseId: input.releaseId, digest: stored.digest };
       },
       createRollout: (spec) => api<RolloutView>('POST', '/v1/rollouts', spec),
@@ -227,7 +236,7 @@ export async function startProcessStack(options: ProcessStackOptions = {}): Prom
           const view = await api<RolloutView>('GET', `/v1/rollouts/${id}`).catch(() => undefined);
           if (view && done(view)) return view;
           if (Date.now() > deadline) throw new Error(`rollout ${id} not there in ${timeoutMs} ms: ${JSON.stringify(view && { status: view.status, counts: view.counts })}`);
-          await new Promise((resolve) => setTimeout(resolve, 100));
+          await sleep(100);
         }
       },
       close,

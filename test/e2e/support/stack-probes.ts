@@ -1,6 +1,7 @@
 // Read-only probes of a running process stack over its public interfaces (HTTP API, MQTT), and
 // polling with a deadline instead of fixed sleeps. Nothing here changes the system under test.
-import type { ApiCall } from '../../../launcher/demo/api.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { JsonCall } from '../../../api-client/index.js';
 import type { ProcessStack } from '../../support/process-stack.js';
 import type { DeviceRecord } from '../../../state/device-record.js';
 import type { DeviceState } from '../../../protocol/index.js';
@@ -12,7 +13,7 @@ export async function waitUntil(check: () => boolean | Promise<boolean>, timeout
   for (;;) {
     if (await check()) return;
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${typeof what === 'string' ? what : what()}`);
-    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+    await sleep(intervalMs);
   }
 }
 
@@ -27,7 +28,7 @@ export interface RolloutDeviceEntry {
 }
 
 /** Every device entry of a rollout, through GET /v1/rollouts/:id/devices and its cursor. */
-export async function rolloutDevices(api: ApiCall, rolloutId: string): Promise<Map<string, RolloutDeviceEntry>> {
+export async function rolloutDevices(api: JsonCall, rolloutId: string): Promise<Map<string, RolloutDeviceEntry>> {
   const out = new Map<string, RolloutDeviceEntry>();
   let cursor: string | undefined;
   for (let page = 0; page < 1_000; page++) {
@@ -41,7 +42,7 @@ export async function rolloutDevices(api: ApiCall, rolloutId: string): Promise<M
 }
 
 /** Registry records (GET /v1/devices/:id) of `ids`, a few requests at a time. */
-export async function registryRecords(api: ApiCall, ids: readonly string[]): Promise<Map<string, DeviceRecord>> {
+export async function registryRecords(api: JsonCall, ids: readonly string[]): Promise<Map<string, DeviceRecord>> {
   const out = new Map<string, DeviceRecord>();
   const concurrency = 16;
   for (let i = 0; i < ids.length; i += concurrency) {

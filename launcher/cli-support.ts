@@ -1,21 +1,17 @@
-// The CLI's HTTP client for the orchestrator API: URL and token from flags or environment,
-// JSON and streamed bodies, server refusals turned into exit code 3, network trouble into 1.
-// Also the small output helpers the command groups share (--json, progress bars on a TTY).
+// What the command groups share: exit codes and CliError, --api/--token/--json and the API
+// client they select (api-client/, with its failures read as exit codes 3 and 1), output
+// helpers (--json, tables, progress bars on a TTY) and reading JSON documents to send.
 import { readFile } from 'node:fs/promises';
-import { request as httpRequest, type IncomingMessage } from 'node:http';
-import { request as httpsRequest } from 'node:https';
-import type { Readable } from 'node:stream';
-import { Transform } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
+import { createApiClient as createSharedApiClient, type ApiCallError, type ApiClient } from '../api-client/index.js';
+
+export type { ApiClient };
 
 /** The CLI's exit codes (main.ts re-exports them as EXIT; importing main would run the CLI). */
 export const CLI_EXIT = { ok: 0, failure: 1, usage: 2, refused: 3, paused: 4, aborted: 5 } as const;
 
 export const DEFAULT_API_URL = 'http://127.0.0.1:8080';
-/** Largest response body the CLI reads (lists of 1,000 devices fit comfortably). */
-const MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
 
 /** An error main.ts prints as `fleet-ota: <message> (<code>)` and exits with `exitCode`. */
 export class CliError extends Error {
@@ -44,98 +40,26 @@ export function withApiOptions(command: Command): Command {
     .option('--json', 'print JSON for scripts instead of text');
 }
 
-export interface ApiClient {
-  readonly baseUrl: string;
-  request<T>(method: string, path: string, body?: RequestBody): Promise<T>;
-}
-
-export type RequestBody =
-  | { json: unknown }
-  | { stream: Readable; contentType: string; length?: number; onProgress?: (sentBytes: number) => void };
-
+/** The orchestrator API client for a command: --api / FLEET_API_URL, --token / FLEET_API_TOKEN. */
 export function createApiClient(options: ApiOptions, env: NodeJS.ProcessEnv = process.env): ApiClient {
-  const baseUrl = (options.api ?? env.FLEET_API_URL ?? DEFAULT_API_URL).replace(/\/+$/, '');
-  let base: URL;
-  try {
-    base = new URL(baseUrl);
-    if (base.protocol !== 'http:' && base.protocol !== 'https:') throw new Error('not http');
-  } catch {
-    throw new CliError(CLI_EXIT.usage, 'bad_api_url', `--api ${baseUrl} is not an http(s) URL`);
-  }
+  const baseUrl = options.api ?? env.FLEET_API_URL ?? DEFAULT_API_URL;
   const token = options.token ?? env.FLEET_API_TOKEN;
-  return {
-    baseUrl,
-    request: <T>(method: string, path: string, body?: RequestBody) => send<T>(base, token, method, path, body),
-  };
+  try {
+    return createSharedApiClient({ baseUrl, ...(token ? { token } : {}) });
+  } catch {
+    throw new CliError(CLI_EXIT.usage, 'bad_api_url', `--api ${baseUrl.replace(/\/+$/, '')} is not an http(s) URL`);
+  }
 }
 
-async function readBody(response: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of response as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > MAX_RESPONSE_BYTES) throw new CliError(CLI_EXIT.failure, 'response_too_large', 'the server answered more than 64 MiB');
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks).toString('utf8');
-}
-
-function send<T>(base: URL, token: string | undefined, method: string, path: string, body?: RequestBody): Promise<T> {
-  const url = new URL(`${base.pathname.replace(/\/$/, '')}${path}`, base);
-  const headers: Record<string, string> = { accept: 'application/json' };
-  if (token) headers.authorization = `Bearer ${token}`;
-  let payload: Buffer | undefined;
-  if (body && 'json' in body) {
-    payload = Buffer.from(JSON.stringify(body.json));
-    headers['content-type'] = 'application/json';
-    headers['content-length'] = String(payload.length);
-  } else if (body) {
-    headers['content-type'] = body.contentType;
-    if (body.length !== undefined) headers['content-length'] = String(body.length);
-  }
-  const requestFn = url.protocol === 'https:' ? httpsRequest : httpRequest;
-
-  return new Promise<T>((resolve, reject) => {
-    let answered = false;
-    const req = requestFn(url, { method, headers }, (response) => {
-      answered = true;
-      readBody(response).then((text) => {
-        const status = response.statusCode ?? 0;
-        let parsed: unknown;
-        try {
-          parsed = text.length > 0 ? JSON.parse(text) : undefined;
-        } catch {
-          parsed = undefined;
-        }
-        if (status >= 200 && status < 300) return resolve(parsed as T);
-        const error = parsed as { code?: string; message?: string } | undefined;
-        const code = error?.code ?? `http_${status}`;
-        const message = error?.message ?? `${method} ${path} answered ${status}`;
-        // 4xx: the server refused this input (3); 5xx: a failure worth retrying (1).
-        reject(new CliError(status >= 400 && status < 500 ? CLI_EXIT.refused : CLI_EXIT.failure, code, message, status));
-      }, reject);
-    });
-    req.on('error', (error: NodeJS.ErrnoException) => {
-      // A server that refuses an upload early answers, then closes: its answer wins.
-      if (answered) return;
-      reject(new CliError(CLI_EXIT.failure, 'network', `cannot reach ${base.origin}: ${error.code ?? error.message}`));
-    });
-    if (body && 'stream' in body) {
-      let sent = 0;
-      const meter = new Transform({
-        transform(chunk: Buffer, _encoding, done) {
-          sent += chunk.length;
-          body.onProgress?.(sent);
-          done(null, chunk);
-        },
-      });
-      pipeline(body.stream, meter, req).catch(() => {
-        // Reported through the request's 'error' or its response.
-      });
-    } else {
-      req.end(payload);
-    }
-  });
+/**
+ * The CLI's reading of an API failure (main.ts prints it): a 4xx is the server refusing this
+ * input (exit 3), a 5xx or a network failure is worth retrying (exit 1). The message is the
+ * server's own, as the operator should read it.
+ */
+export function cliErrorOf(error: ApiCallError): CliError {
+  if (error.kind !== 'refused') return new CliError(CLI_EXIT.failure, error.code, error.message);
+  const status = error.status ?? 0;
+  return new CliError(status >= 400 && status < 500 ? CLI_EXIT.refused : CLI_EXIT.failure, error.code, error.serverMessage ?? error.message, status);
 }
 
 /** Prints `value` as JSON (--json) or the text `human` returns. */
