@@ -13,5 +13,6 @@ export * from './device/check-directive.js';
 export * from './device/policy.js';
 export * from './status/verify-status.js';
 export * from './status/detail.js';
+export * from './status/report-order.js';
 export * from './builders.js';
 export * from './token.js';

@@ -46,6 +46,11 @@ export interface DeviceRecord {
   lastStatus?: { rolloutId: string; state: string; reason?: string; at: string };
   lastSeenAt?: string;
   presence?: 'online' | 'offline';
+  /** Epoch of the newest applied report (docs/protocol.md#status-report; written by status ingestion). */
+  statusEpoch?: number;
+  /** The last status report refused for its (epoch, seq), and how many were (docs/protocol.md#status-report). */
+  statusRefused?: { reason: string; rolloutId: string; counter: number; epoch: number; seq: number; lastEpoch: number; lastSeq: number; at: string };
+  statusRefusedCount?: number;
 }
 
 export function encodeDeviceRecord(record: DeviceRecord): Record<string, string> {
@@ -67,6 +72,9 @@ export function encodeDeviceRecord(record: DeviceRecord): Record<string, string>
   if (record.lastStatus !== undefined) fields.lastStatus = JSON.stringify(record.lastStatus);
   if (record.lastSeenAt !== undefined) fields.lastSeenAt = record.lastSeenAt;
   if (record.presence !== undefined) fields.presence = record.presence;
+  if (record.statusEpoch !== undefined) fields.statusEpoch = String(record.statusEpoch);
+  if (record.statusRefused !== undefined) fields.statusRefused = JSON.stringify(record.statusRefused);
+  if (record.statusRefusedCount !== undefined) fields.statusRefusedCount = String(record.statusRefusedCount);
   return fields;
 }
 
@@ -100,5 +108,8 @@ export function decodeDeviceRecord(fields: Record<string, string>): DeviceRecord
   if (fields.lastStatus !== undefined) record.lastStatus = parseJson(fields.lastStatus, undefined);
   if (fields.lastSeenAt !== undefined) record.lastSeenAt = fields.lastSeenAt;
   if (fields.presence === 'online' || fields.presence === 'offline') record.presence = fields.presence;
+  if (fields.statusEpoch !== undefined) record.statusEpoch = Number(fields.statusEpoch);
+  if (fields.statusRefused !== undefined) record.statusRefused = parseJson(fields.statusRefused, undefined);
+  if (fields.statusRefusedCount !== undefined) record.statusRefusedCount = Number(fields.statusRefusedCount);
   return record;
 }

@@ -243,6 +243,13 @@ export class DeviceAgent {
   // ---- the running job ----
 
   private async resume(): Promise<void> {
+    // docs/protocol.md#status-report: a storage that never ran (fresh or reset) starts a new
+    // epoch, so the orchestrator takes its restarted `seq` instead of dropping it as stale. A
+    // later restart keeps the epoch (seq goes on from the record).
+    if (this.record.epoch === undefined) {
+      const epoch = Math.floor(this.deps.clock.now());
+      await this.commit((r) => ({ ...r, epoch }));
+    }
     const job = this.record.job;
     if (!job) {
       // The bootloader follows the record: a commit the record never saw is undone.

@@ -78,6 +78,12 @@ export interface DeviceRecord {
   readonly slots: { readonly A: SlotImage | null; readonly B: SlotImage | null };
   /** Last status `seq` used. */
   readonly statusSeq: number;
+  /**
+   * docs/protocol.md#status-report: the clock's time (seconds) when this storage was first
+   * started; `seq` counts within it. A reset storage gets a new, later epoch at its first start.
+   * Absent until then (and in records written before epochs).
+   */
+  readonly epoch?: number;
   readonly job: Job | null;
   readonly outbox: readonly OutboxEntry[];
   /** The last directive refused, so a retained copy redelivered on reconnect is not reported again. */
@@ -185,6 +191,7 @@ export const deviceRecordSchema = z.strictObject({
   activeSlot: slotName,
   slots: z.strictObject({ A: slotImage.nullable(), B: slotImage.nullable() }),
   statusSeq: wireInteger,
+  epoch: wireInteger.optional(),
   job: jobSchema.nullable(),
   outbox: z.array(outboxEntry).max(10_000),
   lastRejected: z.strictObject({ rolloutId: nameId, counter: wireInteger }).nullable(),

@@ -23,13 +23,14 @@ export interface Signer {
 
 /** The record with the report queued, and the report's body (for listeners). */
 export function withReport(record: DeviceRecord, fields: ReportFields, nowSeconds: number, signer: Signer, maxOutbox: number): { record: DeviceRecord; report: StatusSigned } {
-  // docs/protocol.md#status-report: seq strictly increasing per device; it is persisted with the report.
+  // docs/protocol.md#status-report: seq strictly increasing within the record's epoch; it is persisted with the report.
   const seq = record.statusSeq + 1;
   const report = buildStatusBody({
     deviceId: record.deviceId,
     rolloutId: fields.rolloutId,
     counter: fields.counter,
     seq,
+    ...(record.epoch !== undefined ? { epoch: record.epoch } : {}),
     state: fields.state,
     ...(fields.progress !== undefined ? { progress: Math.max(0, Math.min(100, Math.floor(fields.progress))) } : {}),
     ...(fields.reason !== undefined ? { reason: fields.reason } : {}),

@@ -34,6 +34,7 @@ function showDevice(d: Device): string {
     `last status  ${d.lastStatus ? `${d.lastStatus.state}${d.lastStatus.reason ? ` (${d.lastStatus.reason})` : ''} in ${d.lastStatus.rolloutId} at ${d.lastStatus.at}` : '-'}`,
     `last seen    ${d.lastSeenAt ?? '-'}`,
     `presence     ${d.presence ?? 'unknown'}`,
+    `refused      ${d.statusRefused ? `${d.statusRefusedCount ?? 1} report(s); last ${d.statusRefused.reason}: epoch ${d.statusRefused.epoch} seq ${d.statusRefused.seq} after epoch ${d.statusRefused.lastEpoch} seq ${d.statusRefused.lastSeq}, at ${d.statusRefused.at}` : '-'}`,
   ];
   return lines.join('\n');
 }

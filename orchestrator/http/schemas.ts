@@ -90,6 +90,17 @@ export const deviceSchema = {
     },
     lastSeenAt: { type: 'string' },
     presence: { type: 'string', enum: ['online', 'offline'] },
+    statusEpoch: { type: 'integer' },
+    statusRefused: {
+      type: 'object',
+      additionalProperties: true,
+      description: 'the last status report refused for its order (docs/protocol.md#status-report): reason stale or stale_epoch',
+      properties: {
+        reason: { type: 'string' }, rolloutId: { type: 'string' }, counter: { type: 'integer' }, epoch: { type: 'integer' }, seq: { type: 'integer' },
+        lastEpoch: { type: 'integer' }, lastSeq: { type: 'integer' }, at: { type: 'string' },
+      },
+    },
+    statusRefusedCount: { type: 'integer' },
   },
 } as const;
 

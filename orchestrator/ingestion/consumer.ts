@@ -4,7 +4,7 @@
 // Entries of a consumer that died are claimed after a while and applied (idempotently).
 import type { Redis } from 'ioredis';
 import { randomBytes } from 'node:crypto';
-import { formatWireTime, parseDeviceTopic, verifyStatusReport, PRESENCE_OFFLINE, PRESENCE_ONLINE, type StatusSigned } from '../../protocol/index.js';
+import { DEFAULT_STATUS_EPOCH, formatWireTime, parseDeviceTopic, verifyStatusReport, PRESENCE_OFFLINE, PRESENCE_ONLINE, type StatusSigned } from '../../protocol/index.js';
 import { nodeEd25519 } from '../../node-crypto/ed25519.js';
 import type { EventLog } from '../events/event-log.js';
 import type { Logger } from '../../runtime/logger.js';
@@ -29,7 +29,7 @@ export const DEFAULT_INGEST_OPTIONS: IngestOptions = { batchSize: 1_000, blockMs
 
 /** Outcomes counted per report: `applied`, or why it changed nothing. */
 export type IngestOutcome =
-  | 'applied' | 'stale' | 'unknown_rollout' | 'other_directive' | 'after_terminal' | 'backwards' | 'expired'
+  | 'applied' | 'stale' | 'stale_epoch' | 'unknown_rollout' | 'other_directive' | 'after_terminal' | 'backwards' | 'expired'
   | 'too_large' | 'bad_schema' | 'wrong_topic' | 'bad_signature' | 'unknown_device' | 'bad_topic' | 'presence';
 
 export interface IngestStats {
@@ -205,7 +205,7 @@ export class StatusConsumer {
         continue;
       }
       const r = check.report;
-      reports.push({ deviceId: r.deviceId, rolloutId: r.rolloutId, counter: r.counter, seq: r.seq, state: r.state, progress: r.progress ?? 0, reason: r.reason ?? '', at: r.at, installedReleaseId: r.installed.releaseId, installedSequence: r.installed.sequence, rootVersion: r.rootVersion });
+      reports.push({ deviceId: r.deviceId, rolloutId: r.rolloutId, counter: r.counter, seq: r.seq, state: r.state, progress: r.progress ?? 0, reason: r.reason ?? '', at: r.at, installedReleaseId: r.installed.releaseId, installedSequence: r.installed.sequence, rootVersion: r.rootVersion, epoch: r.epoch ?? DEFAULT_STATUS_EPOCH });
       outcomes.push(r);
     }
     return { ids, parsed, presence, presenceWrites, reports, outcomes, online };

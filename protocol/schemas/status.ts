@@ -12,6 +12,9 @@ export const statusSigned = z.strictObject({
   rolloutId: nameId,
   counter: wireInteger,
   seq: wireInteger,
+  // docs/protocol.md#status-report (issue 21 point 1): the device clock's time, in seconds, when its
+  // storage was last initialised; `seq` restarts under a higher epoch. Absent means epoch 0.
+  epoch: wireInteger.optional(),
   state: z.enum(REPORTED_STATES),
   progress: wireInteger.max(100).optional(),
   reason: z.enum(REASON_CODES).optional(),

@@ -136,17 +136,26 @@ return 0
 
 /**
  * applyStatus(KEYS: historyKey; ARGV: prefix, deviceId, rolloutId, counter, seq, state, progress,
- * reason, at, releaseId, sequence, rootVersion) -> { outcome, wave }. A state change is appended
+ * reason, at, releaseId, sequence, rootVersion, epoch?) -> { outcome, wave }. A state change is appended
  * to the device's history with the report's details. A report applies once, in order: a seq already
- * seen, a counter of another directive, a backwards move or anything after a terminal state
+ * seen in its epoch or an older epoch (refused: stale | stale_epoch, recorded on the device), a counter of another directive, a backwards move or anything after a terminal state
  * changes nothing (docs/protocol.md#device-states).
  */
 const applyStatus = `${common}
 local prefix, id, rid, counter, seq, state, progress, reason, at = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5]), ARGV[6], tonumber(ARGV[7]), ARGV[8], ARGV[9]
 local dev = prefix .. 'device:' .. id
-local last = tonumber(redis.call('HGET', dev, 'statusSeq') or '-1')
-if seq <= last then return { 'stale', -1 } end
-redis.call('HSET', dev, 'statusSeq', seq, 'lastSeenAt', at, 'installedReleaseId', ARGV[10], 'installedSequence', ARGV[11], 'rootVersion', ARGV[12],
+-- protocol's reportOrder: seq counts within an epoch; epochs only move forward.
+local epoch = tonumber(ARGV[13] or '0')
+local pos = redis.call('HMGET', dev, 'statusEpoch', 'statusSeq')
+local lastEpoch, last = tonumber(pos[1] or '0'), tonumber(pos[2] or '-1')
+local order = (epoch > lastEpoch and 'newer') or (epoch < lastEpoch and 'stale_epoch') or (seq > last and 'newer') or 'stale'
+if order ~= 'newer' then
+  -- Shown on the device (GET /v1/devices/:id) and counted, never a silent drop.
+  redis.call('HINCRBY', dev, 'statusRefusedCount', 1)
+  redis.call('HSET', dev, 'statusRefused', cjson.encode({ reason = order, rolloutId = rid, counter = counter, epoch = epoch, seq = seq, lastEpoch = lastEpoch, lastSeq = last, at = at }))
+  return { order, -1 }
+end
+redis.call('HSET', dev, 'statusEpoch', epoch, 'statusSeq', seq, 'lastSeenAt', at, 'installedReleaseId', ARGV[10], 'installedSequence', ARGV[11], 'rootVersion', ARGV[12],
   'lastStatus', cjson.encode({ rolloutId = rid, state = state, reason = (reason ~= '' and reason or nil), at = at }))
 local base = prefix .. 'rollout:' .. rid
 local e = parse(redis.call('HGET', base .. ':devices', id))

@@ -1,6 +1,7 @@
 // Status apply: verified device reports (ingestion) applied to their rollouts in one pipelined
 // batch, in the order given, with one result per report. A report applies once and in order
-// (docs/protocol.md#device-states): a seq already seen, a counter of another directive, a
+// (docs/protocol.md#device-states): a seq already seen in its epoch or an older epoch (refused
+// stale | stale_epoch and recorded on the device), a counter of another directive, a
 // backwards move or anything after a terminal state changes nothing and says why.
 import type { Redis } from 'ioredis';
 import { deviceRolloutKeys } from './keys.js';
@@ -20,10 +21,12 @@ export interface StatusReportInput {
   installedReleaseId: string;
   installedSequence: number;
   rootVersion: number;
+  /** docs/protocol.md#status-report: the report's epoch (0 when it carries none). */
+  epoch?: number;
 }
 
 /** `applied`, or why the report changed nothing in its rollout. */
-export const STATUS_APPLY_OUTCOMES = ['applied', 'stale', 'unknown_rollout', 'other_directive', 'after_terminal', 'backwards', 'expired'] as const;
+export const STATUS_APPLY_OUTCOMES = ['applied', 'stale', 'stale_epoch', 'unknown_rollout', 'other_directive', 'after_terminal', 'backwards', 'expired'] as const;
 export type StatusApplyOutcome = (typeof STATUS_APPLY_OUTCOMES)[number];
 
 export interface StatusApplyResult {
@@ -41,7 +44,7 @@ export async function applyStatusReports(redis: Redis, prefix: string, reports: 
   rolloutScripts(redis);
   const pipe = redis.pipeline() as ReturnType<Redis['pipeline']> & { applyStatus(historyKey: string, ...args: (string | number)[]): unknown };
   for (const r of reports) {
-    pipe.applyStatus(deviceRolloutKeys(prefix, r.deviceId).history, prefix, r.deviceId, r.rolloutId, r.counter, r.seq, r.state, r.progress, r.reason, r.at, r.installedReleaseId, r.installedSequence, r.rootVersion);
+    pipe.applyStatus(deviceRolloutKeys(prefix, r.deviceId).history, prefix, r.deviceId, r.rolloutId, r.counter, r.seq, r.state, r.progress, r.reason, r.at, r.installedReleaseId, r.installedSequence, r.rootVersion, r.epoch ?? 0);
   }
   const replies = (await pipe.exec()) ?? [];
   return reports.map((_, i) => {

@@ -109,6 +109,8 @@ export function buildProtocolExamples(): ProtocolExamples {
     rolloutId: 'r-2026-12-01',
     counter: 7,
     seq: 12,
+    // The device's storage was initialised a month before `now`.
+    epoch: EXAMPLE_NOW - 30 * DAY,
     state: 'downloading',
     progress: 40,
     installed: { releaseId: 'fw-2.3.1', sequence: 41 },
