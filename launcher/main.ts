@@ -4,6 +4,7 @@
 // Under --json every error is one JSON line `{"code","message"}` on stderr (stdout holds results only).
 import { Command, CommanderError } from 'commander';
 import { registerKeysCommands } from './commands/keys.js';
+import { registerCertsCommands } from './commands/certs.js';
 import { registerDevicesCommands } from './commands/devices.js';
 import { registerReleasesCommands } from './commands/releases.js';
 import { registerRootCommands } from './commands/root.js';
@@ -35,6 +36,7 @@ export function buildProgram(options: { jsonErrors?: boolean } = {}): Command {
     program.configureOutput({ outputError: (text, write) => write(jsonError('usage', text.trim().replace(/^error: /, ''))) });
   }
   registerKeysCommands(program);
+  registerCertsCommands(program);
   registerDevicesCommands(program);
   registerReleasesCommands(program);
   registerRootCommands(program);

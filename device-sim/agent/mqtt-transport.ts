@@ -5,9 +5,10 @@
 // Several broker URLs (nodes of one cluster, or brokers behind no balancer) fail over: a device
 // starts on one picked at random (a fleet spreads over the nodes) and moves to the next after
 // any attempt that fails or connection that drops.
+import { createPrivateKey } from 'node:crypto';
 import mqtt, { type MqttClient } from 'mqtt';
 import {
-  buildConnectToken, directiveTopic, LIMITS, PRESENCE_OFFLINE, PRESENCE_ONLINE, presenceTopic, statusTopic, type Ed25519,
+  buildConnectToken, directiveTopic, LIMITS, PRESENCE_OFFLINE, PRESENCE_ONLINE, presenceTopic, statusTopic, toBase64url, type Ed25519,
 } from '../../protocol/index.js';
 import { backoffDelay, type BackoffPolicy } from './backoff.js';
 import type { Clock } from './clock.js';
@@ -34,6 +35,12 @@ export interface MqttTransportOptions {
   logger?: AgentLogger;
   /** TLS for mqtts:// (CA bundle, server name check). */
   tls?: { ca?: string | Buffer; rejectUnauthorized?: boolean };
+  /**
+   * An X.509 client certificate (PEM) over this device's key, for a broker that authenticates
+   * devices by certificate (Mosquitto, EMQX, HiveMQ, AWS IoT Core: `fleet-ota certs issue`).
+   * The TLS key is the device key itself; the connect token is still sent as the password.
+   */
+  certificate?: string;
 }
 
 export const DEFAULT_MQTT_TRANSPORT = {
@@ -51,6 +58,7 @@ export class MqttTransport implements Transport {
   private handlers: TransportHandlers | undefined;
   private attempt = 0;
   private readonly brokerUrls: readonly string[];
+  private readonly clientTls: { key: string; cert: string } | undefined;
   private urlIndex: number;
   private reconnectTimer: NodeJS.Timeout | undefined;
   private stableTimer: NodeJS.Timeout | undefined;
@@ -68,6 +76,7 @@ export class MqttTransport implements Transport {
     this.options = options;
     this.logger = options.logger ?? silentAgentLogger;
     this.brokerUrls = brokerUrlList(options.brokerUrl);
+    this.clientTls = options.certificate ? { key: devicePrivateKeyPem(options.secretKey, options.ed25519), cert: options.certificate } : undefined;
     this.urlIndex = Math.floor((options.random ?? Math.random)() * this.brokerUrls.length) % this.brokerUrls.length;
   }
 
@@ -106,6 +115,7 @@ export class MqttTransport implements Transport {
       // docs/protocol.md#mqtt-topics: presence is retained; the broker publishes `offline` if we vanish.
       will: { topic: presenceTopic(o.deviceId), payload: Buffer.from(PRESENCE_OFFLINE), qos: 1, retain: true },
       ...(o.tls ?? {}),
+      ...(this.clientTls ?? {}),
     });
     this.client = client;
     client.on('connect', () => this.onConnect(client));
@@ -289,4 +299,10 @@ export function brokerUrlList(value: string | readonly string[]): string[] {
     if (!BROKER_URL_SCHEMES.has(url.protocol)) throw new AgentError('ERR_PROVISION', `not an MQTT URL (mqtt://, mqtts://, ws://, wss://): ${JSON.stringify(entry)}`);
   }
   return entries;
+}
+
+/** The device's Ed25519 secret key as PKCS#8 PEM, the form Node's TLS takes a client key in. */
+function devicePrivateKeyPem(secretKey: Uint8Array, ed25519: Ed25519): string {
+  const jwk = { kty: 'OKP', crv: 'Ed25519', d: toBase64url(secretKey), x: toBase64url(ed25519.publicKeyOf(secretKey)) };
+  return createPrivateKey({ key: jwk, format: 'jwk' }).export({ format: 'pem', type: 'pkcs8' }).toString();
 }

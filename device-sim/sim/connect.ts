@@ -25,6 +25,8 @@ export interface ConnectOptions {
   clock?: Clock;
   logger?: AgentLogger;
   tls?: { ca?: string | Buffer; rejectUnauthorized?: boolean };
+  /** Each device's X.509 client certificate (PEM), for a broker that authenticates by certificate. */
+  certificateOf?: (deviceId: string) => string | undefined;
   /** Hears every report from the first one on: a device with a directive waiting for it may
    *  report (even finish) before connectFleet returns, too early for `onReport` on the handle. */
   onReport?: (event: FleetReport) => void;
@@ -82,6 +84,7 @@ export async function connectFleet(fleet: ProvisionedFleet, options: ConnectOpti
   };
   const ctx = {
     brokerUrl: options.brokerUrl,
+    ...(options.certificateOf ? { certificateOf: options.certificateOf } : {}),
     tokenLifetimeSeconds: options.tokenLifetimeSeconds ?? DEFAULT_CONNECT.tokenLifetimeSeconds,
     ed25519: fleet.ed25519,
     clock,

@@ -20,6 +20,7 @@ import type { SimTuning } from './tuning.js';
 export interface KitContext {
   /** One broker URL or several to fail over between (agent/mqtt-transport.ts). */
   brokerUrl: string | readonly string[];
+  certificateOf?: (deviceId: string) => string | undefined;
   tokenLifetimeSeconds: number;
   ed25519: Ed25519;
   clock: Clock;
@@ -71,6 +72,7 @@ export function buildSimDevice(ctx: KitContext, record: DeviceRecord, profile: P
   const { tuning } = ctx;
   const id = record.deviceId;
   const clock = profile === 'clock-skew' ? skewedClock(ctx.clock, Math.round(between(random, -1, 1) * tuning.clockSkewMaxSeconds)) : ctx.clock;
+  const certificate = ctx.certificateOf?.(id);
   const transport = new MqttTransport({
     brokerUrl: ctx.brokerUrl,
     deviceId: id,
@@ -81,6 +83,7 @@ export function buildSimDevice(ctx: KitContext, record: DeviceRecord, profile: P
     random,
     logger: ctx.logger,
     ...(ctx.tls ? { tls: ctx.tls } : {}),
+    ...(certificate ? { certificate } : {}),
   });
   const slots = new MemorySlots({ failInstall: profile === 'install-failure', failHealthCheck: profile === 'health-check-failure' });
   const fetcher = profile === 'slow-network' ? ctx.fetchers.slow
