@@ -7,6 +7,7 @@ import { Aedes, type Client } from 'aedes';
 import type { Redis } from 'ioredis';
 import type { Registry } from 'prom-client';
 import { createLogger, type Logger } from '../runtime/logger.js';
+import { brokerEventsChannel } from '../state/logs/index.js';
 import { createRedis } from '../state/redis.js';
 import { createConnectHooks } from './adapter/connect-hooks.js';
 import { liveClients, type AdapterContext } from './adapter/context.js';
@@ -113,7 +114,7 @@ export async function startBroker(config: BrokerConfig, deps: BrokerDeps = {}): 
   const recorder = new RefusalRecorder({
     metrics,
     publisher: redis,
-    channel: `${config.keyPrefix}events:broker`,
+    channel: brokerEventsChannel(config.keyPrefix),
     brokerId: aedes.id,
     now,
     onFlush: (counts) => logger.info({ refusals: counts }, 'refusals'),

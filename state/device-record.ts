@@ -1,27 +1,19 @@
-// Redis layout of the device registry: the orchestrator writes these records, the broker reads
-// device keys and revocation from them. One place defines the key names and the field codec.
+// The device record's codec (Redis hash fields <-> DeviceRecord): the registry writes records,
+// status ingestion and the rollout scripts add to them, the broker and ingestion read keys and
+// revocation from them.
 import { deviceKey } from './registry/device-keys.js';
+import { revokedChannel } from './registry/keys.js';
 
-/** Keys under a deployment's prefix (default `fleet:`; tests use a unique prefix per run). */
+/**
+ * The device record and revocation channel names under a deployment's prefix (default `fleet:`;
+ * tests use a unique prefix per run). The registry's indexes: state/registry/keys.ts.
+ */
 export function registryKeys(prefix: string) {
   return {
     /** Hash per device: see DeviceRecord fields. */
     device: (deviceId: string) => deviceKey(prefix, deviceId),
-    /** Sorted set of every device id (score 0: lexicographic order for cursor paging). */
-    deviceIndex: `${prefix}devices`,
-    /**
-     * Sorted set (score 0) of device ids per group / tag / class: targeting and list filters
-     * page through them with ZRANGEBYLEX like the main index.
-     */
-    group: (name: string) => `${prefix}devices:group:${name}`,
-    tag: (name: string) => `${prefix}devices:tag:${name}`,
-    deviceClass: (vendorId: string, classId: string) => `${prefix}devices:class:${vendorId}/${classId}`,
-    /** Set of `vendorId/classId` pairs that have devices (filters by vendorId or classId alone). */
-    classes: `${prefix}devices:classes`,
-    /** Sorted set (score 0) of revoked device ids. */
-    revokedIndex: `${prefix}devices:revoked`,
-    /** Pub/sub channel: a revoked device id is published here; brokers drop cache and connection. */
-    revokedChannel: `${prefix}events:device-revoked`,
+    /** Pub/sub channel: a revoked device id is published here; every device-key cache drops it. */
+    revokedChannel: revokedChannel(prefix),
   } as const;
 }
 

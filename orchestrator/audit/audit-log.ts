@@ -2,6 +2,7 @@
 // Stream under the key prefix. Actors are named by token id and label, never by the token.
 // Reads page newest first with optional action/target filters; writes never block an action.
 import type { Redis } from 'ioredis';
+import { auditLogKey, JsonStream } from '../../state/logs/index.js';
 import type { ApiRole } from '../auth/tokens.js';
 
 /** Entries kept; older ones are trimmed (approximately, as Redis does cheaply: XADD MAXLEN ~). */
@@ -52,20 +53,16 @@ export interface AuditQuery {
   target?: string;
 }
 
-export function auditLogKey(prefix: string): string {
-  return `${prefix}audit`;
-}
-
 export class AuditLog {
-  readonly key: string;
-  constructor(private readonly redis: Redis, prefix: string) {
-    this.key = auditLogKey(prefix);
+  private readonly stream: JsonStream;
+  constructor(redis: Redis, prefix: string) {
+    this.stream = new JsonStream(redis, auditLogKey(prefix), AUDIT_LOG_MAX_LENGTH);
   }
 
   async record(input: AuditInput, at = new Date()): Promise<string> {
     const reason = input.reason?.slice(0, AUDIT_REASON_MAX_CHARS);
     const data = JSON.stringify({ ...input, ...(reason ? { reason } : { reason: undefined }), at: at.toISOString() });
-    return (await this.redis.xadd(this.key, 'MAXLEN', '~', AUDIT_LOG_MAX_LENGTH, '*', 'e', data)) as string;
+    return this.stream.append(data);
   }
 
   /**
@@ -75,31 +72,31 @@ export class AuditLog {
   async list(query: AuditQuery = {}): Promise<{ entries: AuditEntry[]; next?: string }> {
     const limit = Math.min(Math.max(query.limit ?? 50, 1), AUDIT_PAGE_MAX);
     const entries: AuditEntry[] = [];
-    let end = query.before ? `(${query.before}` : '+';
+    let before = query.before;
     let scanned = 0;
     let lastId: string | undefined;
     while (entries.length < limit && scanned < AUDIT_SCAN_MAX) {
       const batch = Math.min(AUDIT_SCAN_MAX - scanned, query.action || query.target ? 500 : limit - entries.length);
-      const rows = await this.redis.xrevrange(this.key, end, '-', 'COUNT', batch);
+      const rows = await this.stream.before(before, batch);
       if (rows.length === 0) return { entries };
-      for (const [id, fields] of rows) {
+      for (const { id, data } of rows) {
         scanned++;
         lastId = id;
-        const entry = parseEntry(id, fields);
+        const entry = parseEntry(id, data);
         if (!entry || (query.action && entry.action !== query.action) || (query.target && entry.target !== query.target)) continue;
         entries.push(entry);
         if (entries.length === limit) break;
       }
-      end = `(${lastId}`;
+      before = lastId;
       if (rows.length < batch) return { entries };
     }
     return lastId ? { entries, next: lastId } : { entries };
   }
 }
 
-function parseEntry(id: string, fields: string[]): AuditEntry | undefined {
+function parseEntry(id: string, data: string): AuditEntry | undefined {
   try {
-    const value = JSON.parse(fields[1] ?? '') as Omit<AuditEntry, 'id'>;
+    const value = JSON.parse(data) as Omit<AuditEntry, 'id'>;
     return { id, ...value };
   } catch {
     return undefined;

@@ -3,6 +3,7 @@
 // marking it (the record stays, so audit entries keep a name). It never logs or lists a secret.
 import { createHash, randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
+import { readAllTokenRecords, readTokenRecord, writeTokenRecord } from '../../state/auth/token-records.js';
 
 export const ROLES = ['operator', 'read'] as const;
 export type ApiRole = (typeof ROLES)[number];
@@ -43,10 +44,6 @@ export interface CreateTokenOptions {
 export const MAX_TOKEN_CHARS = 256;
 const TOKEN_PREFIX = 'fota_';
 
-export function tokenKeys(prefix: string) {
-  return { tokens: `${prefix}auth:tokens` } as const;
-}
-
 export function hashToken(token: string): string {
   return createHash('sha256').update(token, 'utf8').digest('hex');
 }
@@ -70,7 +67,7 @@ export async function createToken(redis: Redis, prefix: string, role: ApiRole, o
   const token = `${TOKEN_PREFIX}${randomBytes(32).toString('base64url')}`;
   const record = tokenRecord(role, now, options.label, options.expiresAt);
   const hash = hashToken(token);
-  await redis.hset(tokenKeys(prefix).tokens, hash, JSON.stringify(record));
+  await writeTokenRecord(redis, prefix, hash, JSON.stringify(record));
   return { token, hash, id: tokenId(hash), record };
 }
 
@@ -81,7 +78,7 @@ function tokenRecord(role: ApiRole, now: Date, label?: string, expiresAt?: Date)
 /** Stores a caller-chosen token (the bootstrap tokens from the environment). */
 export async function storeToken(redis: Redis, prefix: string, token: string, role: ApiRole, label?: string, now = new Date()): Promise<string> {
   const hash = hashToken(token);
-  await redis.hset(tokenKeys(prefix).tokens, hash, JSON.stringify(tokenRecord(role, now, label)));
+  await writeTokenRecord(redis, prefix, hash, JSON.stringify(tokenRecord(role, now, label)));
   return hash;
 }
 
@@ -89,7 +86,7 @@ export async function storeToken(redis: Redis, prefix: string, token: string, ro
 export async function lookupToken(redis: Redis, prefix: string, token: string, now = new Date()): Promise<(TokenRecord & { id: string }) | undefined> {
   if (token.length === 0 || token.length > MAX_TOKEN_CHARS) return undefined;
   const hash = hashToken(token);
-  const record = parseRecord(await redis.hget(tokenKeys(prefix).tokens, hash));
+  const record = parseRecord(await readTokenRecord(redis, prefix, hash));
   if (!record || record.revokedAt) return undefined;
   if (record.expiresAt && !(Date.parse(record.expiresAt) > now.getTime())) return undefined;
   return { ...record, id: tokenId(hash) };
@@ -107,10 +104,9 @@ function parseRecord(raw: string | null): TokenRecord | undefined {
 
 /** Marks the token revoked (idempotent: the first revocation time stays). False when unknown. */
 export async function revokeToken(redis: Redis, prefix: string, hash: string, now = new Date()): Promise<boolean> {
-  const key = tokenKeys(prefix).tokens;
-  const record = parseRecord(await redis.hget(key, hash));
+  const record = parseRecord(await readTokenRecord(redis, prefix, hash));
   if (!record) return false;
-  if (!record.revokedAt) await redis.hset(key, hash, JSON.stringify({ ...record, revokedAt: now.toISOString() }));
+  if (!record.revokedAt) await writeTokenRecord(redis, prefix, hash, JSON.stringify({ ...record, revokedAt: now.toISOString() }));
   return true;
 }
 
@@ -123,7 +119,7 @@ export async function findToken(redis: Redis, prefix: string, hashPrefix: string
 
 /** Every token record (revoked and expired ones included), oldest first; hashes only, never a token. */
 export async function listTokens(redis: Redis, prefix: string): Promise<Array<TokenRecord & { hash: string; id: string }>> {
-  const all = await redis.hgetall(tokenKeys(prefix).tokens);
+  const all = await readAllTokenRecords(redis, prefix);
   return Object.entries(all)
     .flatMap(([hash, raw]) => {
       const record = parseRecord(raw);

@@ -4,6 +4,7 @@
 // the brokers' Prometheus counters are the record, this feeds the live stream only.
 import type { Redis } from 'ioredis';
 import type { Logger } from '../../runtime/logger.js';
+import { brokerEventsChannel } from '../../state/logs/index.js';
 import type { EventLog } from './event-log.js';
 
 export interface BrokerRelayOptions {
@@ -14,10 +15,6 @@ export interface BrokerRelayOptions {
 }
 
 export const DEFAULT_BROKER_RELAY_OPTIONS: BrokerRelayOptions = { intervalMs: 1_000, maxReasons: 64 };
-
-export function brokerEventsChannel(prefix: string): string {
-  return `${prefix}events:broker`;
-}
 
 const REASON = /^[a-z][a-z0-9_]{0,63}$/;
 /** Larger than any real interval's count; a bigger number is not a count. */

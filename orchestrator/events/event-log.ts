@@ -4,6 +4,7 @@
 // emitter goes through emit(), so each event is logged once, here.
 import type { Redis } from 'ioredis';
 import type { Logger } from '../../runtime/logger.js';
+import { eventLogKey, JsonStream, type StreamEntry, type StreamTrimInfo } from '../../state/logs/index.js';
 
 /** Events held for replay; older ones are trimmed (approximately, as Redis does cheaply). */
 export const EVENT_LOG_MAX_LENGTH = 10_000;
@@ -20,10 +21,6 @@ export interface StoredEvent {
   event: FleetEvent & { at: string };
 }
 
-export function eventLogKey(prefix: string): string {
-  return `${prefix}events`;
-}
-
 /** Events that change a rollout's course (created … completed, wave moves): logged as well as streamed. */
 function isLifecycle(event: FleetEvent): event is Extract<FleetEvent, { type: `rollout.${string}` | `wave.${string}` }> {
   return (event.type.startsWith('rollout.') && event.type !== 'rollout.counts') || event.type.startsWith('wave.');
@@ -32,15 +29,22 @@ function isLifecycle(event: FleetEvent): event is Extract<FleetEvent, { type: `r
 /** Halts and timeouts are what an operator is paged about. */
 const WARN_EVENTS = new Set<FleetEvent['type']>(['rollout.paused', 'rollout.aborted', 'wave.timed_out']);
 
+const toEvents = (entries: StreamEntry[]): StoredEvent[] => entries.map(({ id, data }) => ({ id, event: JSON.parse(data || '{}') }));
+
 export class EventLog {
-  readonly key: string;
-  constructor(private readonly redis: Redis, prefix: string, private readonly logger?: Logger) {
-    this.key = eventLogKey(prefix);
+  private readonly stream: JsonStream;
+  constructor(redis: Redis, prefix: string, private readonly logger?: Logger) {
+    this.stream = new JsonStream(redis, eventLogKey(prefix), EVENT_LOG_MAX_LENGTH);
+  }
+
+  /** The stream's key (tests read its length). */
+  get key(): string {
+    return this.stream.key;
   }
 
   async emit(event: FleetEvent, at = new Date()): Promise<string> {
     const data = JSON.stringify({ ...event, at: at.toISOString() });
-    const id = (await this.redis.xadd(this.key, 'MAXLEN', '~', EVENT_LOG_MAX_LENGTH, '*', 'e', data)) as string;
+    const id = await this.stream.append(data);
     if (this.logger && isLifecycle(event)) {
       // 1-based wave numbers in the message, as the console and the CLI show them; the field stays 0-based.
       const { type, ...fields } = event;
@@ -53,19 +57,20 @@ export class EventLog {
 
   /** Events after `afterId` (exclusive), oldest first. */
   async since(afterId: string, count = 500): Promise<StoredEvent[]> {
-    const rows = await this.redis.xrange(this.key, `(${afterId}`, '+', 'COUNT', count);
-    return rows.map(([id, fields]) => ({ id, event: JSON.parse(fields[1] ?? '{}') }));
+    return toEvents(await this.stream.after(afterId, count));
   }
 
   /** Blocks up to `blockMs` for events after `afterId` ('$' = only new ones). Needs its own connection. */
   async wait(reader: Redis, afterId: string, blockMs: number, count = 500): Promise<StoredEvent[]> {
-    const reply = (await reader.xread('COUNT', count, 'BLOCK', blockMs, 'STREAMS', this.key, afterId)) as Array<[string, Array<[string, string[]]>]> | null;
-    if (!reply) return [];
-    return reply[0]![1].map(([id, fields]) => ({ id, event: JSON.parse(fields[1] ?? '{}') }));
+    return toEvents(await this.stream.wait(reader, afterId, blockMs, count));
   }
 
-  async lastId(): Promise<string> {
-    const rows = await this.redis.xrevrange(this.key, '+', '-', 'COUNT', 1);
-    return rows[0]?.[0] ?? '0-0';
+  lastId(): Promise<string> {
+    return this.stream.lastId();
+  }
+
+  /** Whether (and how much) the stream was trimmed: SSE resumes detect gaps with it. */
+  trimInfo(): Promise<StreamTrimInfo | undefined> {
+    return this.stream.trimInfo();
   }
 }

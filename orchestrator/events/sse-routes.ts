@@ -127,7 +127,6 @@ export function eventRoutes(deps: EventRoutesDeps): FastifyPluginAsync {
       try {
         await pumpEvents({
           log,
-          redis: deps.redis,
           reader,
           res,
           start,

@@ -24,8 +24,6 @@ export interface StreamGapNotice {
 
 export interface SseStreamInput {
   log: EventLog;
-  /** Shared connection: XINFO and XRANGE (non-blocking). */
-  redis: Redis;
   /** This client's own connection: XREAD BLOCK holds it. */
   reader: Redis;
   res: ServerResponse;
@@ -50,46 +48,16 @@ function write(res: ServerResponse, chunk: string): Promise<void> {
   });
 }
 
-interface StreamInfo {
-  lastGeneratedId: string;
-  /** Oldest entry still held, if any. */
-  firstId?: string;
-  /** Entries ever added minus those held: more than 0 once anything was trimmed. */
-  dropped: number;
-}
-
-async function streamInfo(redis: Redis, key: string): Promise<StreamInfo | undefined> {
-  let flat: unknown[];
-  try {
-    flat = (await redis.call('XINFO', 'STREAM', key)) as unknown[];
-  } catch (error) {
-    // No stream yet: nothing was ever trimmed.
-    if (String((error as Error).message).includes('no such key')) return undefined;
-    throw error;
-  }
-  const info = new Map<string, unknown>();
-  for (let i = 0; i + 1 < flat.length; i += 2) info.set(String(flat[i]), flat[i + 1]);
-  const first = info.get('first-entry');
-  const length = Number(info.get('length') ?? 0);
-  // Redis >= 7.0 reports entries-added; older servers give no way to tell, so assume trimming.
-  const added = info.has('entries-added') ? Number(info.get('entries-added')) : Number.MAX_SAFE_INTEGER;
-  return {
-    lastGeneratedId: String(info.get('last-generated-id') ?? '0-0'),
-    ...(Array.isArray(first) && typeof first[0] === 'string' ? { firstId: first[0] } : {}),
-    dropped: added - length,
-  };
-}
-
 /**
  * Resolves the first id to read after, and whether the client missed trimmed events: its last
  * id is older than the oldest held one and something was trimmed. (If its id was exactly the
  * last one trimmed this reports a gap that is not one: a harmless extra refetch.)
  */
 async function resolveStart(input: SseStreamInput): Promise<{ cursor: string; gap: boolean }> {
-  const { start, log, redis } = input;
+  const { start, log } = input;
   if (start.kind === 'all') return { cursor: '0-0', gap: false };
   if (start.kind === 'tail') return { cursor: await log.lastId(), gap: false };
-  const info = await streamInfo(redis, log.key);
+  const info = await log.trimInfo();
   if (!info) return { cursor: start.afterId, gap: false };
   // An id from the future means the stream was recreated: everything held is new to the client.
   if (compareStreamIds(start.afterId, info.lastGeneratedId) > 0) return { cursor: '0-0', gap: true };

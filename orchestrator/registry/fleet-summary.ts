@@ -1,11 +1,11 @@
 // Fleet summary for dashboards: devices by class, installed release, presence and revocation.
-// A pass over the index reads what status ingestion wrote, whoever wrote it: a Lua script
-// aggregates one chunk of ids inside Redis per call (short calls, nothing shipped per device);
-// the pass is shared by concurrent callers and reused for a few seconds.
+// A pass over every device shard reads what status ingestion wrote, whoever wrote it: a Lua
+// script aggregates one chunk of ids inside Redis per call (state/registry summarizeDeviceChunk:
+// short calls, nothing shipped per device); the pass is shared by concurrent callers and reused
+// for a few seconds.
 import type { Redis } from 'ioredis';
-import { registryKeys } from '../../state/device-record.js';
+import { DEVICE_SHARDS, summarizeDeviceChunk } from '../../state/registry/index.js';
 import { REGISTRY_LIMITS } from './limits.js';
-import { luaScript, runLua } from './lua.js';
 
 export interface FleetSummary {
   total: number;
@@ -17,59 +17,27 @@ export interface FleetSummary {
   computedAt: string;
 }
 
-// KEYS: device index. ARGV: lex start, count, device key prefix. Returns JSON counts of the chunk.
-const SUMMARY_CHUNK = luaScript('summary-chunk', `
-local ids = redis.call('ZRANGEBYLEX', KEYS[1], ARGV[1], '+', 'LIMIT', 0, tonumber(ARGV[2]))
-local r = { n = #ids, last = ids[#ids] or '', total = 0, revoked = 0, online = 0, offline = 0, unknown = 0, classes = {}, releases = {} }
-for _, id in ipairs(ids) do
-  local f = redis.call('HMGET', ARGV[3] .. id, 'vendorId', 'classId', 'revoked', 'installedReleaseId', 'presence')
-  if f[1] then
-    r.total = r.total + 1
-    if f[3] == '1' then r.revoked = r.revoked + 1 end
-    local class = f[1] .. '/' .. (f[2] or '')
-    r.classes[class] = (r.classes[class] or 0) + 1
-    local release = f[4] or ''
-    r.releases[release] = (r.releases[release] or 0) + 1
-    if f[5] == 'online' then r.online = r.online + 1
-    elseif f[5] == 'offline' then r.offline = r.offline + 1
-    else r.unknown = r.unknown + 1 end
-  end
-end
-return cjson.encode(r)
-`);
-
-interface Chunk {
-  n: number;
-  last: string;
-  total: number;
-  revoked: number;
-  online: number;
-  offline: number;
-  unknown: number;
-  classes: Record<string, number>;
-  releases: Record<string, number>;
-}
-
 export async function computeFleetSummary(redis: Redis, prefix: string, now: Date): Promise<FleetSummary> {
-  const keys = registryKeys(prefix);
   const classes = new Map<string, number>();
   const releases = new Map<string, number>();
   const presence = { online: 0, offline: 0, unknown: 0 };
   let total = 0;
   let revoked = 0;
-  let from = '-';
-  for (;;) {
-    const chunk = JSON.parse(String(await runLua(redis, SUMMARY_CHUNK, [keys.deviceIndex], [from, REGISTRY_LIMITS.scanChunk, keys.device('')]))) as Chunk;
-    total += chunk.total;
-    revoked += chunk.revoked;
-    presence.online += chunk.online;
-    presence.offline += chunk.offline;
-    presence.unknown += chunk.unknown;
-    // cjson encodes an empty table as {}: both maps are objects.
-    for (const [cls, count] of Object.entries(chunk.classes)) classes.set(cls, (classes.get(cls) ?? 0) + count);
-    for (const [release, count] of Object.entries(chunk.releases)) releases.set(release, (releases.get(release) ?? 0) + count);
-    if (chunk.n < REGISTRY_LIMITS.scanChunk) break;
-    from = `(${chunk.last}`;
+  for (const shard of DEVICE_SHARDS) {
+    let after = '';
+    for (;;) {
+      const chunk = await summarizeDeviceChunk(redis, prefix, shard, after, REGISTRY_LIMITS.scanChunk);
+      total += chunk.total;
+      revoked += chunk.revoked;
+      presence.online += chunk.online;
+      presence.offline += chunk.offline;
+      presence.unknown += chunk.unknown;
+      // cjson encodes an empty table as {}: both maps are objects.
+      for (const [cls, count] of Object.entries(chunk.classes)) classes.set(cls, (classes.get(cls) ?? 0) + count);
+      for (const [release, count] of Object.entries(chunk.releases)) releases.set(release, (releases.get(release) ?? 0) + count);
+      if (chunk.n < REGISTRY_LIMITS.scanChunk) break;
+      after = chunk.last;
+    }
   }
   return {
     total,
@@ -82,7 +50,7 @@ export async function computeFleetSummary(redis: Redis, prefix: string, now: Dat
       .sort((a, b) => b.count - a.count || `${a.vendorId}/${a.classId}`.localeCompare(`${b.vendorId}/${b.classId}`)),
     byInstalledRelease: [...releases]
       .map(([releaseId, count]) => ({ releaseId: releaseId === '' ? null : releaseId, count }))
-      .sort((a, b) => b.count - a.count),
+      .sort((a, b) => b.count - a.count || (a.releaseId ?? '').localeCompare(b.releaseId ?? '')),
     byPresence: presence,
     computedAt: now.toISOString(),
   };

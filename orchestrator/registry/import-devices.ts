@@ -5,8 +5,7 @@ import type { Redis } from 'ioredis';
 import type { KeyChecker } from './key-checker.js';
 import { REGISTRY_LIMITS } from './limits.js';
 import { parseCsvDevice, parseCsvHeader, parseNdjsonDevice, readLines, type ImportFormat } from './import-lines.js';
-import { registerDevices } from './register-devices.js';
-import { updateDevices } from './update-devices.js';
+import { registerDevices, updateDevices } from '../../state/registry/index.js';
 import type { DeviceInput } from './validate-device.js';
 
 export interface ImportFailure {
@@ -86,7 +85,7 @@ export async function importDevices(source: AsyncIterable<Buffer | string>, form
       const outcomes = await updateDevices(options.redis, options.prefix, existing.map((i) => {
         const d = accepted[i]!;
         return { id: d.id, expectPublicKey: d.publicKey, expectClass: { vendorId: d.vendorId, classId: d.classId }, groups: d.groups, tags: d.tags };
-      }));
+      }), REGISTRY_LIMITS.maxAttributesPerDevice);
       outcomes.forEach((outcome, j) => {
         const i = existing[j]!;
         const id = accepted[i]!.id;

@@ -1,8 +1,9 @@
-// Device listing with filters and cursor paging: walks the narrowest sorted-set index in
-// lexicographic order (ZRANGEBYLEX) from the cursor and filters the records it reads.
-// The cursor is the last id examined, so pages stay stable while devices are added.
+// Device listing with filters and cursor paging: walks the narrowest index in lexicographic
+// order (state/registry pageIndex: the device shards merged) from the cursor and filters the
+// records it reads. The cursor is the last id examined, so pages stay stable while devices are added.
 import type { Redis } from 'ioredis';
-import { decodeDeviceRecord, registryKeys, type DeviceRecord } from '../../state/device-record.js';
+import type { DeviceRecord } from '../../state/device-record.js';
+import { pageIndex, readDevices, type DeviceIndex } from '../../state/registry/index.js';
 import { REGISTRY_LIMITS } from './limits.js';
 
 export interface DeviceFilter {
@@ -39,20 +40,18 @@ function matches(record: DeviceRecord, filter: DeviceFilter): boolean {
   return true;
 }
 
-/** The sorted set that holds every match and as few others as possible. */
-function drivingIndex(prefix: string, filter: DeviceFilter): string {
-  const keys = registryKeys(prefix);
-  if (filter.group !== undefined) return keys.group(filter.group);
-  if (filter.tag !== undefined) return keys.tag(filter.tag);
-  if (filter.vendorId !== undefined && filter.classId !== undefined) return keys.deviceClass(filter.vendorId, filter.classId);
-  if (filter.revoked === true) return keys.revokedIndex;
-  return keys.deviceIndex;
+/** The index that holds every match and as few others as possible. */
+function drivingIndex(filter: DeviceFilter): DeviceIndex {
+  if (filter.group !== undefined) return { kind: 'group', name: filter.group };
+  if (filter.tag !== undefined) return { kind: 'tag', name: filter.tag };
+  if (filter.vendorId !== undefined && filter.classId !== undefined) return { kind: 'class', vendorId: filter.vendorId, classId: filter.classId };
+  if (filter.revoked === true) return { kind: 'revoked' };
+  return { kind: 'all' };
 }
 
 export async function listDevices(redis: Redis, prefix: string, filter: DeviceFilter, page: { cursor?: string; limit?: number }): Promise<DevicePage> {
   const limit = Math.min(Math.max(1, page.limit ?? REGISTRY_LIMITS.defaultPageSize), REGISTRY_LIMITS.maxPageSize);
-  const index = drivingIndex(prefix, filter);
-  const keys = registryKeys(prefix);
+  const index = drivingIndex(filter);
   const devices: DeviceRecord[] = [];
   // Device ids never hold '~' (DEVICE_ID), which sorts after every character they may hold.
   const lower = filter.idPrefix !== undefined ? `[${filter.idPrefix}` : '-';
@@ -62,15 +61,13 @@ export async function listDevices(redis: Redis, prefix: string, filter: DeviceFi
   let last: string | undefined;
   while (devices.length < limit && scanned < REGISTRY_LIMITS.maxScannedPerPage) {
     const want = Math.min(Math.max(limit - devices.length, 64), REGISTRY_LIMITS.maxScannedPerPage - scanned);
-    const ids = await redis.zrangebylex(index, from, upper, 'LIMIT', 0, want);
+    const ids = await pageIndex(redis, prefix, index, from, upper, want);
     if (ids.length === 0) return { devices, nextCursor: null };
-    const pipeline = redis.pipeline();
-    for (const id of ids) pipeline.hgetall(keys.device(id));
-    const replies = (await pipeline.exec()) ?? [];
+    const records = await readDevices(redis, prefix, ids);
     for (let i = 0; i < ids.length; i++) {
       scanned++;
       last = ids[i]!;
-      const record = decodeDeviceRecord((replies[i]?.[1] ?? {}) as Record<string, string>);
+      const record = records[i];
       if (record && matches(record, filter)) {
         devices.push(record);
         if (devices.length === limit) break;

@@ -5,7 +5,6 @@ import type { Redis } from 'ioredis';
 import { ApiError } from '../http/errors.js';
 import type { DeviceRecord } from '../../state/device-record.js';
 import { computeFleetSummary, createSummaryCache, type FleetSummary } from './fleet-summary.js';
-import { getDevice } from './get-device.js';
 import { importDevices, type ImportResult } from './import-devices.js';
 import type { ImportFormat } from './import-lines.js';
 import type { KeyChecker } from './key-checker.js';
@@ -13,11 +12,9 @@ import { isAcceptableWireKey } from './acceptable-key.js';
 import { installedSequences } from './installed-sequences.js';
 import { listDevices, type DeviceFilter, type DevicePage } from './list-devices.js';
 import { createPublicKeyCache } from './public-key-cache.js';
-import { registerDevices } from './register-devices.js';
+import { readDevice as getDevice, registerDevices, revokeDevice, updateDevices } from '../../state/registry/index.js';
 import { resolveTarget, type TargetSelector } from './resolve-target.js';
-import { revokeDevice } from './revoke-device.js';
 import { validateDeviceInput, validateDevicePatch } from './validate-device.js';
-import { updateDevices } from './update-devices.js';
 import { REGISTRY_LIMITS } from './limits.js';
 
 export interface Registry {
@@ -74,7 +71,7 @@ export function createRegistry(options: RegistryOptions): Registry {
     async patch(deviceId, input) {
       const parsed = validateDevicePatch(input);
       if (!parsed.ok) throw new ApiError(400, parsed.code, parsed.message);
-      const [outcome] = await updateDevices(redis, prefix, [{ id: deviceId, ...parsed.patch }]);
+      const [outcome] = await updateDevices(redis, prefix, [{ id: deviceId, ...parsed.patch }], REGISTRY_LIMITS.maxAttributesPerDevice);
       if (outcome === 'not_found') throw new ApiError(404, 'not_found', `device ${deviceId} not found`);
       if (outcome === 'too_many_attributes') throw new ApiError(422, 'too_many_attributes', `device ${deviceId} would have more than ${REGISTRY_LIMITS.maxAttributesPerDevice} attributes`);
       const record = await getDevice(redis, prefix, deviceId);

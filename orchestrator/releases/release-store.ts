@@ -1,10 +1,9 @@
-// Imported release manifests: reads (by id, by digest, listing) and the atomic write that
-// enforces unique ids and the per-class increasing sequence. Checks of the envelope itself
-// are in import-release.ts.
+// Imported release manifests: reads (by id, by digest, listing), decoded and cached, and the
+// write (state/releases: one script enforces unique ids and the per-class increasing sequence).
+// Checks of the envelope itself are in import-release.ts.
 import type { Redis } from 'ioredis';
 import { manifestDigest, type ReleaseEnvelope } from '../../protocol/index.js';
-import { luaScript, runLua } from '../registry/lua.js';
-import { releaseKeys } from './release-keys.js';
+import { lastReleaseSequence, readReleaseFields, releaseIdByDigest, releaseIdsNewestFirst, storeRelease, type StoreReleaseOutcome } from '../../state/releases/index.js';
 
 export interface StoredRelease {
   releaseId: string;
@@ -20,23 +19,9 @@ export interface StoredRelease {
 
 export type ReleaseSummary = Omit<StoredRelease, 'envelope'> & { payload: ReleaseEnvelope['signed']['payload'] };
 
-// KEYS: release hash, index, by-digest, last-sequence. ARGV: id, class field, sequence, digest,
-// score, then hash fields (name, value)... Returns {'ok'} or {code, detail}.
-const STORE = luaScript('store-release', `
-if redis.call('EXISTS', KEYS[1]) == 1 then return {'duplicate_release', ''} end
-local last = redis.call('HGET', KEYS[4], ARGV[2])
-if last and tonumber(last) >= tonumber(ARGV[3]) then return {'sequence_not_increasing', last} end
-redis.call('HSET', KEYS[1], unpack(ARGV, 6, #ARGV))
-redis.call('ZADD', KEYS[2], ARGV[5], ARGV[1])
-redis.call('HSET', KEYS[3], ARGV[4], ARGV[1])
-redis.call('HSET', KEYS[4], ARGV[2], ARGV[3])
-return {'ok', ''}
-`);
-
-export type StoreOutcome = { ok: true } | { ok: false; code: 'duplicate_release' | 'sequence_not_increasing'; lastSequence?: number };
+export type StoreOutcome = StoreReleaseOutcome;
 
 export function createReleaseStore(redis: Redis, prefix: string) {
-  const keys = releaseKeys(prefix);
   // Imported releases never change: cache them (bounded) for the rollout engine's hot path.
   const cache = new Map<string, StoredRelease>();
   const MAX_CACHED = 1000;
@@ -58,7 +43,7 @@ export function createReleaseStore(redis: Redis, prefix: string) {
   const get = async (releaseId: string): Promise<StoredRelease | undefined> => {
     const hit = cache.get(releaseId);
     if (hit) return hit;
-    const release = decode(await redis.hgetall(keys.release(releaseId)));
+    const release = decode(await readReleaseFields(redis, prefix, releaseId));
     if (release) {
       if (cache.size >= MAX_CACHED) cache.delete(cache.keys().next().value as string);
       cache.set(releaseId, release);
@@ -69,19 +54,18 @@ export function createReleaseStore(redis: Redis, prefix: string) {
   return {
     get,
     async getByDigest(digest: string): Promise<StoredRelease | undefined> {
-      const releaseId = await redis.hget(keys.releaseByDigest, digest);
+      const releaseId = await releaseIdByDigest(redis, prefix, digest);
       return releaseId ? get(releaseId) : undefined;
     },
     async lastSequence(vendorId: string, classId: string): Promise<number | undefined> {
-      const text = await redis.hget(keys.lastSequence, `${vendorId}/${classId}`);
-      return text === null ? undefined : Number(text);
+      return lastReleaseSequence(redis, prefix, vendorId, classId);
     },
     /** Newest first, at most `limit`, optionally one class. */
     async list(filter: { vendorId?: string; classId?: string; limit: number }): Promise<ReleaseSummary[]> {
       const out: ReleaseSummary[] = [];
       const chunk = 200;
       for (let start = 0; out.length < filter.limit; start += chunk) {
-        const ids = await redis.zrevrange(keys.releaseIndex, start, start + chunk - 1);
+        const ids = await releaseIdsNewestFirst(redis, prefix, start, chunk);
         if (ids.length === 0) break;
         for (const id of ids) {
           const release = await get(id);
@@ -109,22 +93,9 @@ export function createReleaseStore(redis: Redis, prefix: string) {
         importedAt: importedAt.toISOString(),
         envelope,
       };
-      const fields = [
-        'releaseId', release.releaseId, 'version', release.version, 'sequence', String(release.sequence),
-        'vendorId', release.vendorId, 'classId', release.classId, 'digest', release.digest,
-        'importedAt', release.importedAt, 'envelope', JSON.stringify(envelope),
-      ];
-      const reply = (await runLua(
-        redis,
-        STORE,
-        [keys.release(s.releaseId), keys.releaseIndex, keys.releaseByDigest, keys.lastSequence],
-        [s.releaseId, `${s.vendorId}/${s.classId}`, String(s.sequence), release.digest, String(importedAt.getTime()), ...fields],
-      )) as [string, string];
-      if (reply[0] === 'ok') return { ok: true, release };
-      if (reply[0] === 'duplicate_release') return { ok: false, code: 'duplicate_release' };
-      return { ok: false, code: 'sequence_not_increasing', lastSequence: Number(reply[1]) };
+      const outcome = await storeRelease(redis, prefix, { ...release, envelope: JSON.stringify(envelope) });
+      return outcome.ok ? { ok: true, release } : outcome;
     },
   };
 }
-
 export type ReleaseStore = ReturnType<typeof createReleaseStore>;

@@ -4,8 +4,7 @@ import type { Redis } from 'ioredis';
 import { parseWireTime, ProtocolError, rootEnvelope, verifyNextRoot, verifyTrustAnchor, type RootEnvelope } from '../../protocol/index.js';
 import { nodeEd25519 } from '../../node-crypto/ed25519.js';
 import { ApiError } from '../http/errors.js';
-import { luaScript, runLua } from '../registry/lua.js';
-import { releaseKeys } from './release-keys.js';
+import { currentRootVersion, publishRootVersion, readRootVersions, rootVersions } from '../../state/releases/index.js';
 
 export interface RootStore {
   current(): Promise<RootEnvelope | undefined>;
@@ -21,24 +20,13 @@ export interface RootStore {
   publish(envelope: unknown): Promise<RootEnvelope>;
 }
 
-// KEYS: roots hash, current version. ARGV: expected current ('0': none), new version, envelope.
-// Compare-and-set: two publishers racing on the same version cannot both win.
-const PUBLISH = luaScript('publish-root', `
-local current = redis.call('GET', KEYS[2]) or '0'
-if current ~= ARGV[1] then return 0 end
-redis.call('HSET', KEYS[1], ARGV[2], ARGV[3])
-redis.call('SET', KEYS[2], ARGV[2])
-return 1
-`);
-
 export function createRootStore(redis: Redis, prefix: string, now: () => Date = () => new Date()): RootStore {
-  const keys = releaseKeys(prefix);
   // Published roots never change: parsed envelopes are cached by version.
   const parsed = new Map<number, RootEnvelope>();
   const load = async (versions: number[]): Promise<RootEnvelope[]> => {
     const missing = versions.filter((v) => !parsed.has(v));
     if (missing.length > 0) {
-      const texts = await redis.hmget(keys.roots, ...missing.map(String));
+      const texts = await readRootVersions(redis, prefix, missing);
       missing.forEach((v, i) => {
         const text = texts[i];
         if (text) parsed.set(v, JSON.parse(text) as RootEnvelope);
@@ -46,7 +34,7 @@ export function createRootStore(redis: Redis, prefix: string, now: () => Date = 
     }
     return versions.flatMap((v) => (parsed.has(v) ? [parsed.get(v)!] : []));
   };
-  const currentVersion = async (): Promise<number> => Number((await redis.get(keys.rootCurrent)) ?? 0);
+  const currentVersion = (): Promise<number> => currentRootVersion(redis, prefix);
   const range = (from: number, to: number) => Array.from({ length: Math.max(0, to - from + 1) }, (_, i) => from + i);
 
   const current = async (): Promise<RootEnvelope | undefined> => {
@@ -61,7 +49,7 @@ export function createRootStore(redis: Redis, prefix: string, now: () => Date = 
       return load(range(Math.max(version + 1, 1), await currentVersion()));
     },
     async list() {
-      const versions = (await redis.hkeys(keys.roots)).map(Number).sort((a, b) => a - b);
+      const versions = await rootVersions(redis, prefix);
       return load(versions);
     },
     async publish(input) {
@@ -89,9 +77,8 @@ export function createRootStore(redis: Redis, prefix: string, now: () => Date = 
       if (expiresAt === undefined || expiresAt * 1000 <= now().getTime()) {
         throw new ApiError(422, 'root_expired', `root ${envelope.signed.version} expired at ${envelope.signed.expiresAt}`);
       }
-      const expected = trusted ? String(trusted.signed.version) : '0';
-      const stored = await runLua(redis, PUBLISH, [keys.roots, keys.rootCurrent], [expected, String(envelope.signed.version), JSON.stringify(envelope)]);
-      if (stored !== 1) throw new ApiError(409, 'root_conflict', 'another root was published meanwhile; retry against the new current root');
+      const stored = await publishRootVersion(redis, prefix, trusted ? trusted.signed.version : 0, envelope.signed.version, JSON.stringify(envelope));
+      if (!stored) throw new ApiError(409, 'root_conflict', 'another root was published meanwhile; retry against the new current root');
       parsed.set(envelope.signed.version, envelope);
       return envelope;
     },

@@ -2,6 +2,7 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { statusTopic } from '../../protocol/index.js';
+import { brokerEventsChannel } from '../../state/logs/index.js';
 import type { RunningBroker } from '../../broker/index.js';
 import {
   REDIS_URL, collect, connectDevice, connectService, deleteByPrefix, endAll, provisionDevice, sleep, startTestBroker,
@@ -19,7 +20,7 @@ beforeAll(async () => {
   redis = new Redis(REDIS_URL);
   events = new Redis(REDIS_URL);
   prefix = testPrefix('obs');
-  await events.subscribe(`${prefix}events:broker`);
+  await events.subscribe(brokerEventsChannel(prefix));
   events.on('message', (_channel, message: string) => received.push({ at: Date.now(), event: JSON.parse(message) as Record<string, unknown> }));
   broker = await startTestBroker(prefix, { metricsPort: 0 });
   alice = await provisionDevice(redis, prefix, uniqueId('alice'));

@@ -4,6 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AuditLog, type AuditEntry } from '../../../orchestrator/audit/audit-log.js';
 import { createToken, hashToken, listTokens, revokeToken, tokenId } from '../../../orchestrator/auth/tokens.js';
+import { auditLogKey } from '../../../state/logs/index.js';
 import { auth, randomDeviceKey, startTestApp, type TestApp } from '../helpers.js';
 
 let t: TestApp;
@@ -41,7 +42,7 @@ describe('GET /v1/audit', () => {
     expect(entries.map((e) => `${e.action} ${e.target}`)).toEqual(['device.revoke aud-2', 'device.register aud-3', 'device.register aud-2', 'device.register aud-1']);
     expect(entries[1]).toMatchObject({ actor: { via: 'api', tokenId: tokenId(hash), label: 'alice', role: 'operator' }, at: new Date(clock).toISOString() });
     expect(entries[0]!.actor).toMatchObject({ label: 'test operator' });
-    const stream = JSON.stringify(await t.redis.xrange(new AuditLog(t.redis, t.prefix).key, '-', '+'));
+    const stream = JSON.stringify(await t.redis.xrange(auditLogKey(t.prefix), '-', '+'));
     expect(stream).not.toContain(token);
     expect(stream).not.toContain(hash);
   });

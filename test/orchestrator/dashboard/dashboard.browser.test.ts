@@ -16,6 +16,7 @@ import { connectFleet, provisionFleet, type FleetHandle } from '../../../device-
 import { startLocalStack, type LocalStack } from '../../../launcher/demo/local-stack.js';
 import { EventLog } from '../../../orchestrator/events/event-log.js';
 import { encodeDeviceRecord, registryKeys } from '../../../state/device-record.js';
+import { deviceShard, indexKey } from '../../../state/registry/index.js';
 import type { RolloutView } from '../../../orchestrator/rollouts/model.js';
 import { rolloutSpecSchema } from '../../../orchestrator/rollouts/spec.js';
 import { RolloutStore } from '../../../orchestrator/rollouts/store.js';
@@ -425,7 +426,7 @@ describe('ops dashboard in Chromium', () => {
       const pipe = redis.pipeline();
       for (const id of ids.slice(i, i + 5_000)) {
         pipe.hset(keys.device(id), encodeDeviceRecord({ id, publicKey: 'A'.repeat(43), vendorId: stack.vendorId, classId: 'big-1', groups: [], tags: [], revoked: false, createdAt: '2026-01-01T00:00:00Z', presence: 'online', installedReleaseId: 'dash-rel-1' }));
-        pipe.zadd(keys.deviceIndex, 0, id);
+        pipe.zadd(indexKey(prefix, deviceShard(id), { kind: 'all' }), 0, id);
       }
       await pipe.exec();
     }

@@ -3,7 +3,8 @@
 // that are not refusals change nothing.
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { brokerEventsChannel, BrokerRelay, parseBrokerRefusals } from '../../../orchestrator/events/broker-relay.js';
+import { BrokerRelay, parseBrokerRefusals } from '../../../orchestrator/events/broker-relay.js';
+import { brokerEventsChannel } from '../../../state/logs/index.js';
 import { EventLog } from '../../../orchestrator/events/event-log.js';
 import { silentLogger } from '../../../runtime/logger.js';
 import { deleteByPrefix, testPrefix, testRedis } from './helpers.js';

@@ -2,7 +2,8 @@
 // route cannot slip past): a missing or unknown token is 401, a read token on a write is 403,
 // and exactly the routes devices need are public. Tokens are stored hashed.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createToken, hashToken, listTokens, revokeToken, storeBootstrapTokens, tokenKeys } from '../../../orchestrator/auth/tokens.js';
+import { createToken, hashToken, listTokens, revokeToken, storeBootstrapTokens } from '../../../orchestrator/auth/tokens.js';
+import { tokenKeys } from '../../../state/auth/token-records.js';
 import { auth, startTestApp, type TestApp } from '../helpers.js';
 
 let t: TestApp;

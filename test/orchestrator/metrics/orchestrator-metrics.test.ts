@@ -18,6 +18,7 @@ import { generateSigningKey } from '../../../orchestrator/keys/key-file.js';
 import { createOrchestratorMetrics, type OrchestratorMetrics } from '../../../orchestrator/metrics/index.js';
 import { publishDirective } from '../../../orchestrator/mqtt/service-client.js';
 import { encodeDeviceRecord, registryKeys } from '../../../state/device-record.js';
+import { deviceShard, indexKey } from '../../../state/registry/index.js';
 import { rolloutSpecSchema } from '../../../orchestrator/rollouts/spec.js';
 import { RolloutStore } from '../../../orchestrator/rollouts/store.js';
 import { startPlainBroker, type PlainBroker } from './plain-broker.js';
@@ -85,7 +86,7 @@ beforeAll(async () => {
   const pipe = redis.pipeline();
   for (const d of devices) {
     pipe.hset(keys.device(d.id), encodeDeviceRecord({ id: d.id, publicKey: encodePublicKey(d.key.publicKey), vendorId: 'acme', classId: 'sensor', groups: [], tags: [], revoked: false, createdAt: '2026-01-01T00:00:00Z' }));
-    pipe.zadd(keys.deviceIndex, 0, d.id);
+    pipe.zadd(indexKey(prefix, deviceShard(d.id), { kind: 'all' }), 0, d.id);
   }
   await pipe.exec();
 

@@ -1,5 +1,6 @@
-// Runs a Lua script by SHA (EVALSHA), loading it once on NOSCRIPT. Every multi-key state
-// change of the registry and the release store is one script: atomic on the Redis side.
+// Runs a Lua script by SHA (EVALSHA), loading it once on NOSCRIPT. Every multi-key state change
+// in state/ is one script (atomic on the Redis side) that declares every key it touches in KEYS:
+// Redis Cluster routes a script by its keys, and refuses one whose keys span slots.
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 
