@@ -114,6 +114,7 @@ export class MqttTransport implements Transport {
       keepalive: o.keepaliveSeconds ?? DEFAULT_MQTT_TRANSPORT.keepaliveSeconds,
       // docs/protocol.md#mqtt-topics: presence is retained; the broker publishes `offline` if we vanish.
       will: { topic: presenceTopic(o.deviceId), payload: Buffer.from(PRESENCE_OFFLINE), qos: 1, retain: true },
+      log: NO_MQTT_LOG,
       ...(o.tls ?? {}),
       ...(this.clientTls ?? {}),
     });
@@ -206,7 +207,7 @@ export class MqttTransport implements Transport {
       const fail = (code: AgentErrorCode): void => settle(code);
       const timer = setTimeout(() => settle('ERR_ACK_TIMEOUT'), timeoutMs);
       this.pending.add(fail);
-      client.publish(statusTopic(this.options.deviceId), Buffer.from(bytes), { qos: 1 }, (error) => settle(error ? 'ERR_CONNECTION_LOST' : undefined));
+      client.publish(statusTopic(this.options.deviceId), asBuffer(bytes), { qos: 1 }, (error) => settle(error ? 'ERR_CONNECTION_LOST' : undefined));
     });
   }
 
@@ -279,6 +280,14 @@ export class MqttTransport implements Transport {
     if (!this.client) this.open();
   }
 }
+
+/** The same bytes as a Buffer, without a copy when they are one already (MQTT.js takes Buffers). */
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+/** MQTT.js logs through `debug` by default: a call per packet even when disabled. */
+const NO_MQTT_LOG = (): void => undefined;
 
 const BROKER_URL_SCHEMES = new Set(['mqtt:', 'mqtts:', 'ws:', 'wss:', 'tcp:', 'ssl:']);
 

@@ -46,7 +46,8 @@ export class OutboxSender {
         const head = host.head();
         if (!head) break;
         try {
-          await host.transport.publishStatus(new TextEncoder().encode(head.body));
+          // One encode per send: a Buffer is the bytes the transport hands MQTT.js as they are.
+          await host.transport.publishStatus(Buffer.from(head.body, 'utf8'));
         } catch {
           // Not acknowledged: it stays queued; retried on the next connect, or soon if still up.
           if (!host.stopped() && host.transport.connected) {

@@ -7,6 +7,9 @@ import {
 } from '../../protocol/index.js';
 import type { DeviceRecord, OutboxEntry } from './device-state.js';
 
+/** Stateless (no streaming), so one decoder serves every report. */
+const UTF8 = new TextDecoder();
+
 export interface ReportFields {
   readonly rolloutId: string;
   readonly counter: number;
@@ -39,7 +42,7 @@ export function withReport(record: DeviceRecord, fields: ReportFields, nowSecond
     rootVersion: record.root.version,
     at: formatWireTime(nowSeconds),
   });
-  const body = new TextDecoder().decode(encodeStatusReport(report, signer.key, signer.ed25519));
+  const body = UTF8.decode(encodeStatusReport(report, signer.key, signer.ed25519));
   const entry: OutboxEntry = { seq, state: fields.state, rolloutId: fields.rolloutId, counter: fields.counter, body };
   return { record: { ...record, statusSeq: seq, outbox: trimOutbox([...record.outbox, entry], maxOutbox) }, report };
 }
