@@ -8,6 +8,7 @@
 // The broker runs in a child process and the clients in this one: in one process every
 // connection holds two sockets (client and server side), and `ulimit -n` is ~20,000.
 // Devices are written straight into Redis under a throwaway prefix, deleted at the end.
+import { setTimeout as sleep } from 'node:timers/promises';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
@@ -162,7 +163,7 @@ async function main(): Promise<void> {
   const clientCpu = process.cpuUsage(clientCpuBefore);
   const connected = await request<BrokerStats>(child, 'stats');
 
-  await new Promise((resolve) => setTimeout(resolve, holdSeconds * 1000));
+  await sleep(holdSeconds * 1000);
   const after = await request<BrokerStats>(child, 'stats');
   const stillConnected = held.filter((client) => client.connected).length;
 

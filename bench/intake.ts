@@ -6,6 +6,7 @@
 // stops when every one is in the stream and acknowledged by the intake. `one-at-a-time` is the intake before batching (one XADD, then the
 // PUBACK, then the next message), kept here as the baseline. Redis: REDIS_URL, unique prefix,
 // cleaned up after. Verification and applying are measured by bench/ingest.ts.
+import { setTimeout as sleep } from 'node:timers/promises';
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import mqtt, { type MqttClient } from 'mqtt';
@@ -68,7 +69,7 @@ try {
   }
   for (;;) {
     if (acked >= total && (await redis.xlen(key)) >= total) break;
-    await new Promise((resolve) => setTimeout(resolve, 5));
+    await sleep(5);
   }
   const seconds = (performance.now() - started) / 1000;
   const batches = writer ? ` in ${writer.stats.batches} batches (mean ${(writer.stats.written / writer.stats.batches).toFixed(1)})` : '';

@@ -10,6 +10,7 @@
 //
 // Without --broker the broker runs in a child process: each in-process connection would hold
 // two sockets (client and broker side) and `ulimit -n` is ~20,000.
+import { setTimeout as sleep } from 'node:timers/promises';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
@@ -139,7 +140,7 @@ async function memory(): Promise<Memory> {
   const gc = (globalThis as { gc?: () => void }).gc;
   if (gc) {
     gc();
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await sleep(50);
     gc();
   }
   const { heapUsed, rss } = process.memoryUsage();
@@ -185,7 +186,7 @@ async function main(): Promise<void> {
   const connectedMemory = await memory();
 
   // Hold: keepalives and timers running, nothing else.
-  await new Promise((resolve) => setTimeout(resolve, holdSeconds * 1000));
+  await sleep(holdSeconds * 1000);
   const held = await memory();
   const stillConnected = handle.connected();
 

@@ -7,6 +7,7 @@ import { Aedes, type Client } from 'aedes';
 import type { Redis } from 'ioredis';
 import type { Registry } from 'prom-client';
 import { createLogger, type Logger } from '../runtime/logger.js';
+import { timeLimit } from '../runtime/time-limit.js';
 import { brokerEventsChannel } from '../state/logs/index.js';
 import { createRedis } from '../state/redis.js';
 import { createConnectHooks } from './adapter/connect-hooks.js';
@@ -62,18 +63,12 @@ function urlOf(scheme: string, host: string, port: number): string {
 }
 
 async function ping(redis: Redis, url: string): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
   try {
-    await Promise.race([
-      redis.ping(),
-      new Promise((_, reject) => {
-        timer = setTimeout(() => reject(new Error('timed out')), REDIS_START_TIMEOUT_MS);
-      }),
-    ]);
+    await timeLimit(redis.ping(), REDIS_START_TIMEOUT_MS, () => {
+      throw new Error('timed out');
+    });
   } catch (error) {
     throw new BrokerStartError(`Redis at ${new URL(url).host} is not reachable: ${(error as Error).message}`);
-  } finally {
-    clearTimeout(timer);
   }
 }
 
@@ -219,9 +214,7 @@ export async function startBroker(config: BrokerConfig, deps: BrokerDeps = {}): 
       const session = client ? context.sessions.get(client) : undefined;
       if (session?.identity.kind === 'device') presence.push(publishPresence(aedes, session.identity.deviceId, 'offline').catch(() => undefined));
     }
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([Promise.all(presence), new Promise((resolve) => (timer = setTimeout(resolve, SHUTDOWN_PRESENCE_TIMEOUT_MS)))]);
-    clearTimeout(timer);
+    await timeLimit(Promise.all(presence), SHUTDOWN_PRESENCE_TIMEOUT_MS, () => undefined);
     await new Promise<void>((resolve) => aedes.close(() => resolve()));
     connectHooks.close();
     await listener.close();

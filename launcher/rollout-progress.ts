@@ -1,6 +1,10 @@
 // Terminal picture of a rollout: one bar per wave (succeeded / failed / in flight), counts by
 // state and failure reasons. Used by `fleet-ota rollouts watch` and the demo. Waves are shown
 // numbered from 1 (the API's `index` is 0-based), like `rollouts list` and the dashboard.
+// Drawn here rather than with cli-progress (which the CLI's byte bars use): a wave's bar stacks
+// four states (succeeded, failed, in flight, not yet notified) where cli-progress fills one, and
+// the frame is also the plain text written when stdout is not a terminal (logs, CI, tests),
+// which cli-progress does not print; the redraw is one cursor-up escape (frameWriter).
 import type { RolloutView, StateCounts } from '../orchestrator/rollouts/model.js';
 import { failedCount } from '../protocol/states.js';
 

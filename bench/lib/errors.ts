@@ -1,4 +1,5 @@
 // The benchmark's one error family: a stable code per way a run can fail (STYLE.md: error codes).
+import { timeLimit } from '../../runtime/time-limit.js';
 
 export type BenchErrorCode = 'ERR_BENCH_CONNECT' | 'ERR_BENCH_TIMEOUT' | 'ERR_BENCH_PUBLISH' | 'ERR_BENCH_ARGUMENT';
 
@@ -13,14 +14,8 @@ export class RawBenchmarkError extends Error {
 }
 
 /** Rejects with ERR_BENCH_TIMEOUT if `work` has not settled within `ms`. */
-export async function within<T>(work: Promise<T>, ms: number, what: () => string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const expired = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new RawBenchmarkError('ERR_BENCH_TIMEOUT', `timed out after ${ms} ms: ${what()}`)), ms);
+export function within<T>(work: Promise<T>, ms: number, what: () => string): Promise<T> {
+  return timeLimit(work, ms, () => {
+    throw new RawBenchmarkError('ERR_BENCH_TIMEOUT', `timed out after ${ms} ms: ${what()}`);
   });
-  try {
-    return await Promise.race([work, expired]);
-  } finally {
-    clearTimeout(timer);
-  }
 }

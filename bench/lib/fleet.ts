@@ -4,6 +4,7 @@
 // orchestrator, broker, Redis and the simulated devices, peak RSS, and Redis memory per device.
 // By default on a private redis-server it starts (so INFO CPU is the rollout's alone).
 import { loadavg } from 'node:os';
+import { timeLimit } from '../../runtime/time-limit.js';
 import { connectFleet, provisionFleet, type FleetHandle } from '../../device-sim/sim/index.js';
 import { processUsage, startProcessStack } from '../../test/support/process-stack.js';
 import { startPrivateRedis, type PrivateRedis } from '../../test/support/private-redis.js';
@@ -99,9 +100,10 @@ export async function runFleetBenchmark(options: FleetBenchmarkOptions): Promise
     started = performance.now();
     await stack.createRollout({ id: 'bench', releaseId: release.releaseId, target: { all: true }, waves: [{ percent: 100, successThreshold: 1, failureThreshold: 0 }] });
     const ticker = setInterval(() => progress(`succeeded ${succeededAt.size}/${options.devices}`), 1_000);
-    const timeout = new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`rollout not finished in ${options.timeoutMs ?? 300_000} ms: ${succeededAt.size} succeeded`)), options.timeoutMs ?? 300_000).unref());
     try {
-      await Promise.race([allDone, timeout]);
+      await timeLimit(allDone, options.timeoutMs ?? 300_000, () => {
+        throw new Error(`rollout not finished in ${options.timeoutMs ?? 300_000} ms: ${succeededAt.size} succeeded`);
+      });
     } finally {
       clearInterval(ticker);
     }

@@ -1,5 +1,6 @@
 // Connects one plain MQTT.js client for the benchmark: clean session, no automatic reconnect (a
 // lost client must show, not heal), a few attempts with jittered backoff against connect storms.
+import { setTimeout as sleep } from 'node:timers/promises';
 import mqtt, { type MqttClient } from 'mqtt';
 import { RawBenchmarkError } from './errors.js';
 
@@ -15,7 +16,7 @@ export async function connectClient(url: string, clientId: string, onRetry: () =
     } catch (error) {
       lastError = error;
       onRetry();
-      await new Promise((resolve) => setTimeout(resolve, 100 * attempt + Math.random() * 100));
+      await sleep(100 * attempt + Math.random() * 100);
     }
   }
   throw new RawBenchmarkError('ERR_BENCH_CONNECT', `${clientId} could not connect: ${(lastError as Error).message}`);

@@ -1,6 +1,9 @@
 // New connections per source address per second, counted in one-second windows. The table is
 // cleared every window, so it holds at most one second's worth of distinct addresses (and never
 // more than `maxTracked`: past that, new addresses go uncounted and the global cap still holds).
+// Kept rather than rate-limiter-flexible: the listener decides synchronously in the socket's
+// 'connection' handler, before any byte is read, with an injected clock; the library answers
+// through a Promise per call and reads Date.now().
 
 export class ConnectRateLimiter {
   private readonly counts = new Map<string, number>();

@@ -1,5 +1,10 @@
 // Token bucket for per-client publish throttling: a publish reserves one token and learns how
 // long it must wait for it. Time is passed in (monotonic milliseconds).
+// Kept rather than rate-limiter-flexible: the publish hook needs, synchronously and per packet,
+// the wait until the next token (the throttle delays, it does not refuse) and a way to give a
+// token back; the library's limiters answer through a Promise, read Date.now() (tests inject
+// time here), and its Redis limiter, the one that would share an allowance across broker nodes,
+// costs a Redis round trip per publish (README: "Sessions and per-client limits").
 
 export class TokenBucket {
   private tokens: number;

@@ -1,6 +1,7 @@
 // The main job (`npm start`): a real 3-wave staged rollout on one machine. Fresh keys, the broker
 // and orchestrator in this process, N simulated devices over real MQTT (a few of them failing),
 // live progress per wave in the terminal and on the dashboard, then a summary.
+import { setTimeout as sleep } from 'node:timers/promises';
 import { randomBytes } from 'node:crypto';
 import { failedCount } from '../../protocol/states.js';
 import { connectFleet, provisionFleet, type FleetHandle } from '../../device-sim/sim/index.js';
@@ -87,7 +88,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     let view = created;
     let last = '';
     while (!isFinished(view) && !interrupted) {
-      await new Promise((resolve) => setTimeout(resolve, 250));
+      await sleep(250);
       view = await stack.orchestrator.store.view(created.id);
       view.waves.forEach((w) => {
         if (w.status === 'done' && waveDone[w.index] === undefined) waveDone[w.index] = Date.now();

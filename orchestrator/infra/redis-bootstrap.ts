@@ -1,6 +1,7 @@
 // Finds a Redis for the one-command paths (demo, serve, sim): REDIS_URL if it answers PING,
 // else a private `redis-server` on a free loopback port, started here and stopped on stop() or exit.
 // It does not check the eviction policy of a Redis it did not start (redis.ts: assertNoEviction).
+import { setTimeout as sleep } from 'node:timers/promises';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -134,10 +135,6 @@ function noRedisError(url: string, reason: string): RedisBootstrapError {
       '(`sudo apt-get install redis-server` on Debian/Ubuntu, `brew install redis` on macOS) so that fleet-ota can start a private one itself, ' +
       'or point REDIS_URL at a Redis you already run (e.g. REDIS_URL=redis://host:6379).',
   );
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 /** Keeps the last lines a child printed, for the error message when it dies at start. */

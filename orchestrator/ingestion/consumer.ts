@@ -2,6 +2,7 @@
 // orchestrators share the work), verifies each report with the device's registered key,
 // applies it with one Lua call each in one pipeline, then acknowledges and deletes the batch.
 // Entries of a consumer that died are claimed after a while and applied (idempotently).
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import { randomBytes } from 'node:crypto';
 import { DEFAULT_STATUS_EPOCH, formatWireTime, parseDeviceTopic, verifyStatusReport, PRESENCE_OFFLINE, PRESENCE_ONLINE, type StatusSigned } from '../../protocol/index.js';
@@ -128,13 +129,13 @@ export class StatusConsumer {
         }
         // A trickle of reports would cost a round of pipelines each: under load, let a small
         // batch grow for a moment (bounded latency) before reading again.
-        if (entries.length > 0 && entries.length < this.options.batchSize / 20) await new Promise((resolve) => setTimeout(resolve, this.options.lingerMs));
+        if (entries.length > 0 && entries.length < this.options.batchSize / 20) await sleep(this.options.lingerMs);
       } catch (error) {
         inFlight = undefined;
         if (!this.running) break;
         // Unacknowledged entries stay pending and are claimed again (claimAbandoned).
         this.logger.error({ err: (error as Error).message }, 'ingestion batch failed; retrying');
-        await new Promise((resolve) => setTimeout(resolve, 500));
+        await sleep(500);
       }
     }
     await inFlight?.catch(() => undefined);

@@ -8,6 +8,7 @@
 import type { Redis } from 'ioredis';
 import { EpisodeLog } from '../../runtime/episode-log.js';
 import type { Logger } from '../../runtime/logger.js';
+import { timeLimit } from '../../runtime/time-limit.js';
 import type { Readiness } from '../infra/readiness.js';
 import type { DeferredAckHandler, DeferredMessage } from './deferred-ack.js';
 
@@ -116,9 +117,7 @@ export class IntakeWriter implements DeferredAckHandler {
   async close(graceMs = DEFAULT_CLOSE_GRACE_MS): Promise<void> {
     this.closing = true;
     if (this.queue.length > 0 && !this.writing) this.startWriting();
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([this.loop, new Promise((resolve) => (timer = setTimeout(resolve, graceMs)))]);
-    clearTimeout(timer);
+    if (this.loop) await timeLimit(this.loop, graceMs, () => undefined);
     this.closed = true;
     clearTimeout(this.linger);
     this.linger = undefined;

@@ -12,6 +12,7 @@ import { createServer, type Server } from 'node:http';
 import type { Redis } from 'ioredis';
 import type { MqttClient } from 'mqtt';
 import { collectDefaultMetrics, Registry } from 'prom-client';
+import { timeLimit } from '../../runtime/time-limit.js';
 import { computeFleetSummary, createSummaryCache, type FleetSummary } from '../registry/fleet-summary.js';
 import { RolloutStore } from '../rollouts/store.js';
 import { registerEventMetrics, type EventMetrics, type EventMetricsOptions, type HttpObserver } from './event-metrics.js';
@@ -80,11 +81,9 @@ function perScrape<T>(read: () => Promise<T>, reuseMs: number, now: () => number
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`scrape took longer than ${ms} ms`)), ms);
+  return timeLimit(promise, ms, () => {
+    throw new Error(`scrape took longer than ${ms} ms`);
   });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 /** Scrape-time snapshots are reused this long: a scrape's collectors run within it. */

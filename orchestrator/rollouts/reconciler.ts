@@ -4,6 +4,7 @@
 // those close to expiry; a device that comes online or reports `directive_expired` gets the
 // same treatment alone. Publishes are paced so a sweep never floods the broker. It changes no
 // rollout outcome: entries move only through the state layer's transitions (state/rollouts).
+import { setTimeout as sleep } from 'node:timers/promises';
 import { randomBytes } from 'node:crypto';
 import type { MqttClient } from 'mqtt';
 import type { Logger } from '../../runtime/logger.js';
@@ -234,6 +235,6 @@ export class DirectiveReconciler {
     const now = Date.now();
     const start = Math.max(now, this.nextFreeMs);
     this.nextFreeMs = start + (n * 1000) / this.options.republishPerSecond;
-    if (start > now) await new Promise((resolve) => setTimeout(resolve, start - now));
+    if (start > now) await sleep(start - now);
   }
 }

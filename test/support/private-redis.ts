@@ -1,6 +1,7 @@
 // A private redis-server for fault tests: on a free loopback port with its own folder, so a test
 // may fill it to maxmemory, reconfigure it, kill and restart it (same port, same data) without
 // touching the shared Redis. Stopped (and its folder removed) by stop().
+import { setTimeout as sleep } from 'node:timers/promises';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -56,7 +57,7 @@ export async function startPrivateRedis(options: PrivateRedisOptions = {}): Prom
         probe.disconnect();
       }
       if (proc.exitCode !== null || Date.now() > deadline) throw new Error(`redis-server on ${port} did not start: ${output}`);
-      await new Promise((resolve) => setTimeout(resolve, 50));
+      await sleep(50);
     }
   };
   const kill = async () => {

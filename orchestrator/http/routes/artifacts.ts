@@ -1,6 +1,11 @@
 // Artifact routes. PUT streams an upload into the store (hashed on the way, size-limited,
 // nothing left behind on failure). GET is public, for devices: ETag = sha256, single Range,
 // If-Range, If-None-Match (docs/protocol.md#artifacts; RFC 9110 §13-14).
+// Kept rather than @fastify/static: artifacts are read through the ArtifactStore interface
+// (the memory cache in front of the file store, another store tomorrow), not from a directory
+// @fastify/static could serve; the ETag is the content hash (strong, the same on every node,
+// where @fastify/static derives one from mtime and size), a 416 answers the API's JSON error,
+// and each byte sent is counted for metrics as the response pulls it.
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { pipeline, Transform, type Readable } from 'node:stream';
 import { decideRange, etagMatches, ifRangeAllows } from '../../artifacts/range.js';

@@ -2,6 +2,7 @@
 // the process raised holds (orchestrator/infra/readiness.ts: the intake cannot write to Redis,
 // Redis' eviction policy is not noeviction). Public: reasons carry no secret.
 import type { FastifyPluginAsync } from 'fastify';
+import { timeLimit } from '../../../runtime/time-limit.js';
 import type { RouteOptions } from '../app.js';
 import { ApiError } from '../errors.js';
 
@@ -13,16 +14,12 @@ export const healthRoutes: FastifyPluginAsync<RouteOptions> = async (app, { redi
   app.get('/healthz', { schema: { operationId: 'healthz', summary: 'Liveness', tags: ['health'], response: { 200: statusSchema } } }, async () => ({ status: 'ok' }));
 
   app.get('/readyz', { schema: { operationId: 'readyz', summary: 'Readiness: Redis reachable, intake writing, Redis never evicting', tags: ['health'], response: { 200: statusSchema, 503: { $ref: 'ApiError#' } } } }, async (_request, reply) => {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error('timeout')), READY_TIMEOUT_MS);
-    });
     try {
-      await Promise.race([redis.ping(), timeout]);
+      await timeLimit(redis.ping(), READY_TIMEOUT_MS, () => {
+        throw new Error('timeout');
+      });
     } catch {
       throw new ApiError(503, 'not_ready', 'Redis is not reachable');
-    } finally {
-      clearTimeout(timer);
     }
     const problems = readiness.list();
     // Sent as is (a thrown 5xx would hide its message): the reasons are what an operator needs.
