@@ -3,14 +3,15 @@
 import { Queue, type JobType } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { Gauge, type Registry } from 'prom-client';
+import { queuePrefix } from '../../state/rollouts/keys.js';
 
-/** The engine's queues (orchestrator/rollouts/engine.ts) under `${prefix}bull`. */
+/** The engine's queues (orchestrator/rollouts/engine.ts), each under its own prefix (state/rollouts/keys.ts: queuePrefix). */
 export const ENGINE_QUEUES = ['notify', 'control', 'cancel'] as const;
 const JOB_STATES: JobType[] = ['waiting', 'active', 'delayed', 'prioritized', 'waiting-children', 'failed', 'completed'];
 
 export function registerQueueMetrics(registry: Registry, redis: Redis, prefix: string): { close(): Promise<void> } {
   // A Queue given a connection shares it and leaves it open on close().
-  const queues = ENGINE_QUEUES.map((name) => new Queue(name, { connection: redis, prefix: `${prefix}bull` }));
+  const queues = ENGINE_QUEUES.map((name) => new Queue(name, { connection: redis, prefix: queuePrefix(prefix, name) }));
   new Gauge({
     name: 'fleet_bullmq_jobs',
     help: 'Jobs in the rollout engine\'s BullMQ queues, by queue and job state.',

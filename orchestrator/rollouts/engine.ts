@@ -21,6 +21,7 @@ import type { ReleaseSource, RootSource, TargetResolver } from './sources.js';
 import { rolloutSpecSchema, type RolloutSpecInput } from './spec.js';
 import type { RolloutRecord, RolloutStore } from './store.js';
 import { randomBytes } from 'node:crypto';
+import { queuePrefix } from '../../state/rollouts/keys.js';
 
 export interface EngineOptions {
   /** Devices per notify job: one signing + publishing batch. */
@@ -90,7 +91,6 @@ interface TickJob { rolloutId: string }
 export class RolloutEngine {
   private readonly options: EngineOptions;
   private readonly now: () => number;
-  private readonly queueOptions;
   readonly notifyQueue: Queue<NotifyJob>;
   readonly controlQueue: Queue<TickJob>;
   readonly cancelQueue: Queue<CancelJob>;
@@ -101,19 +101,20 @@ export class RolloutEngine {
   constructor(private readonly deps: EngineDeps) {
     this.options = { ...DEFAULT_ENGINE_OPTIONS, ...deps.options };
     this.now = deps.now ?? (() => Math.floor(Date.now() / 1000));
-    this.queueOptions = { connection: deps.redis, prefix: `${deps.prefix}bull` };
-    this.notifyQueue = new Queue<NotifyJob>('notify', this.queueOptions);
-    this.controlQueue = new Queue<TickJob>('control', this.queueOptions);
-    this.cancelQueue = new Queue<CancelJob>('cancel', this.queueOptions);
+    // Each queue its own prefix with its own hash tag: on Redis Cluster a queue's keys share a
+    // slot (BullMQ's scripts need that) and the three queues spread over the shards.
+    this.notifyQueue = new Queue<NotifyJob>('notify', { connection: deps.redis, prefix: queuePrefix(deps.prefix, 'notify') });
+    this.controlQueue = new Queue<TickJob>('control', { connection: deps.redis, prefix: queuePrefix(deps.prefix, 'control') });
+    this.cancelQueue = new Queue<CancelJob>('cancel', { connection: deps.redis, prefix: queuePrefix(deps.prefix, 'cancel') });
   }
 
   /** Starts this process's workers on the shared queues. */
   startWorkers(): void {
-    const common = { connection: this.deps.redis.duplicate({ maxRetriesPerRequest: null }), prefix: this.queueOptions.prefix };
+    const connection = () => this.deps.redis.duplicate({ maxRetriesPerRequest: null });
     this.workers = [
-      new Worker<NotifyJob>('notify', (job, token) => this.processNotify(job, token), { ...common, concurrency: this.options.notifyConcurrency }),
-      new Worker<TickJob>('control', (job) => this.tick(job.data.rolloutId), { ...common, connection: this.deps.redis.duplicate({ maxRetriesPerRequest: null }), concurrency: this.options.controlConcurrency }),
-      new Worker<CancelJob>('cancel', (job) => this.processCancel(job), { ...common, connection: this.deps.redis.duplicate({ maxRetriesPerRequest: null }), concurrency: this.options.cancelConcurrency }),
+      new Worker<NotifyJob>('notify', (job, token) => this.processNotify(job, token), { connection: connection(), prefix: queuePrefix(this.deps.prefix, 'notify'), concurrency: this.options.notifyConcurrency }),
+      new Worker<TickJob>('control', (job) => this.tick(job.data.rolloutId), { connection: connection(), prefix: queuePrefix(this.deps.prefix, 'control'), concurrency: this.options.controlConcurrency }),
+      new Worker<CancelJob>('cancel', (job) => this.processCancel(job), { connection: connection(), prefix: queuePrefix(this.deps.prefix, 'cancel'), concurrency: this.options.cancelConcurrency }),
     ];
     for (const worker of this.workers) {
       worker.on('failed', (job, error) => this.deps.logger.error({ queue: worker.name, jobId: job?.id, err: error.message }, 'job failed'));
@@ -241,6 +242,8 @@ export class RolloutEngine {
     for (let step = 0; step < this.options.decisionsPerTick; step++) {
       const r = await this.deps.store.get(id);
       if (!r) return;
+      // History a crashed process left in the rollout's outbox reaches the devices.
+      if (step === 0) await this.deps.store.state.flushHistory(id);
       await this.emitCountsIfChanged(id);
       if (r.status === 'completed' || r.status === 'aborted') {
         await this.controlQueue.removeJobScheduler(`tick|${id}`);

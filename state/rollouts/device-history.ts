@@ -1,6 +1,7 @@
 // A device's transitions across rollouts: one capped Redis list per device, newest first,
-// appended by the Lua scripts that apply each transition (scripts.ts). This module holds the cap
-// and reads the list; the key is named in keys.ts.
+// written by the Lua scripts that apply each transition (scripts.ts: directly for a report,
+// through the rollout's outbox for an engine transition). This module holds the cap and reads
+// the list; the key is named in keys.ts.
 import type { Redis } from 'ioredis';
 import { deviceRolloutKeys } from './keys.js';
 
@@ -28,13 +29,17 @@ export function deviceHistoryKey(prefix: string, deviceId: string): string {
 /** Newest first, at most `limit` entries. */
 export async function readDeviceHistory(redis: Redis, prefix: string, deviceId: string, limit = DEVICE_HISTORY_MAX_ENTRIES): Promise<DeviceHistoryEntry[]> {
   const rows = await redis.lrange(deviceHistoryKey(prefix, deviceId), 0, Math.max(0, Math.min(limit, DEVICE_HISTORY_MAX_ENTRIES) - 1));
-  return rows.flatMap((row) => {
+  const entries = rows.flatMap((row) => {
     try {
       // Lua writes Redis' time in milliseconds (it has no date formatting); the API speaks ISO.
-      const { ms, ...rest } = JSON.parse(row) as Omit<DeviceHistoryEntry, 'at'> & { ms: number };
+      // `m` marks an entry copied from a rollout's outbox (scripts.ts): internal, not served.
+      const { ms, m: _mark, ...rest } = JSON.parse(row) as Omit<DeviceHistoryEntry, 'at'> & { ms: number; m?: string };
       return [{ at: new Date(ms).toISOString(), ...rest }];
     } catch {
       return [];
     }
   });
+  // Engine transitions reach the list through their rollout's outbox (scripts.ts), reports
+  // directly: order by when each transition was applied, newest first (a stable sort).
+  return entries.sort((a, b) => Date.parse(b.at) - Date.parse(a.at));
 }

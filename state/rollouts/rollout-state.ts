@@ -5,18 +5,25 @@ import type { Redis } from 'ioredis';
 import { DEVICE_STATES, type DeviceState } from '../../protocol/index.js';
 import { packEntry, parseEntry, type DeviceRolloutEntry } from './entry.js';
 import { pageRolloutDevices, type DevicePageQuery } from './device-page.js';
-import { deviceRolloutKeys, rolloutIndexKeys, rolloutKeys } from './keys.js';
+import { deviceRolloutKeys, rolloutIndexKeys, rolloutKeys, waveCountsField } from './keys.js';
 import type { Counts, ReasonCounts, RolloutRecord, RolloutStatus, StateCounts, WaveRecord, WaveStatus } from './records.js';
-import { rolloutScripts, type RolloutScripts } from './scripts.js';
+import { defineRolloutScripts, runScript } from './scripts.js';
 import { applyStatusReports, type StatusReportInput, type StatusApplyResult } from './status-apply.js';
+import { RolloutTransitions } from './transitions.js';
 
 /** Writes per pipeline when recording large waves. */
 const WRITE_CHUNK = 2_000;
 
-export function splitCounts(hash: Record<string, string>): Counts {
+/** Counts of the rollout (fields without a wave prefix) or of one wave (fields `w<n>:...`, `wavePrefix` given). */
+export function splitCounts(hash: Record<string, string>, wavePrefix?: string): Counts {
   const counts: StateCounts = {};
   const reasons: ReasonCounts = {};
-  for (const [field, value] of Object.entries(hash)) {
+  for (const [name, value] of Object.entries(hash)) {
+    let field = name;
+    if (wavePrefix !== undefined) {
+      if (!name.startsWith(wavePrefix)) continue;
+      field = name.slice(wavePrefix.length);
+    }
     const n = Number(value);
     if (field.startsWith('reason:')) {
       if (n > 0) reasons[field.slice(7)] = n;
@@ -60,10 +67,11 @@ export interface PreparedDevice {
 }
 
 export class RolloutState {
-  private readonly scripts: RolloutScripts;
+  private readonly transitions: RolloutTransitions;
 
   constructor(readonly redis: Redis, readonly prefix: string) {
-    this.scripts = rolloutScripts(redis);
+    defineRolloutScripts(redis);
+    this.transitions = new RolloutTransitions(redis, prefix);
   }
 
   private keys(rolloutId: string) {
@@ -72,7 +80,11 @@ export class RolloutState {
 
   // ---- creation and heads ------------------------------------------------------------------
 
-  /** Records a rollout and its waves; undefined if a rollout with this id exists. */
+  /**
+   * Records a rollout and its waves; undefined if a rollout with this id exists. One MULTI over
+   * the rollout's slot (all of it or nothing), then the index entry (another slot): a crash
+   * between leaves a rollout that is not listed, never a listed one that does not exist.
+   */
   async create<Spec>(input: NewRollout<Spec>): Promise<RolloutRecord<Spec> | undefined> {
     const k = this.keys(input.id);
     const index = rolloutIndexKeys(this.prefix);
@@ -89,7 +101,7 @@ export class RolloutState {
         tx.hset(k.devices, ...fields);
       }
       tx.hset(k.wave(wave), { status: 'pending', size: members.length, slices: 0, approved: 0 });
-      if (members.length > 0) tx.hset(k.waveCounts(wave), 'queued', members.length);
+      if (members.length > 0) tx.hset(k.counts, `${waveCountsField(wave)}queued`, members.length);
     });
     if (total > 0) tx.hset(k.counts, 'queued', total);
     const record: RolloutRecord<Spec> = {
@@ -107,10 +119,10 @@ export class RolloutState {
       spec: input.spec,
     };
     tx.hset(k.rollout, { ...record, spec: JSON.stringify(record.spec) });
-    tx.zadd(index.index, seq, input.id);
     const results = await tx.exec();
     const failed = results?.find(([error]) => error);
     if (!results || failed) throw failed?.[0] ?? new Error('rollout creation transaction aborted');
+    await this.redis.zadd(index.index, seq, input.id);
     return record;
   }
 
@@ -138,22 +150,24 @@ export class RolloutState {
   }
 
   async waveCounts(rolloutId: string, wave: number): Promise<Counts> {
-    return splitCounts(await this.redis.hgetall(this.keys(rolloutId).waveCounts(wave)));
+    return splitCounts(await this.redis.hgetall(this.keys(rolloutId).counts), waveCountsField(wave));
   }
 
   /** The rollout's counts and each wave's head and counts, in one round trip. */
   async countsAndWaves(rolloutId: string, waveCount: number): Promise<{ total: Counts; waves: Array<WaveRecord & Counts> }> {
     const k = this.keys(rolloutId);
+    // One slot (the rollout's tag): a pipeline is fine on a cluster too.
     const pipe = this.redis.pipeline();
     pipe.hgetall(k.counts);
-    for (let w = 0; w < waveCount; w++) pipe.hgetall(k.wave(w)).hgetall(k.waveCounts(w));
+    for (let w = 0; w < waveCount; w++) pipe.hgetall(k.wave(w));
     const replies = ((await pipe.exec()) ?? []).map(([error, value]) => {
       if (error) throw error;
       return value as Record<string, string>;
     });
+    const counts = replies[0] ?? {};
     const waves: Array<WaveRecord & Counts> = [];
-    for (let w = 0; w < waveCount; w++) waves.push({ ...decodeWave(replies[1 + w * 2] ?? {}), ...splitCounts(replies[2 + w * 2] ?? {}) });
-    return { total: splitCounts(replies[0] ?? {}), waves };
+    for (let w = 0; w < waveCount; w++) waves.push({ ...decodeWave(replies[1 + w] ?? {}), ...splitCounts(counts, waveCountsField(w)) });
+    return { total: splitCounts(counts), waves };
   }
 
   async waveMembers(rolloutId: string, wave: number, offset: number, count: number): Promise<string[]> {
@@ -182,13 +196,10 @@ export class RolloutState {
   /** Status and last update of the newest `max` rollouts (metrics); a removed one is left out. */
   async recentHeads(max: number): Promise<Array<{ id: string; status: string; updatedAt: string }>> {
     const ids = await this.redis.zrevrange(rolloutIndexKeys(this.prefix).index, 0, max - 1);
-    const pipe = this.redis.pipeline();
-    for (const id of ids) pipe.hmget(this.keys(id).rollout, 'status', 'updatedAt');
-    const replies = (await pipe.exec()) ?? [];
+    // One command per rollout (each its own slot), sent together.
+    const heads = await Promise.all(ids.map((id) => this.redis.hmget(this.keys(id).rollout, 'status', 'updatedAt')));
     return ids.flatMap((id, i) => {
-      const [error, head] = replies[i] ?? [];
-      if (error) throw error;
-      const [status, updatedAt] = (head ?? []) as Array<string | null>;
+      const [status, updatedAt] = heads[i] ?? [];
       return status ? [{ id, status, updatedAt: updatedAt ?? '' }] : [];
     });
   }
@@ -214,27 +225,21 @@ export class RolloutState {
 
   /** The rollout that owns each device now (the newest one that prepared it), or null. */
   async deviceOwners(deviceIds: readonly string[]): Promise<Array<string | null>> {
-    if (deviceIds.length === 0) return [];
-    const pipe = this.redis.pipeline();
-    for (const id of deviceIds) pipe.hget(deviceRolloutKeys(this.prefix, id).record, 'rolloutId');
-    return ((await pipe.exec()) ?? []).map(([error, value]) => {
-      if (error) throw error;
-      return value as string | null;
-    });
+    return Promise.all(deviceIds.map((id) => this.redis.hget(deviceRolloutKeys(this.prefix, id).record, 'rolloutId')));
   }
 
   // ---- compare-and-sets on heads -----------------------------------------------------------
 
   async setStatus(rolloutId: string, expected: RolloutStatus[] | '*', status: RolloutStatus, reason: string, at: string): Promise<boolean> {
-    return (await this.scripts.setRolloutStatus(this.keys(rolloutId).rollout, expected === '*' ? '*' : expected.join(','), status, reason, at)) === 1;
+    return Number(await runScript(this.redis, 'setRolloutStatus', [this.keys(rolloutId).rollout], [expected === '*' ? '*' : expected.join(','), status, reason, at])) === 1;
   }
 
   async casWave(rolloutId: string, wave: number, expected: WaveStatus, next: WaveStatus, extraField = '', extraValue: string | number = ''): Promise<boolean> {
-    return (await this.scripts.casField(this.keys(rolloutId).wave(wave), 'status', expected, next, extraField, extraValue)) === 1;
+    return Number(await runScript(this.redis, 'casField', [this.keys(rolloutId).wave(wave)], ['status', expected, next, extraField, extraValue])) === 1;
   }
 
   async advanceWave(rolloutId: string, from: number): Promise<boolean> {
-    return (await this.scripts.casField(this.keys(rolloutId).rollout, 'currentWave', String(from), String(from + 1))) === 1;
+    return Number(await runScript(this.redis, 'casField', [this.keys(rolloutId).rollout], ['currentWave', String(from), String(from + 1)])) === 1;
   }
 
   /** Sets a wave's flag: `approved` (manual promotion) or `overridden` (resumed past a threshold). */
@@ -248,41 +253,42 @@ export class RolloutState {
 
   /** 0 to notify now, else ms to wait: the rollout's notification pacer (scripts.ts: pace). */
   async pace(rolloutId: string, costMs: number, horizonMs: number): Promise<number> {
-    return Number(await this.scripts.pace(this.keys(rolloutId).notifyPace, costMs, horizonMs));
+    return Number(await runScript(this.redis, 'pace', [this.keys(rolloutId).notifyPace], [costMs, horizonMs]));
   }
 
   // ---- per-device transitions (scripts.ts) -------------------------------------------------
 
   /**
    * Allocates each device's directive counter once, records its issue time and settles which
-   * rollout owns the device (the newer one supersedes). One result per id.
+   * rollout owns the device (the newer one supersedes). One result per id (transitions.ts).
    */
-  async prepareSlice(rollout: { id: string; seq: number }, ids: string[], now: number): Promise<PreparedDevice[]> {
-    if (ids.length === 0) return [];
-    const flat = await this.scripts.prepareSlice(this.prefix, rollout.id, rollout.seq, now, ...ids);
-    return ids.map((_, i) => ({ counter: Number(flat[i * 2]), issuedAt: Number(flat[i * 2 + 1]) }));
+  prepareSlice(rollout: { id: string; seq: number }, ids: string[], now: number): Promise<PreparedDevice[]> {
+    return this.transitions.prepareSlice(rollout, ids, now);
   }
 
   /** queued -> notified for the slice's devices; true when this made the whole wave notified. */
-  async markNotified(rolloutId: string, wave: number, slice: number, slices: number, now: number, ids: string[]): Promise<boolean> {
-    return Number(await this.scripts.markNotified(this.prefix, rolloutId, wave, slice, slices, now, ...ids)) === 1;
+  markNotified(rolloutId: string, wave: number, slice: number, slices: number, now: number, ids: string[]): Promise<boolean> {
+    return this.transitions.markNotified(rolloutId, wave, slice, slices, now, ids);
   }
 
   /** Moves every unsettled device of the wave to `to`; returns those that had been notified. */
-  async settleWave(rolloutId: string, wave: number, to: 'timed_out' | 'canceled', reason = ''): Promise<string[]> {
-    return this.scripts.settleWave(this.prefix, rolloutId, wave, to, reason);
+  settleWave(rolloutId: string, wave: number, to: 'timed_out' | 'canceled', reason = ''): Promise<string[]> {
+    return this.transitions.settleWave(rolloutId, wave, to, reason);
   }
 
   /** A fresh install counter for each device still holding `counter` (0 = skip). */
-  async reissue(rolloutId: string, issuedAt: number, items: Array<{ deviceId: string; counter: number }>): Promise<number[]> {
-    if (items.length === 0) return [];
-    return (await this.scripts.reissue(this.prefix, rolloutId, issuedAt, ...items.flatMap((d) => [d.deviceId, d.counter]))).map(Number);
+  reissue(rolloutId: string, issuedAt: number, items: Array<{ deviceId: string; counter: number }>): Promise<number[]> {
+    return this.transitions.reissue(rolloutId, issuedAt, items);
   }
 
   /** A fresh cancel counter per device, 0 for a device a newer rollout owns. */
-  async cancelCounters(rolloutId: string, ids: string[]): Promise<number[]> {
-    if (ids.length === 0) return [];
-    return (await this.scripts.cancelCounters(this.prefix, rolloutId, ...ids)).map(Number);
+  cancelCounters(rolloutId: string, ids: string[]): Promise<number[]> {
+    return this.transitions.cancelCounters(rolloutId, ids);
+  }
+
+  /** Copies history entries still in the rollout's outbox to the devices (after a crash; the engine's tick calls it). */
+  flushHistory(rolloutId: string): Promise<void> {
+    return this.transitions.flushHistory(rolloutId);
   }
 
   /** Applies verified status reports in order; one result per report (status-apply.ts). */
@@ -294,8 +300,8 @@ export class RolloutState {
   async remove(rolloutId: string): Promise<void> {
     const r = await this.get(rolloutId);
     const k = this.keys(rolloutId);
-    const keys = [k.rollout, k.devices, k.counts, k.issued, k.notifyPace];
-    for (let w = 0; w < (r?.waveCount ?? 0); w++) keys.push(k.wave(w), k.waveCounts(w), k.waveMembers(w), k.waveSlicesDone(w));
+    const keys = [k.rollout, k.devices, k.counts, k.issued, k.reports, k.historyOutbox, k.notifyPace];
+    for (let w = 0; w < (r?.waveCount ?? 0); w++) keys.push(k.wave(w), k.waveMembers(w), k.waveSlicesDone(w));
     await this.redis.del(...keys);
     await this.redis.zrem(rolloutIndexKeys(this.prefix).index, rolloutId);
   }

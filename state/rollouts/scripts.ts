@@ -1,15 +1,22 @@
-// Every per-device transition is one Lua script (atomic in Redis), like BullMQ's own scripts.
-// The state order comes from protocol/states.ts so TypeScript and Lua cannot disagree.
-import type { Redis } from 'ioredis';
+// Every atomic change of rollout state is one Lua script, like BullMQ's own scripts, and every
+// script touches one Redis Cluster slot: either one rollout's keys (tag `ro:<id>`) or the keys
+// of devices of one device shard (tag `dev:<shard>`), all declared in KEYS (keys.ts names them).
+// An operation that needs both (a device's counter and its rollout entry) is a rollout step and
+// a device step, each idempotent, ordered so that a retry after a crash between them completes
+// it (rollout-state.ts, status-apply.ts say the order). The state order comes from
+// protocol/states.ts so TypeScript and Lua cannot disagree.
+import type { ChainableCommander, Redis } from 'ioredis';
 import { STATE_RANK, TERMINAL_STATES } from '../../protocol/index.js';
 import { DEVICE_HISTORY_MAX_ENTRIES } from './device-history.js';
+import { rolloutKeys } from './keys.js';
 
 const rankTable = `{${Object.entries(STATE_RANK).map(([s, r]) => `${s}=${r}`).join(',')}}`;
 const terminalTable = `{${[...TERMINAL_STATES].map((s) => `${s}=true`).join(',')}}`;
 
-// Shared Lua helpers: entry codec, counter moves on the rollout and wave count hashes, and the
-// device history append (device-history.ts) that every transition makes in the same script.
-const common = `
+/** Recent entries of a device's history an outbox copy is compared with (a retried copy adds nothing). */
+const HISTORY_DEDUPE_DEPTH = 16;
+
+const shared = `
 local RANK = ${rankTable}
 local TERMINAL = ${terminalTable}
 local HISTORY_MAX = ${DEVICE_HISTORY_MAX_ENTRIES}
@@ -18,17 +25,13 @@ local function nowMs()
   local t = redis.call('TIME')
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
-local function history(key, rid, from, to, reason, source, detail)
-  local entry = { ms = nowMs(), rolloutId = rid, from = from, state = to, source = source, detail = detail }
-  if reason and reason ~= '' then entry.reason = reason end
-  redis.call('LPUSH', key, cjson.encode(entry))
-  redis.call('LTRIM', key, 0, HISTORY_MAX - 1)
-end
--- Multi-device scripts find each device's history key from the prefix, as they do its record
--- (settleWave reads its members inside the script, so they cannot be declared up front).
-local function historyKey(prefix, id)
-  return prefix .. 'device:' .. id .. ':history'
-end
+`;
+
+// ---- rollout slot --------------------------------------------------------------------------
+// KEYS (rolloutScriptKeys): 1 head, 2 devices, 3 counts, 4 issued, 5 reports, 6 history outbox,
+// 7 wave head, 8 wave members, 9 wave slices-done (of the wave the call names; wave 0 otherwise).
+const rolloutSide = `${shared}
+local HEAD, DEVICES, COUNTS, ISSUED, REPORTS, OUTBOX = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
 local function parse(packed)
   if not packed then return nil end
   local s, w, c, p, r = string.match(packed, '^([^|]*)|([^|]*)|([^|]*)|([^|]*)|(.*)$')
@@ -37,190 +40,151 @@ end
 local function pack(e)
   return e.state .. '|' .. e.wave .. '|' .. e.counter .. '|' .. e.progress .. '|' .. (e.reason or '')
 end
-local function move(base, wave, from, to, reason)
-  local wc = base .. ':wave:' .. wave .. ':counts'
-  local rc = base .. ':counts'
+-- Counts of the rollout and of the device's wave (fields w<n>:...) in one hash.
+local function move(wave, from, to, reason)
+  local w = 'w' .. wave .. ':'
   if from then
-    redis.call('HINCRBY', wc, from, -1)
-    redis.call('HINCRBY', rc, from, -1)
+    redis.call('HINCRBY', COUNTS, w .. from, -1)
+    redis.call('HINCRBY', COUNTS, from, -1)
   end
-  redis.call('HINCRBY', wc, to, 1)
-  redis.call('HINCRBY', rc, to, 1)
+  redis.call('HINCRBY', COUNTS, w .. to, 1)
+  redis.call('HINCRBY', COUNTS, to, 1)
   if reason and reason ~= '' then
-    redis.call('HINCRBY', wc, 'reason:' .. reason, 1)
-    redis.call('HINCRBY', rc, 'reason:' .. reason, 1)
+    redis.call('HINCRBY', COUNTS, w .. 'reason:' .. reason, 1)
+    redis.call('HINCRBY', COUNTS, 'reason:' .. reason, 1)
   end
+end
+-- The device's history entry, written with the transition into this rollout's outbox (the
+-- device's history is in another slot): appendHistory copies it there, marked so a copy
+-- retried after a crash is recognised.
+local function history(id, rid, from, to, reason, source)
+  local mark = rid .. '#' .. redis.call('HINCRBY', HEAD, 'historySeq', 1)
+  local entry = { ms = nowMs(), rolloutId = rid, from = from, state = to, source = source, m = mark }
+  if reason and reason ~= '' then entry.reason = reason end
+  redis.call('RPUSH', OUTBOX, id .. '\\t' .. cjson.encode(entry))
 end
 `;
 
 /**
- * prepareSlice(prefix, rolloutId, rolloutSeq, now, ids...) -> counter, issuedAt per device
- * (counter 0 = skip this device). Allocates each device's directive counter once (strictly increasing per device, kept
- * on the device record), records when its directive was issued (so it can be re-signed
- * byte-identical, and renewed before it expires), and settles which rollout owns the device:
- * the newer one supersedes.
+ * recordSlice(rid, now, id1, claimed1, ...) -> counter, issuedAt per device (counter 0 = skip).
+ * The rollout step of a notify slice, after claimDevices: `claimed` is the device's counter for
+ * this rollout, or -1 if a newer rollout owns the device (this entry is then canceled,
+ * superseded). A counter is recorded once with its issue time, so a retried slice re-signs the
+ * same directive byte-identical.
  */
-const prepareSlice = `${common}
-local prefix, rid, rseq, now = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4]
-local base = prefix .. 'rollout:' .. rid
+const recordSlice = `${rolloutSide}
+local rid, now = ARGV[1], ARGV[2]
 local out = {}
-for i = 5, #ARGV do
-  local id = ARGV[i]
-  local e = parse(redis.call('HGET', base .. ':devices', id))
-  local counter, issuedAt = 0, now
+for i = 3, #ARGV, 2 do
+  local id, claimed = ARGV[i], tonumber(ARGV[i + 1])
+  local e = parse(redis.call('HGET', DEVICES, id))
+  local counter, issuedAt = 0, 0
   if e and not TERMINAL[e.state] then
-    local dev = prefix .. 'device:' .. id
-    local owner = redis.call('HGET', dev, 'rolloutId')
-    local ownerSeq = tonumber(redis.call('HGET', dev, 'rolloutSeq') or '0')
-    if owner and owner ~= rid and ownerSeq > rseq then
-      move(base, e.wave, e.state, 'canceled', 'superseded')
-      history(historyKey(prefix, id), rid, e.state, 'canceled', 'superseded', 'engine')
+    if claimed < 0 then
+      move(e.wave, e.state, 'canceled', 'superseded')
+      history(id, rid, e.state, 'canceled', 'superseded', 'engine')
       e.state = 'canceled'; e.reason = 'superseded'
-      redis.call('HSET', base .. ':devices', id, pack(e))
-    else
-      if owner and owner ~= rid then
-        local obase = prefix .. 'rollout:' .. owner
-        local oe = parse(redis.call('HGET', obase .. ':devices', id))
-        if oe and not TERMINAL[oe.state] then
-          move(obase, oe.wave, oe.state, 'canceled', 'superseded')
-          history(historyKey(prefix, id), owner, oe.state, 'canceled', 'superseded', 'engine')
-          oe.state = 'canceled'; oe.reason = 'superseded'
-          redis.call('HSET', obase .. ':devices', id, pack(oe))
-        end
-      end
-      redis.call('HSET', dev, 'rolloutId', rid, 'rolloutSeq', rseq)
+      redis.call('HSET', DEVICES, id, pack(e))
+    elseif claimed > 0 then
       if e.counter == 0 then
-        e.counter = redis.call('HINCRBY', dev, 'directiveCounter', 1)
-        redis.call('HSET', base .. ':devices', id, pack(e))
-        redis.call('HSET', base .. ':issued', id, now)
+        e.counter = claimed
+        redis.call('HSET', DEVICES, id, pack(e))
+        redis.call('HSET', ISSUED, id, now)
       end
       counter = e.counter
-      -- A retried slice re-signs the same directive: same counter, same issue time.
-      issuedAt = redis.call('HGET', base .. ':issued', id) or now
+      issuedAt = tonumber(redis.call('HGET', ISSUED, id) or now)
     end
   end
   out[#out + 1] = counter
-  out[#out + 1] = tonumber(issuedAt)
+  out[#out + 1] = issuedAt
 end
 return out
 `;
 
-/**
- * markNotified(prefix, rolloutId, wave, sliceIndex, slices, now, ids...) -> 1 if the wave is now
- * fully notified. queued -> notified per device; slice completion recorded in a set, so a
- * retried slice job counts once.
- */
-const markNotified = `${common}
-local prefix, rid, wave, slice, slices, now = ARGV[1], ARGV[2], ARGV[3], ARGV[4], tonumber(ARGV[5]), ARGV[6]
-local base = prefix .. 'rollout:' .. rid
-for i = 7, #ARGV do
+/** supersede(rid, ids...) -> count. The older rollout's entries of devices a newer one claimed: canceled, superseded. */
+const supersede = `${rolloutSide}
+local rid = ARGV[1]
+local n = 0
+for i = 2, #ARGV do
   local id = ARGV[i]
-  local e = parse(redis.call('HGET', base .. ':devices', id))
-  if e and e.state == 'queued' and e.counter > 0 then
-    move(base, e.wave, 'queued', 'notified', nil)
-    history(historyKey(prefix, id), rid, 'queued', 'notified', nil, 'engine')
-    e.state = 'notified'
-    redis.call('HSET', base .. ':devices', id, pack(e))
+  local e = parse(redis.call('HGET', DEVICES, id))
+  if e and not TERMINAL[e.state] then
+    move(e.wave, e.state, 'canceled', 'superseded')
+    history(id, rid, e.state, 'canceled', 'superseded', 'engine')
+    e.state = 'canceled'; e.reason = 'superseded'
+    redis.call('HSET', DEVICES, id, pack(e))
+    n = n + 1
   end
 end
-redis.call('SADD', base .. ':wave:' .. wave .. ':slices-done', slice)
-if redis.call('SCARD', base .. ':wave:' .. wave .. ':slices-done') >= slices then
-  local wkey = base .. ':wave:' .. wave
-  if redis.call('HGET', wkey, 'status') == 'notifying' then
-    redis.call('HSET', wkey, 'status', 'baking', 'notifiedAt', now)
+return n
+`;
+
+/**
+ * markNotified(rid, slice, slices, now, ids...) -> 1 if the wave is now fully notified.
+ * queued -> notified per device; slice completion recorded in a set, so a retried slice counts once.
+ */
+const markNotified = `${rolloutSide}
+local WAVE, SLICES = KEYS[7], KEYS[9]
+local rid, slice, slices, now = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4]
+for i = 5, #ARGV do
+  local id = ARGV[i]
+  local e = parse(redis.call('HGET', DEVICES, id))
+  if e and e.state == 'queued' and e.counter > 0 then
+    move(e.wave, 'queued', 'notified', nil)
+    history(id, rid, 'queued', 'notified', nil, 'engine')
+    e.state = 'notified'
+    redis.call('HSET', DEVICES, id, pack(e))
+  end
+end
+redis.call('SADD', SLICES, slice)
+if redis.call('SCARD', SLICES) >= slices then
+  if redis.call('HGET', WAVE, 'status') == 'notifying' then
+    redis.call('HSET', WAVE, 'status', 'baking', 'notifiedAt', now)
     return 1
   end
 end
 return 0
 `;
 
-/**
- * applyStatus(KEYS: historyKey; ARGV: prefix, deviceId, rolloutId, counter, seq, state, progress,
- * reason, at, releaseId, sequence, rootVersion, epoch?) -> { outcome, wave }. A state change is appended
- * to the device's history with the report's details. A report applies once, in order: a seq already
- * seen in its epoch or an older epoch (refused: stale | stale_epoch, recorded on the device), a counter of another directive, a backwards move or anything after a terminal state
- * changes nothing (docs/protocol.md#device-states).
- */
-const applyStatus = `${common}
-local prefix, id, rid, counter, seq, state, progress, reason, at = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5]), ARGV[6], tonumber(ARGV[7]), ARGV[8], ARGV[9]
-local dev = prefix .. 'device:' .. id
--- protocol's reportOrder: seq counts within an epoch; epochs only move forward.
-local epoch = tonumber(ARGV[13] or '0')
-local pos = redis.call('HMGET', dev, 'statusEpoch', 'statusSeq')
-local lastEpoch, last = tonumber(pos[1] or '0'), tonumber(pos[2] or '-1')
-local order = (epoch > lastEpoch and 'newer') or (epoch < lastEpoch and 'stale_epoch') or (seq > last and 'newer') or 'stale'
-if order ~= 'newer' then
-  -- Shown on the device (GET /v1/devices/:id) and counted, never a silent drop.
-  redis.call('HINCRBY', dev, 'statusRefusedCount', 1)
-  redis.call('HSET', dev, 'statusRefused', cjson.encode({ reason = order, rolloutId = rid, counter = counter, epoch = epoch, seq = seq, lastEpoch = lastEpoch, lastSeq = last, at = at }))
-  return { order, -1 }
-end
-redis.call('HSET', dev, 'statusEpoch', epoch, 'statusSeq', seq, 'lastSeenAt', at, 'installedReleaseId', ARGV[10], 'installedSequence', ARGV[11], 'rootVersion', ARGV[12],
-  'lastStatus', cjson.encode({ rolloutId = rid, state = state, reason = (reason ~= '' and reason or nil), at = at }))
-local base = prefix .. 'rollout:' .. rid
-local e = parse(redis.call('HGET', base .. ':devices', id))
-if not e then return { 'unknown_rollout', -1 } end
-if e.counter ~= counter then return { 'other_directive', e.wave } end
-local from = e.state
-if TERMINAL[from] then return { 'after_terminal', e.wave } end
--- The device holds a directive that outlived its TTL (it was away, or deferred past it): not
--- an outcome of the rollout but a request for a fresh directive, which the caller issues.
-if state == 'rejected' and reason == 'directive_expired' then return { 'expired', e.wave } end
-local forward = RANK[state] > RANK[from] or (from == 'deferred' and state == 'accepted') or (from == 'downloading' and state == 'downloading' and progress > e.progress)
-if not forward then return { 'backwards', e.wave } end
-if from ~= state then
-  move(base, e.wave, from, state, reason)
-  history(KEYS[1], rid, from, state, reason, 'report', { seq = seq, counter = counter, progress = progress, reportedAt = at, installedReleaseId = ARGV[10], installedSequence = tonumber(ARGV[11]) })
-end
-e.state = state; e.progress = progress; e.reason = reason
-redis.call('HSET', base .. ':devices', id, pack(e))
-return { 'applied', e.wave }
-`;
-
-/**
- * settleWave(prefix, rolloutId, wave, toState, reason) -> ids that had been notified. Moves every
- * non-terminal device of the wave to timed_out or canceled.
- */
-const settleWave = `${common}
-local prefix, rid, wave, to, reason = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
-local base = prefix .. 'rollout:' .. rid
-local ids = redis.call('LRANGE', base .. ':wave:' .. wave .. ':members', 0, -1)
+/** settleWave(rid, toState, reason) -> ids that had been notified. Every unsettled device of the wave to timed_out or canceled. */
+const settleWave = `${rolloutSide}
+local MEMBERS = KEYS[8]
+local rid, to, reason = ARGV[1], ARGV[2], ARGV[3]
+local ids = redis.call('LRANGE', MEMBERS, 0, -1)
 local notified = {}
 for _, id in ipairs(ids) do
-  local e = parse(redis.call('HGET', base .. ':devices', id))
+  local e = parse(redis.call('HGET', DEVICES, id))
   if e and not TERMINAL[e.state] then
     if e.state ~= 'queued' then notified[#notified + 1] = id end
-    move(base, e.wave, e.state, to, reason)
-    history(historyKey(prefix, id), rid, e.state, to, reason, 'engine')
+    move(e.wave, e.state, to, reason)
+    history(id, rid, e.state, to, reason, 'engine')
     e.state = to; e.reason = reason
-    redis.call('HSET', base .. ':devices', id, pack(e))
+    redis.call('HSET', DEVICES, id, pack(e))
   end
 end
 return notified
 `;
 
 /**
- * reissue(prefix, rolloutId, issuedAt, id1, counter1, id2, counter2, ...) -> new counters (0 =
- * skip). A fresh install directive for each device still unsettled in this rollout and still
- * holding `counterN` (a report or another reissue in between wins): a new counter, a new issue
- * time, and the entry back to `notified`, since the device starts over on the new directive.
+ * recordReissue(rid, issuedAt, id1, expected1, fresh1, ...) -> counters (0 = skip). The rollout
+ * step of a reissue, after reissueCounters gave each device still owned by this rollout a
+ * fresh counter: taken for a device still unsettled here and still holding `expected` (a report
+ * or another reissue in between wins); the entry goes back to `notified`.
  */
-const reissue = `${common}
-local prefix, rid, issuedAt = ARGV[1], ARGV[2], ARGV[3]
-local base = prefix .. 'rollout:' .. rid
+const recordReissue = `${rolloutSide}
+local rid, issuedAt = ARGV[1], ARGV[2]
 local out = {}
-for i = 4, #ARGV, 2 do
-  local id, expected = ARGV[i], tonumber(ARGV[i + 1])
-  local e = parse(redis.call('HGET', base .. ':devices', id))
-  local dev = prefix .. 'device:' .. id
+for i = 3, #ARGV, 3 do
+  local id, expected, fresh = ARGV[i], tonumber(ARGV[i + 1]), tonumber(ARGV[i + 2])
+  local e = parse(redis.call('HGET', DEVICES, id))
   local counter = 0
-  if e and e.counter == expected and e.counter > 0 and e.state ~= 'queued' and not TERMINAL[e.state] and redis.call('HGET', dev, 'rolloutId') == rid then
-    counter = redis.call('HINCRBY', dev, 'directiveCounter', 1)
-    if e.state ~= 'notified' then move(base, e.wave, e.state, 'notified', nil) end
-    history(historyKey(prefix, id), rid, e.state, 'notified', 'reissued', 'engine')
+  if fresh > 0 and e and e.counter == expected and e.counter > 0 and e.state ~= 'queued' and not TERMINAL[e.state] then
+    counter = fresh
+    if e.state ~= 'notified' then move(e.wave, e.state, 'notified', nil) end
+    history(id, rid, e.state, 'notified', 'reissued', 'engine')
     e.state = 'notified'; e.counter = counter; e.progress = 0; e.reason = ''
-    redis.call('HSET', base .. ':devices', id, pack(e))
-    redis.call('HSET', base .. ':issued', id, issuedAt)
+    redis.call('HSET', DEVICES, id, pack(e))
+    redis.call('HSET', ISSUED, id, issuedAt)
   end
   out[#out + 1] = counter
 end
@@ -228,26 +192,208 @@ return out
 `;
 
 /**
- * cancelCounters(prefix, rolloutId, ids...) -> counters (0 = skip). A cancel is a new directive:
- * a fresh counter per device, so it is not a replay; none for a device a newer rollout owns,
- * whose retained install the cancel would otherwise replace.
+ * applyReports(rid, then per report: id, counter, epoch, seq, state, progress, reason) ->
+ * outcome, wave, from per report. The rollout step of a status apply (status-apply.ts). Each
+ * report's (epoch, seq) and result are kept per device, ordered by protocol's reportOrder: an
+ * older epoch is stale_epoch, a lower seq in the same epoch stale, the same position answers
+ * what it answered the first time (a batch retried after a crash), so a report applies once
+ * and in order. Otherwise a counter of another directive, a backwards move or anything after a
+ * terminal state changes nothing (docs/protocol.md#device-states). `from` is the state left
+ * when the report moved the device to another state, else ''.
  */
-const cancelCounters = `
-local prefix, rid = ARGV[1], ARGV[2]
+const applyReports = `${rolloutSide}
+local rid = ARGV[1]
 local out = {}
-for i = 3, #ARGV do
-  local dev = prefix .. 'device:' .. ARGV[i]
-  local owner = redis.call('HGET', dev, 'rolloutId')
-  if owner == false or owner == rid then out[#out + 1] = redis.call('HINCRBY', dev, 'directiveCounter', 1) else out[#out + 1] = 0 end
+for i = 2, #ARGV, 7 do
+  local id, counter, epoch, seq, state, progress, reason = ARGV[i], tonumber(ARGV[i + 1]), tonumber(ARGV[i + 2]), tonumber(ARGV[i + 3]), ARGV[i + 4], tonumber(ARGV[i + 5]), ARGV[i + 6]
+  local outcome, wave, from = nil, -1, ''
+  local last = redis.call('HGET', REPORTS, id)
+  local lastEpoch, lastSeq, lastOutcome, lastWave, lastFrom
+  if last then
+    lastEpoch, lastSeq, lastOutcome, lastWave, lastFrom = string.match(last, '^([^|]*)|([^|]*)|([^|]*)|([^|]*)|(.*)$')
+    lastEpoch, lastSeq = tonumber(lastEpoch), tonumber(lastSeq)
+  end
+  if last and epoch < lastEpoch then
+    outcome = 'stale_epoch'
+  elseif last and epoch == lastEpoch and seq < lastSeq then
+    outcome = 'stale'
+  elseif last and epoch == lastEpoch and seq == lastSeq then
+    outcome, wave, from = lastOutcome, tonumber(lastWave), lastFrom
+  else
+    local e = parse(redis.call('HGET', DEVICES, id))
+    if not e then
+      outcome = 'unknown_rollout'
+    else
+      wave = e.wave
+      if e.counter ~= counter then outcome = 'other_directive'
+      elseif TERMINAL[e.state] then outcome = 'after_terminal'
+      -- The device holds a directive that outlived its TTL (it was away, or deferred past it):
+      -- not an outcome of the rollout but a request for a fresh directive, which the caller issues.
+      elseif state == 'rejected' and reason == 'directive_expired' then outcome = 'expired'
+      else
+        local was = e.state
+        local forward = RANK[state] > RANK[was] or (was == 'deferred' and state == 'accepted') or (was == 'downloading' and state == 'downloading' and progress > e.progress)
+        if not forward then outcome = 'backwards'
+        else
+          outcome = 'applied'
+          if was ~= state then
+            move(e.wave, was, state, reason)
+            from = was
+          end
+          e.state = state; e.progress = progress; e.reason = reason
+          redis.call('HSET', DEVICES, id, pack(e))
+        end
+      end
+      redis.call('HSET', REPORTS, id, epoch .. '|' .. seq .. '|' .. outcome .. '|' .. wave .. '|' .. from)
+    end
+  end
+  out[#out + 1] = outcome
+  out[#out + 1] = wave
+  out[#out + 1] = from
+end
+return out
+`;
+
+/** trimOutbox(first, n) -> 1 if trimmed: drops the n entries just copied, unless another copier already did (head changed). */
+const trimOutbox = `
+if redis.call('LINDEX', KEYS[1], 0) ~= ARGV[1] then return 0 end
+redis.call('LTRIM', KEYS[1], tonumber(ARGV[2]), -1)
+return 1
+`;
+
+// ---- device-shard slot ---------------------------------------------------------------------
+
+/**
+ * claimDevices(KEYS: device records; ARGV: rid, rolloutSeq, entryCounter per device) -> counter,
+ * previous owner per device. The device step of a notify slice: the newer rollout owns a
+ * device (counter -1: a newer one already does). The directive counter lives on the device
+ * record, so it strictly increases per device across rollouts; a device's counter for this
+ * rollout is allocated once (rolloutCounter), so a slice retried before its rollout step
+ * recorded it gets the same one. The previous owner is kept, so a retry supersedes it again.
+ */
+const claimDevices = `
+local rid, rseq = ARGV[1], tonumber(ARGV[2])
+local out = {}
+for i = 1, #KEYS do
+  local dev = KEYS[i]
+  local given = tonumber(ARGV[i + 2])
+  local f = redis.call('HMGET', dev, 'rolloutId', 'rolloutSeq', 'rolloutPrev', 'rolloutCounter')
+  local owner, ownerSeq = f[1], tonumber(f[2] or '0')
+  if owner and owner ~= rid and ownerSeq > rseq then
+    out[#out + 1] = -1
+    out[#out + 1] = ''
+  else
+    local prev = f[3] or ''
+    local mine = tonumber(f[4] or '0')
+    if owner ~= rid then
+      prev = owner or ''
+      mine = 0
+      redis.call('HSET', dev, 'rolloutId', rid, 'rolloutSeq', rseq, 'rolloutPrev', prev)
+      redis.call('HDEL', dev, 'rolloutCounter')
+    end
+    local counter = given
+    if counter == 0 then
+      counter = mine
+      if counter == 0 then
+        counter = redis.call('HINCRBY', dev, 'directiveCounter', 1)
+        redis.call('HSET', dev, 'rolloutCounter', counter)
+      end
+    end
+    out[#out + 1] = counter
+    out[#out + 1] = prev
+  end
 end
 return out
 `;
 
 /**
- * pace(key, costMs, horizonMs) -> 0 to go now, else milliseconds to wait. A per-key pacer on
- * Redis' clock (every engine process shares it): each grant pushes the key's next free time
- * `costMs` on, and time not used is not saved up, so work that piled up while Redis or the
- * workers were away is spread out again instead of released at once.
+ * cancelCounters(KEYS: device records; ARGV: rid) -> counters (0 = skip). A cancel is a new
+ * directive: a fresh counter per device, so it is not a replay; none for a device a newer
+ * rollout owns, whose retained install the cancel would otherwise replace.
+ */
+const cancelCounters = `
+local rid = ARGV[1]
+local out = {}
+for i = 1, #KEYS do
+  local owner = redis.call('HGET', KEYS[i], 'rolloutId')
+  if owner == false or owner == rid then out[#out + 1] = redis.call('HINCRBY', KEYS[i], 'directiveCounter', 1) else out[#out + 1] = 0 end
+end
+return out
+`;
+
+/** reissueCounters(KEYS: device records; ARGV: rid) -> fresh counters (0 = another rollout owns the device). The device step of a reissue. */
+const reissueCounters = `
+local rid = ARGV[1]
+local out = {}
+for i = 1, #KEYS do
+  if redis.call('HGET', KEYS[i], 'rolloutId') == rid then out[#out + 1] = redis.call('HINCRBY', KEYS[i], 'directiveCounter', 1) else out[#out + 1] = 0 end
+end
+return out
+`;
+
+/**
+ * recordReports(KEYS: record1, history1, record2, history2, ...; ARGV per report: epoch, seq,
+ * at, releaseId, installedSequence, rootVersion, rid, state, reason, from, progress, counter)
+ * -> 'newer' per report recorded, else the refusal ('stale' | 'stale_epoch'). The device step
+ * of a status apply, after the rollout step, ordered by protocol's reportOrder against the
+ * device's last (epoch, seq): a refusal is counted and kept on the device (never a silent
+ * drop); a newer report updates the record (installed release, last status) and a state
+ * change (from ~= '') is appended to the history.
+ */
+const recordReports = `${shared}
+local out = {}
+for i = 1, #KEYS / 2 do
+  local dev, hist = KEYS[i * 2 - 1], KEYS[i * 2]
+  local b = (i - 1) * 12
+  local epoch, seq, at, releaseId, installedSequence, rootVersion = tonumber(ARGV[b + 1]), tonumber(ARGV[b + 2]), ARGV[b + 3], ARGV[b + 4], ARGV[b + 5], ARGV[b + 6]
+  local rid, state, reason, from, progress, counter = ARGV[b + 7], ARGV[b + 8], ARGV[b + 9], ARGV[b + 10], tonumber(ARGV[b + 11]), tonumber(ARGV[b + 12])
+  local pos = redis.call('HMGET', dev, 'statusEpoch', 'statusSeq')
+  local lastEpoch, last = tonumber(pos[1] or '0'), tonumber(pos[2] or '-1')
+  local order = (epoch > lastEpoch and 'newer') or (epoch < lastEpoch and 'stale_epoch') or (seq > last and 'newer') or 'stale'
+  out[#out + 1] = order
+  if order ~= 'newer' then
+    -- Shown on the device (GET /v1/devices/:id) and counted, never a silent drop.
+    redis.call('HINCRBY', dev, 'statusRefusedCount', 1)
+    redis.call('HSET', dev, 'statusRefused', cjson.encode({ reason = order, rolloutId = rid, counter = counter, epoch = epoch, seq = seq, lastEpoch = lastEpoch, lastSeq = last, at = at }))
+  else
+    redis.call('HSET', dev, 'statusEpoch', epoch, 'statusSeq', seq, 'lastSeenAt', at, 'installedReleaseId', releaseId, 'installedSequence', installedSequence, 'rootVersion', rootVersion,
+      'lastStatus', cjson.encode({ rolloutId = rid, state = state, reason = (reason ~= '' and reason or nil), at = at }))
+    if from ~= '' then
+      local entry = { ms = nowMs(), rolloutId = rid, from = from, state = state, source = 'report',
+        detail = { seq = seq, counter = counter, progress = progress, reportedAt = at, installedReleaseId = releaseId, installedSequence = tonumber(installedSequence) } }
+      if reason ~= '' then entry.reason = reason end
+      redis.call('LPUSH', hist, cjson.encode(entry))
+      redis.call('LTRIM', hist, 0, HISTORY_MAX - 1)
+    end
+  end
+end
+return out
+`;
+
+/** appendHistory(KEYS: history per entry; ARGV: entry per key) -> entries appended. Copies outbox entries; one already among the newest is not added again. */
+const appendHistory = `${shared}
+local n = 0
+for i = 1, #KEYS do
+  local seen = false
+  for _, row in ipairs(redis.call('LRANGE', KEYS[i], 0, ${HISTORY_DEDUPE_DEPTH - 1})) do
+    if row == ARGV[i] then seen = true; break end
+  end
+  if not seen then
+    redis.call('LPUSH', KEYS[i], ARGV[i])
+    redis.call('LTRIM', KEYS[i], 0, HISTORY_MAX - 1)
+    n = n + 1
+  end
+end
+return n
+`;
+
+// ---- single keys ---------------------------------------------------------------------------
+
+/**
+ * pace(KEYS: pacer; ARGV: costMs, horizonMs) -> 0 to go now, else milliseconds to wait. A
+ * per-key pacer on Redis' clock (every engine process shares it): each grant pushes the key's
+ * next free time `costMs` on, and time not used is not saved up, so work that piled up while
+ * Redis or the workers were away is spread out again instead of released at once.
  */
 const pace = `
 local t = redis.call('TIME')
@@ -258,7 +404,7 @@ redis.call('SET', KEYS[1], now + tonumber(ARGV[1]), 'PX', tonumber(ARGV[1]) + to
 return 0
 `;
 
-/** setStatus(rolloutKey, expected|'*', status, reason, updatedAt) -> 1 if changed (compare-and-set). */
+/** setRolloutStatus(KEYS: head; ARGV: expected|'*', status, reason, updatedAt) -> 1 if changed (compare-and-set). */
 const setRolloutStatus = `
 local cur = redis.call('HGET', KEYS[1], 'status')
 if ARGV[1] ~= '*' then
@@ -270,7 +416,7 @@ redis.call('HSET', KEYS[1], 'status', ARGV[2], 'statusReason', ARGV[3], 'updated
 return 1
 `;
 
-/** casField(key, field, expected, value, extraField?, extraValue?) -> 1 if changed. */
+/** casField(KEYS: hash; ARGV: field, expected, value, extraField?, extraValue?) -> 1 if changed. */
 const casField = `
 if redis.call('HGET', KEYS[1], ARGV[1]) ~= ARGV[2] then return 0 end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
@@ -278,30 +424,39 @@ if ARGV[4] and ARGV[4] ~= '' then redis.call('HSET', KEYS[1], ARGV[4], ARGV[5]) 
 return 1
 `;
 
-export interface RolloutScripts {
-  prepareSlice(...args: (string | number)[]): Promise<number[]>;
-  markNotified(...args: (string | number)[]): Promise<number>;
-  /** The first argument is the device's history key (device-history.ts), declared in KEYS. */
-  applyStatus(historyKey: string, ...args: (string | number)[]): Promise<[string, number]>;
-  settleWave(...args: (string | number)[]): Promise<string[]>;
-  reissue(...args: (string | number)[]): Promise<number[]>;
-  cancelCounters(...args: (string | number)[]): Promise<number[]>;
-  pace(key: string, costMs: number, horizonMs: number): Promise<number>;
-  setRolloutStatus(key: string, ...args: (string | number)[]): Promise<number>;
-  casField(key: string, ...args: (string | number)[]): Promise<number>;
+const SCRIPTS = {
+  recordSlice, supersede, markNotified, settleWave, recordReissue, applyReports, trimOutbox,
+  claimDevices, cancelCounters, reissueCounters, recordReports, appendHistory,
+  pace, setRolloutStatus, casField,
+} as const;
+export type RolloutScriptName = keyof typeof SCRIPTS;
+
+type Caller = Redis | ChainableCommander;
+const COMMAND_PREFIX = 'fleetRollout_';
+
+/**
+ * Registers the scripts on a connection once (EVALSHA with automatic EVAL fallback). Each opens
+ * with a "#!lua" shebang (Redis 7 script flags, none set): on Redis Cluster, Redis then refuses
+ * any key access outside the slot of the declared keys, instead of letting it pass on a node
+ * that happens to serve both slots (test/state/rollouts/slot-safety.test.ts relies on it).
+ */
+export function defineRolloutScripts(redis: Redis): void {
+  const target = redis as unknown as Record<string, unknown>;
+  for (const [name, lua] of Object.entries(SCRIPTS)) {
+    // No fixed numberOfKeys: each call passes its key count (the device scripts take one key per device).
+    if (typeof target[COMMAND_PREFIX + name] !== 'function') redis.defineCommand(COMMAND_PREFIX + name, { lua: `#!lua\n${lua}` });
+  }
 }
 
-const definitions = { prepareSlice, markNotified, settleWave, reissue, cancelCounters } as const;
-const keyed = { setRolloutStatus, casField, pace, applyStatus } as const;
+/** Runs a script with its KEYS and ARGV on a connection (or queues it on a pipeline / MULTI). */
+export function runScript<T>(on: Caller, name: RolloutScriptName, keys: readonly string[], args: ReadonlyArray<string | number>): Promise<T> {
+  const command = (on as unknown as Record<string, (...a: Array<string | number>) => Promise<T>>)[COMMAND_PREFIX + name];
+  if (!command) throw new Error(`rollout script ${name} is not defined on this connection (defineRolloutScripts)`);
+  return command.call(on, keys.length, ...keys, ...args);
+}
 
-/** Registers the scripts on a connection (EVALSHA with automatic EVAL fallback). */
-export function rolloutScripts(redis: Redis): RolloutScripts {
-  const target = redis as unknown as Record<string, unknown>;
-  for (const [name, lua] of Object.entries(definitions)) {
-    if (typeof target[name] !== 'function') redis.defineCommand(name, { numberOfKeys: 0, lua });
-  }
-  for (const [name, lua] of Object.entries(keyed)) {
-    if (typeof target[name] !== 'function') redis.defineCommand(name, { numberOfKeys: 1, lua });
-  }
-  return redis as unknown as RolloutScripts;
+/** KEYS of every rollout-slot script, in the order the Lua expects; the wave keys are those of `wave`. */
+export function rolloutScriptKeys(prefix: string, rolloutId: string, wave = 0): string[] {
+  const k = rolloutKeys(prefix, rolloutId);
+  return [k.rollout, k.devices, k.counts, k.issued, k.reports, k.historyOutbox, k.wave(wave), k.waveMembers(wave), k.waveSlicesDone(wave)];
 }

@@ -5,7 +5,8 @@
 // backwards move or anything after a terminal state changes nothing and says why.
 import type { Redis } from 'ioredis';
 import { deviceRolloutKeys } from './keys.js';
-import { rolloutScripts } from './scripts.js';
+import { defineRolloutScripts, rolloutScriptKeys, runScript } from './scripts.js';
+import { byDeviceGroup } from './transitions.js';
 
 /** One verified report (protocol's StatusSigned, flattened). */
 export interface StatusReportInput {
@@ -37,20 +38,60 @@ export interface StatusApplyResult {
 
 /**
  * Applies `reports` in order and answers one result per report. Throws if Redis refused any
- * command: the caller then keeps the batch unacknowledged and applies it again (idempotent).
+ * command: the caller then keeps the batch unacknowledged and applies it again.
+ *
+ * Two steps, each one script per slot, sent together (no round trip between calls of a step):
+ * 1. per rollout: the transition (applyReports), which remembers each device's last report
+ *    (epoch, seq) and result, so a retried batch gets the first answers back and changes
+ *    nothing twice;
+ * 2. per device shard: the device record ((epoch, seq), installed release, last status, or the
+ *    refusal) and the history entry of a state change (recordReports); a report not newer than
+ *    the device's last is refused there, so this step applies once too.
+ * A crash between the steps leaves the batch unacknowledged: its retry repeats step 1 as a
+ * no-op that answers as before and completes step 2. The device step's refusal (a replay of a
+ * report fully applied, or an older one) is the answer when there is one, else the rollout's.
  */
 export async function applyStatusReports(redis: Redis, prefix: string, reports: readonly StatusReportInput[]): Promise<StatusApplyResult[]> {
   if (reports.length === 0) return [];
-  rolloutScripts(redis);
-  const pipe = redis.pipeline() as ReturnType<Redis['pipeline']> & { applyStatus(historyKey: string, ...args: (string | number)[]): unknown };
-  for (const r of reports) {
-    pipe.applyStatus(deviceRolloutKeys(prefix, r.deviceId).history, prefix, r.deviceId, r.rolloutId, r.counter, r.seq, r.state, r.progress, r.reason, r.at, r.installedReleaseId, r.installedSequence, r.rootVersion, r.epoch ?? 0);
-  }
-  const replies = (await pipe.exec()) ?? [];
+  defineRolloutScripts(redis);
+  const first = new Array<{ outcome: StatusApplyOutcome; wave: number; from: string }>(reports.length);
+  const byRollout = new Map<string, number[]>();
+  reports.forEach((r, i) => {
+    let list = byRollout.get(r.rolloutId);
+    if (!list) byRollout.set(r.rolloutId, (list = []));
+    list.push(i);
+  });
+  await Promise.all([...byRollout].map(async ([rolloutId, indexes]) => {
+    const args: Array<string | number> = [rolloutId];
+    for (const i of indexes) {
+      const r = reports[i]!;
+      args.push(r.deviceId, r.counter, r.epoch ?? 0, r.seq, r.state, r.progress, r.reason);
+    }
+    const flat = await runScript<Array<string | number>>(redis, 'applyReports', rolloutScriptKeys(prefix, rolloutId), args);
+    indexes.forEach((i, n) => {
+      first[i] = { outcome: String(flat[n * 3]) as StatusApplyOutcome, wave: Number(flat[n * 3 + 1]), from: String(flat[n * 3 + 2] ?? '') };
+    });
+  }));
+  // Step 2 for every report, refusals included (they are recorded on the device).
+  const order = new Array<string>(reports.length);
+  const all = reports.map((report, index) => ({ report, index }));
+  await Promise.all(byDeviceGroup(all, (f) => f.report.deviceId).map(async (group) => {
+    const keys: string[] = [];
+    const args: Array<string | number> = [];
+    for (const { item: { report: r, index } } of group) {
+      const k = deviceRolloutKeys(prefix, r.deviceId);
+      const from = first[index]!.outcome === 'applied' ? first[index]!.from : '';
+      keys.push(k.record, k.history);
+      args.push(r.epoch ?? 0, r.seq, r.at, r.installedReleaseId, r.installedSequence, r.rootVersion, r.rolloutId, r.state, r.reason, from, r.progress, r.counter);
+    }
+    const flat = await runScript<string[]>(redis, 'recordReports', keys, args);
+    group.forEach(({ item: { index } }, n) => {
+      order[index] = String(flat[n]);
+    });
+  }));
   return reports.map((_, i) => {
-    const [error, value] = replies[i] ?? [new Error('no reply')];
-    if (error) throw error;
-    const [outcome, wave] = value as [StatusApplyOutcome, number];
-    return { outcome, wave: Number(wave) };
+    const { outcome, wave } = first[i]!;
+    const refused = order[i] === 'stale' || order[i] === 'stale_epoch';
+    return refused ? { outcome: order[i] as StatusApplyOutcome, wave: -1 } : { outcome, wave };
   });
 }

@@ -21,6 +21,7 @@ import { encodeDeviceRecord, registryKeys } from '../../../state/device-record.j
 import { deviceShard, indexKey } from '../../../state/registry/index.js';
 import { rolloutSpecSchema } from '../../../orchestrator/rollouts/spec.js';
 import { RolloutStore } from '../../../orchestrator/rollouts/store.js';
+import { queuePrefix } from '../../../state/rollouts/keys.js';
 import { startPlainBroker, type PlainBroker } from './plain-broker.js';
 import { appWithRoles, deleteByPrefix, testPrefix, testRedis } from '../events/helpers.js';
 import { parsePrometheusText, sampleValue, samplesOf, type Family } from './prom-text.js';
@@ -106,7 +107,7 @@ beforeAll(async () => {
   app = withRoles.app;
   readToken = withRoles.tokens.read;
   await app.register(metrics.plugin);
-  queue = new Queue('notify', { connection: redis, prefix: `${prefix}bull` });
+  queue = new Queue('notify', { connection: redis, prefix: queuePrefix(prefix, 'notify') });
 });
 
 afterAll(async () => {

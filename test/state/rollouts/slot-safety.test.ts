@@ -1,0 +1,88 @@
+// Every rollout script touches one Redis Cluster slot. A private redis-server in cluster mode
+// serving all 16384 slots refuses, for our "#!lua" scripts, any key access outside the slot of
+// the declared keys (and any declared keys of two slots), so running every rollout operation
+// there proves it. The device keys take the layout state/registry/device-keys.ts targets for
+// the cluster (`{dev:<shard>}:device:<id>[:history]`): the registry flips to it once every
+// device-key writer takes its names from there.
+import type { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { startPrivateRedis, type PrivateRedis } from '../../support/private-redis.js';
+
+vi.mock('../../../state/registry/device-keys.js', async (importOriginal) => {
+  const actual = await importOriginal<typeof import('../../../state/registry/device-keys.js')>();
+  const { slotKey } = await import('../../../state/keys.js');
+  return {
+    ...actual,
+    TAGGED_DEVICE_KEYS: true,
+    deviceKey: (prefix: string, id: string) => slotKey(prefix, actual.deviceTag(id), 'device', id),
+    deviceHistoryKey: (prefix: string, id: string) => slotKey(prefix, actual.deviceTag(id), 'device', id, 'history'),
+  };
+});
+
+const { RolloutState } = await import('../../../state/rollouts/rollout-state.js');
+const { deviceRolloutKeys } = await import('../../../state/rollouts/keys.js');
+const { readDeviceHistory } = await import('../../../state/rollouts/device-history.js');
+
+let server: PrivateRedis;
+let redis: Redis;
+const prefix = 'slots:';
+const ids = Array.from({ length: 40 }, (_, i) => `dev-${i}`);
+
+function report(deviceId: string, rolloutId: string, counter: number, seq: number, state: string) {
+  return { deviceId, rolloutId, counter, seq, state, progress: 0, reason: '', at: '2030-01-01T00:00:00Z', installedReleaseId: 'factory', installedSequence: 0, rootVersion: 1 };
+}
+
+beforeAll(async () => {
+  server = await startPrivateRedis({ args: ['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf'] });
+  redis = server.admin;
+  await redis.call('CLUSTER', 'ADDSLOTSRANGE', '0', '16383');
+  const deadline = Date.now() + 10_000;
+  while (!String(await redis.call('CLUSTER', 'INFO')).includes('cluster_state:ok')) {
+    if (Date.now() > deadline) throw new Error('the one-node cluster did not become ok');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}, 30_000);
+
+afterAll(async () => {
+  await server?.stop();
+});
+
+describe('rollout scripts on a Redis Cluster node', () => {
+  it('run every operation with the keys of one slot per script', async () => {
+    const state = new RolloutState(redis, prefix);
+    // The device steps group devices by shard: these 40 ids span several shards.
+    expect(new Set(ids.map((id) => deviceRolloutKeys(prefix, id).record.match(/\{(.*?)\}/)![1])).size).toBeGreaterThan(4);
+    const older = await state.create({ id: 'ro-old', releaseId: 'r1', manifestSha256: 'aa', status: 'running', spec: {}, at: '2030-01-01T00:00:00Z', waves: [ids.slice(0, 20), ids.slice(20)] });
+    expect(older?.total).toBe(40);
+    expect(await state.casWave('ro-old', 0, 'pending', 'notifying', 'notifyStartedAt', 1)).toBe(true);
+    const prepared = await state.prepareSlice(older!, ids.slice(0, 20), 1_000);
+    expect(prepared.every((p) => p.counter === 1 && p.issuedAt === 1_000)).toBe(true);
+    // A retried slice gets the same counters and issue times.
+    expect(await state.prepareSlice(older!, ids.slice(0, 20), 2_000)).toEqual(prepared);
+    expect(await state.markNotified('ro-old', 0, 0, 1, 1_001, ids.slice(0, 20))).toBe(true);
+
+    const results = await state.applyStatusReports([report('dev-0', 'ro-old', 1, 1, 'accepted'), report('dev-1', 'ro-old', 1, 1, 'succeeded'), report('dev-0', 'ro-old', 1, 1, 'accepted')]);
+    expect(results.map((r) => r.outcome)).toEqual(['applied', 'applied', 'stale']);
+    expect((await state.waveCounts('ro-old', 0)).counts).toEqual({ notified: 18, accepted: 1, succeeded: 1 });
+
+    expect(await state.reissue('ro-old', 1_500, [{ deviceId: 'dev-2', counter: 1 }])).toEqual([2]);
+    expect(await state.cancelCounters('ro-old', ['dev-3'])).toEqual([2]);
+    expect(await state.pace('ro-old', 1_000, 1_000)).toBe(0);
+
+    // A newer rollout on the same devices supersedes the older one's unsettled entries.
+    const newer = await state.create({ id: 'ro-new', releaseId: 'r2', manifestSha256: 'bb', status: 'running', spec: {}, at: '2030-01-01T00:00:00Z', waves: [ids.slice(0, 10)] });
+    const claimed = await state.prepareSlice(newer!, ids.slice(0, 10), 3_000);
+    // Counters keep increasing per device across rollouts (dev-2 was reissued, dev-3 canceled).
+    expect(claimed.map((p) => p.counter)).toEqual([2, 2, 3, 3, 2, 2, 2, 2, 2, 2]);
+    const old = (await state.waveCounts('ro-old', 0)).counts;
+    expect(old).toEqual({ canceled: 9, notified: 10, succeeded: 1 });
+
+    expect((await state.settleWave('ro-old', 0, 'timed_out')).length).toBe(10);
+    expect(await state.setStatus('ro-old', ['running'], 'aborted', 'test', '2030-01-01T00:00:01Z')).toBe(true);
+    await state.flushHistory('ro-old');
+    const history = await readDeviceHistory(redis, prefix, 'dev-4');
+    expect(history.map((h) => `${h.rolloutId}:${h.from}>${h.state}`)).toEqual(['ro-old:notified>canceled', 'ro-old:queued>notified']);
+    await state.remove('ro-old');
+    await state.remove('ro-new');
+  }, 60_000);
+});
