@@ -5,7 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Redis } from 'ioredis';
@@ -19,6 +19,9 @@ import type { RolloutView } from '../../orchestrator/rollouts/model.js';
 import type { RolloutSpecInput } from '../../orchestrator/rollouts/spec.js';
 import { createApiClient, publishRoot, type ApiClient, type JsonCall } from '../../api-client/index.js';
 import { publishReleaseViaApi, registerDevicesViaApi } from '../../launcher/demo/api.js';
+import { issueDeviceCertificate, loadDeviceCa } from '../../orchestrator/keys/device-ca.js';
+import { freePort } from './free-port.js';
+import { startMosquitto } from './mosquitto.js';
 
 const CLI = fileURLToPath(new URL('../../launcher/fleet-ota.js', import.meta.url));
 /**
@@ -85,6 +88,20 @@ export interface ProcessStackOptions {
   orchestratorEnv?: Record<string, string>;
   /** node flags for the orchestrator (e.g. --cpu-prof). */
   orchestratorNodeArgs?: string[];
+  /**
+   * `mosquitto`: a real Mosquitto in place of `fleet-ota broker`, set up as an operator would with
+   * `fleet-ota certs` (device CA, server certificate, CRL, written deployment); devices connect
+   * with certificates (`deviceTls`), the orchestrator on the password service listener.
+   */
+  broker?: 'aedes' | 'mosquitto';
+}
+
+/** What devices need to connect to the Mosquitto stack: its CA and a certificate per device. */
+export interface DeviceTls {
+  ca: string;
+  /** Issues (once) the device's certificate over its registered public key. */
+  certificateOf(deviceId: string, publicKey: Uint8Array): Promise<string>;
+  caDir: string;
 }
 
 export interface ProcessStack {
@@ -103,6 +120,8 @@ export interface ProcessStack {
   vendorId: string;
   classId: string;
   broker: ChildHandle;
+  /** Set with `broker: 'mosquitto'`. */
+  deviceTls?: DeviceTls;
   orchestrator: ChildHandle;
   /** Starts another orchestrator process (after a kill: the same instance id resumes its session). */
   restartOrchestrator(): Promise<ChildHandle>;
@@ -155,9 +174,22 @@ export async function startProcessStack(options: ProcessStackOptions = {}): Prom
       children.push(child);
       return { child, url: match[1]! };
     };
-    const { child: broker, url: brokerUrl } = await startBroker();
-    // A restarted broker listens where devices and the orchestrator were told to connect.
-    brokerEnv.FLEET_BROKER_PORT = new URL(brokerUrl).port;
+    let broker: ChildHandle;
+    let brokerUrl: string;
+    let serviceBrokerUrl: string;
+    let serviceAccount = { username: 'orchestrator', secret };
+    let deviceTls: DeviceTls | undefined;
+    if (options.broker === 'mosquitto') {
+      const mosquitto = await startMosquittoStack(workDir);
+      children.push(mosquitto.child);
+      ({ child: broker, deviceUrl: brokerUrl, serviceUrl: serviceBrokerUrl, deviceTls } = mosquitto);
+      serviceAccount = mosquitto.serviceAccount;
+    } else {
+      ({ child: broker, url: brokerUrl } = await startBroker());
+      serviceBrokerUrl = brokerUrl;
+      // A restarted broker listens where devices and the orchestrator were told to connect.
+      brokerEnv.FLEET_BROKER_PORT = new URL(brokerUrl).port;
+    }
     const operatorToken = randomBytes(24).toString('base64url');
     const orchestratorEnv = {
       REDIS_URL: redisUrl,
@@ -166,9 +198,9 @@ export async function startProcessStack(options: ProcessStackOptions = {}): Prom
       FLEET_DATA_DIR: join(workDir, 'data'),
       FLEET_OPERATOR_TOKEN: operatorToken,
       FLEET_DIRECTOR_KEY: join(keysDir, 'director-1.key'),
-      FLEET_BROKER_URL: brokerUrl,
-      FLEET_BROKER_USERNAME: 'orchestrator',
-      FLEET_BROKER_SECRET: secret,
+      FLEET_BROKER_URL: serviceBrokerUrl,
+      FLEET_BROKER_USERNAME: serviceAccount.username,
+      FLEET_BROKER_SECRET: serviceAccount.secret,
       FLEET_INSTANCE_ID: `${prefix}orchestrator`,
       ...options.orchestratorEnv,
     };
@@ -202,10 +234,11 @@ export async function startProcessStack(options: ProcessStackOptions = {}): Prom
       root,
       releaseKey,
       directorKeyPath: join(keysDir, 'director-1.key'),
-      serviceAccount: { username: 'orchestrator', secret },
+      serviceAccount,
       vendorId,
       classId,
       broker,
+      ...(deviceTls ? { deviceTls } : {}),
       orchestrator: first.child,
       async restartOrchestrator() {
         const next = await startOrchestrator();
@@ -246,6 +279,48 @@ export async function startProcessStack(options: ProcessStackOptions = {}): Prom
     await close();
     throw error;
   }
+}
+
+/**
+ * Mosquitto as an operator sets it up with `fleet-ota certs` (the real CLI, run here as child
+ * processes): device CA, broker certificate for 127.0.0.1, an empty CRL, the written deployment.
+ */
+async function startMosquittoStack(workDir: string): Promise<{ child: ChildHandle; deviceUrl: string; serviceUrl: string; serviceAccount: { username: string; secret: string }; deviceTls: DeviceTls }> {
+  const dir = join(workDir, 'mosquitto');
+  const caDir = join(dir, 'ca');
+  const secret = generateServiceSecret();
+  const cli = async (args: string[], env: Record<string, string> = {}) => {
+    const proc = spawn(process.execPath, [CLI, 'certs', ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    proc.stdout!.on('data', (c: Buffer) => (out += c.toString()));
+    proc.stderr!.on('data', (c: Buffer) => (out += c.toString()));
+    const code = await new Promise<number | null>((resolve) => proc.once('exit', resolve));
+    if (code !== 0) throw new Error(`fleet-ota certs ${args[0]} exited ${code}: ${out}`);
+  };
+  const devicePort = await freePort();
+  const servicePort = await freePort();
+  await cli(['init', '--dir', caDir]);
+  await cli(['server', '--dir', caDir, '--host', '127.0.0.1', '--out', join(dir, 'broker')]);
+  await cli(['crl', '--dir', caDir, '--out', join(dir, 'crl.pem')]);
+  await cli(['mosquitto-config', '--dir', caDir, '--out', dir, '--server-cert', join(dir, 'broker'), '--crl', join(dir, 'crl.pem'),
+    '--device-port', String(devicePort), '--device-bind', '127.0.0.1', '--service-port', String(servicePort), '--run-as', userInfo().username], { FLEET_BROKER_SECRET: secret });
+  const running = await startMosquitto(join(dir, 'mosquitto.conf'), [devicePort, servicePort]);
+  const child: ChildHandle = { process: running.child, output: running.output, kill: async () => { running.child.kill('SIGKILL'); await running.stop(); }, stop: running.stop };
+  const ca = await loadDeviceCa(caDir);
+  const issued = new Map<string, Promise<string>>();
+  const deviceTls: DeviceTls = {
+    ca: ca.certificatePem,
+    caDir,
+    certificateOf(deviceId, publicKey) {
+      let pem = issued.get(deviceId);
+      if (!pem) {
+        pem = issueDeviceCertificate(ca, { deviceId, publicKey, nowSeconds: Math.floor(Date.now() / 1000), days: 1 }).then((c) => c.pem);
+        issued.set(deviceId, pem);
+      }
+      return pem;
+    },
+  };
+  return { child, deviceUrl: `mqtts://127.0.0.1:${devicePort}`, serviceUrl: `mqtt://127.0.0.1:${servicePort}`, serviceAccount: { username: 'fleet-orchestrator', secret }, deviceTls };
 }
 
 /** CPU seconds (user + system) and peak RSS of a child process, from /proc (Linux). */
