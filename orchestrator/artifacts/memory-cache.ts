@@ -2,12 +2,13 @@
 // content addressing means a stored artifact never changes, so its bytes can be kept after the
 // first read. Large artifacts, and anything past the memory budget, stream from the store.
 import { Readable } from 'node:stream';
+import { LRUCache } from 'lru-cache';
 import type { ArtifactStore, StoredArtifact } from './artifact-store.js';
 
 export interface ArtifactCacheLimits {
   /** Artifacts up to this size are kept in memory. */
   maxArtifactBytes: number;
-  /** Memory for all kept artifacts; the oldest kept go first. */
+  /** Memory for all kept artifacts; the least recently read go first. */
   maxTotalBytes: number;
 }
 
@@ -21,21 +22,10 @@ async function readAll(stream: Readable): Promise<Buffer> {
 
 export function withArtifactCache(store: ArtifactStore, limits: ArtifactCacheLimits = DEFAULT_ARTIFACT_CACHE_LIMITS): ArtifactStore {
   const stats = new Map<string, StoredArtifact>();
-  const bytes = new Map<string, Buffer>();
+  // Bounded by bytes (lru-cache's maxSize): an artifact larger than the whole budget is not kept.
+  // lru-cache sizes must be positive, so an empty artifact counts one byte.
+  const bytes = new LRUCache<string, Buffer>({ maxSize: limits.maxTotalBytes, sizeCalculation: (data) => Math.max(1, data.length) });
   const loading = new Set<string>();
-  let total = 0;
-
-  function keep(sha256: string, data: Buffer): void {
-    while (total + data.length > limits.maxTotalBytes && bytes.size > 0) {
-      const [oldest, evicted] = bytes.entries().next().value as [string, Buffer];
-      bytes.delete(oldest);
-      total -= evicted.length;
-    }
-    if (total + data.length <= limits.maxTotalBytes) {
-      bytes.set(sha256, data);
-      total += data.length;
-    }
-  }
 
   return {
     init: () => store.init(),
@@ -56,7 +46,7 @@ export function withArtifactCache(store: ArtifactStore, limits: ArtifactCacheLim
         loading.add(sha256);
         readAll(store.read(sha256)).then(
           (loaded) => {
-            if (loaded.length === info.size) keep(sha256, Buffer.from(loaded));
+            if (loaded.length === info.size) bytes.set(sha256, loaded);
           },
           () => undefined,
         ).finally(() => loading.delete(sha256));

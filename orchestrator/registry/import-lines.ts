@@ -1,6 +1,7 @@
 // Streaming line reader and the two import formats (NDJSON, CSV) turned into device inputs.
 // Bounded: a total byte limit and a per-line limit; a bad line is a coded failure, never a throw.
 import { StringDecoder } from 'node:string_decoder';
+import { parse as parseCsv } from 'csv-parse/sync';
 import { ApiError } from '../http/errors.js';
 import { validateDeviceInput, type DeviceInputResult } from './validate-device.js';
 
@@ -56,40 +57,22 @@ export async function* readLines(source: AsyncIterable<Buffer | string>, limits:
   else if (rest.length > 0) yield { number: number + 1, text: rest.endsWith('\r') ? rest.slice(0, -1) : rest };
 }
 
-/** RFC 4180 fields of one CSV record (no line breaks inside quoted fields); undefined if malformed. */
+/**
+ * RFC 4180 fields of one CSV record (no line breaks inside quoted fields); undefined if
+ * malformed (an unclosed quote, text after a closing quote, a quote inside an unquoted field).
+ * csv-parse per line rather than over the whole stream: readLines keeps the byte and line
+ * limits, the line numbers failures report, and a bad line costing only itself.
+ */
 export function splitCsvRow(row: string): string[] | undefined {
-  const fields: string[] = [];
-  let i = 0;
-  for (;;) {
-    if (row[i] === '"') {
-      let value = '';
-      i++;
-      for (;;) {
-        const close = row.indexOf('"', i);
-        if (close === -1) return undefined;
-        value += row.slice(i, close);
-        if (row[close + 1] === '"') {
-          value += '"';
-          i = close + 2;
-          continue;
-        }
-        i = close + 1;
-        break;
-      }
-      fields.push(value);
-      if (i === row.length) return fields;
-      if (row[i] !== ',') return undefined;
-      i++;
-    } else {
-      const comma = row.indexOf(',', i);
-      if (comma === -1) {
-        fields.push(row.slice(i));
-        return fields;
-      }
-      fields.push(row.slice(i, comma));
-      i = comma + 1;
-    }
+  // csv-parse reads an empty input as no record; here it is one empty field.
+  if (row === '') return [''];
+  let records: string[][];
+  try {
+    records = parseCsv(row, { record_delimiter: '\n' }) as string[][];
+  } catch {
+    return undefined;
   }
+  return records.length === 1 ? records[0] : undefined;
 }
 
 const CSV_REQUIRED = ['id', 'publicKey', 'vendorId', 'classId'] as const;

@@ -1,19 +1,8 @@
-// Worker thread of the key checker: runs protocol's full public key check on batches of
-// keys so that ~1 ms of curve arithmetic per key never blocks the HTTP event loop.
-import { parentPort } from 'node:worker_threads';
+// Worker thread of the key checker (a piscina task): protocol's full public key check on a
+// batch of keys, so that ~1 ms of curve arithmetic per key never blocks the HTTP event loop.
 import { isAcceptableWireKey } from './acceptable-key.js';
 
-export interface KeyCheckJob {
-  id: number;
-  keys: string[];
+/** One verdict per key, in order. */
+export default function checkKeys(keys: string[]): boolean[] {
+  return keys.map(isAcceptableWireKey);
 }
-
-export interface KeyCheckAnswer {
-  id: number;
-  verdicts: boolean[];
-}
-
-parentPort?.on('message', (job: KeyCheckJob) => {
-  const answer: KeyCheckAnswer = { id: job.id, verdicts: job.keys.map(isAcceptableWireKey) };
-  parentPort?.postMessage(answer);
-});

@@ -59,4 +59,24 @@ describe('withArtifactCache', () => {
     await store.put(Readable.from([Buffer.from('late')]), { maxBytes: 1024 });
     expect(await store.stat(sha256)).toMatchObject({ size: 4 });
   });
+
+  it('keeps at most maxTotalBytes, dropping the least recently read artifact first', async () => {
+    const put = async (fill: string) => (await store.put(Readable.from([Buffer.from(fill.repeat(16))]), { maxBytes: 1024 })).sha256;
+    const [a, b, c] = [await put('a'), await put('b'), await put('c')];
+    // Reads that reach the store: 0 once the artifact is held in memory.
+    const storeReads = async (sha256: string) => {
+      const before = reads;
+      await text(store.read(sha256));
+      return reads - before;
+    };
+    for (const sha256 of [a, b]) {
+      await store.stat(sha256);
+      await expect.poll(() => storeReads(sha256)).toBe(0);
+    }
+    expect(await storeReads(a)).toBe(0); // a is now the most recently read
+    await store.stat(c);
+    await expect.poll(() => storeReads(c)).toBe(0); // 48 bytes > 32: b goes
+    expect(await storeReads(a)).toBe(0);
+    expect(await storeReads(b)).toBeGreaterThan(0); // from the store again (and loaded anew)
+  });
 });
