@@ -9,6 +9,7 @@ import type { Registry } from 'prom-client';
 import { createLogger, type Logger } from '../runtime/logger.js';
 import { timeLimit } from '../runtime/time-limit.js';
 import { brokerEventsChannel } from '../state/logs/index.js';
+import { DeviceKeyCache } from '../state/registry/index.js';
 import { createRedis } from '../state/redis.js';
 import { createConnectHooks } from './adapter/connect-hooks.js';
 import { liveClients, type AdapterContext } from './adapter/context.js';
@@ -18,8 +19,8 @@ import { createPublishHooks, installDropFilter } from './adapter/publish-hooks.j
 import { listenForRevocations } from './adapter/revocation.js';
 import { SharedSubscriptions } from './adapter/shared-subscriptions.js';
 import { createSubscribeHooks } from './adapter/subscribe-hooks.js';
-import { DeviceKeyCache } from './auth/device-key-cache.js';
 import { serviceAccountIndex } from './auth/service-accounts.js';
+import { importDevicePublicKey, type DeviceVerifyKey } from './auth/verify-connect-token.js';
 import type { BrokerConfig } from './config/broker-config.js';
 import { createRedisEmitter } from './cluster/redis-cluster.js';
 import { createRedisPersistence } from './persistence/redis-persistence.js';
@@ -119,13 +120,15 @@ export async function startBroker(config: BrokerConfig, deps: BrokerDeps = {}): 
     config,
     logger,
     metrics,
-    keyCache: new DeviceKeyCache({
-      redis,
-      keyPrefix: config.keyPrefix,
+    // Revocations: adapter/revocation.ts listens on a connection of its own (it also closes the
+    // revoked device's live connection), so the cache opens none.
+    keyCache: new DeviceKeyCache<DeviceVerifyKey>(redis, config.keyPrefix, {
+      importKey: importDevicePublicKey,
       maxEntries: limits.keyCacheMax,
       ttlMs: limits.keyCacheTtlS * 1000,
       negativeTtlMs: limits.keyCacheNegativeTtlS * 1000,
       timeoutMs: limits.registryTimeoutMs,
+      revocations: 'none',
     }),
     serviceAccounts: serviceAccountIndex(config.serviceAccounts),
     sessions: new WeakMap(),

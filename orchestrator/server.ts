@@ -14,7 +14,6 @@ import { Readiness } from './infra/readiness.js';
 import { assertNoEviction, createRedis } from '../state/redis.js';
 import type { HttpObserver } from './metrics/event-metrics.js';
 import { watchEvictionPolicy } from './infra/redis-policy-watch.js';
-import { registryKeys } from '../state/device-record.js';
 
 export interface StartedContext {
   url: string;
@@ -51,10 +50,8 @@ export async function startOrchestrator(config: OrchestratorConfig, hooks: Orche
   // A copy: the public URL is fixed up below once an OS-chosen port is known.
   const cfg: OrchestratorConfig = { ...config };
   const redis = createRedis(cfg.redisUrl, {}, { name: 'orchestrator', logger });
-  const subscriber = redis.duplicate();
   const readiness = new Readiness();
   const cleanups: Array<() => Promise<unknown>> = [
-    () => subscriber.quit().catch(() => subscriber.disconnect()),
     () => redis.quit().catch(() => redis.disconnect()),
   ];
   const undo = async () => {
@@ -73,13 +70,6 @@ export async function startOrchestrator(config: OrchestratorConfig, hooks: Orche
 
     const app = await buildApp({ redis, prefix: cfg.keyPrefix, config: cfg, logger, artifactStore, ...(hooks.extraRoutes ? { extraRoutes: hooks.extraRoutes } : {}), ...(hooks.topLevelRoutes ? { topLevelRoutes: hooks.topLevelRoutes } : {}), ...(hooks.httpObserver ? { httpObserver: hooks.httpObserver } : {}), readiness });
     cleanups.unshift(() => app.close());
-
-    // Revocations from any orchestrator process drop this one's cached device key.
-    const channel = registryKeys(cfg.keyPrefix).revokedChannel;
-    subscriber.on('message', (from: string, deviceId: string) => {
-      if (from === channel) app.services.registry.forgetPublicKey(deviceId);
-    });
-    await subscriber.subscribe(channel);
 
     await app.listen({ host: cfg.httpHost, port: cfg.httpPort });
     const address = app.server.address() as AddressInfo;

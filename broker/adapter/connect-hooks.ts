@@ -72,7 +72,7 @@ export function createConnectHooks(context: AdapterContext) {
     const attempt: ConnectAttempt = { clientId: client.id, username, password, will: sentWills.get(client) };
     const deps = {
       serviceAccounts: context.serviceAccounts,
-      lookupDevice: (id: string) => context.keyCache.lookup(id),
+      lookupDevice: (id: string) => context.keyCache.lookupOne(id),
       nowSeconds: () => Math.floor(context.now() / 1000),
       maxTokenLifetimeSeconds: context.config.limits.maxTokenLifetimeS,
     };

@@ -3,7 +3,8 @@
 import type { Aedes, Client } from 'aedes';
 import type { Logger } from 'pino';
 import type { Identity } from '../acl.js';
-import type { DeviceKeyCache } from '../auth/device-key-cache.js';
+import type { DeviceKeyCache } from '../../state/registry/index.js';
+import type { DeviceVerifyKey } from '../auth/verify-connect-token.js';
 import type { BrokerConfig, ServiceAccount } from '../config/broker-config.js';
 import type { GuardedConnection } from '../net/guarded-connection.js';
 import type { BrokerMetrics } from '../observability/metrics.js';
@@ -51,7 +52,7 @@ export interface AdapterContext {
   config: BrokerConfig;
   logger: Logger;
   metrics: BrokerMetrics;
-  keyCache: DeviceKeyCache;
+  keyCache: DeviceKeyCache<DeviceVerifyKey>;
   serviceAccounts: ReadonlyMap<string, ServiceAccount>;
   sessions: WeakMap<Client, Session>;
   /** Latest authenticated connection per client id on this node. */

@@ -5,7 +5,11 @@ import { isDeviceId } from '../../protocol/index.js';
 import { canWill, type Identity } from '../acl.js';
 import type { ServiceAccount } from '../config/broker-config.js';
 import { CONNACK, type ConnackCode, type RefusalReason } from '../refusals.js';
-import { RegistryUnavailableError, type DeviceKeyLookup } from './device-key-cache.js';
+import { RegistryUnavailableError, type DeviceKeyLookup as KeyLookup } from '../../state/registry/index.js';
+import type { DeviceVerifyKey } from './verify-connect-token.js';
+
+/** What the device-key cache (state/registry/device-key-cache.ts) answers for a device. */
+export type DeviceKeyLookup = KeyLookup<DeviceVerifyKey>;
 import { verifyServiceSecret } from './service-accounts.js';
 import { MAX_TOKEN_CHARS, verifyConnectToken } from './verify-connect-token.js';
 

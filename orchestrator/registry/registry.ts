@@ -11,8 +11,7 @@ import type { KeyChecker } from './key-checker.js';
 import { isAcceptableWireKey } from './acceptable-key.js';
 import { installedSequences } from './installed-sequences.js';
 import { listDevices, type DeviceFilter, type DevicePage } from './list-devices.js';
-import { createPublicKeyCache } from './public-key-cache.js';
-import { readDevice as getDevice, registerDevices, revokeDevice, updateDevices } from '../../state/registry/index.js';
+import { DeviceKeyCache, readDevice as getDevice, registerDevices, revokeDevice, updateDevices } from '../../state/registry/index.js';
 import { resolveTarget, type TargetSelector } from './resolve-target.js';
 import { validateDeviceInput, validateDevicePatch } from './validate-device.js';
 import { REGISTRY_LIMITS } from './limits.js';
@@ -32,10 +31,12 @@ export interface Registry {
   resolveTarget(selector: TargetSelector): Promise<string[]>;
   /** The installed sequence each device last reported (undefined: none yet), in input order. */
   installedSequences(deviceIds: readonly string[]): Promise<Array<number | undefined>>;
-  /** The registered key of a device that is not revoked (briefly cached). */
+  /** The registered key of a device that is not revoked (cached; a revocation anywhere drops it at once). */
   getPublicKey(deviceId: string): Promise<Uint8Array | undefined>;
-  /** Drops a cached key (a revocation seen on the channel). */
+  /** Drops a cached key. */
   forgetPublicKey(deviceId: string): void;
+  /** Closes the cache's revocation subscription. */
+  close(): Promise<void>;
   summary(): Promise<FleetSummary>;
 }
 
@@ -49,7 +50,12 @@ export interface RegistryOptions {
 export function createRegistry(options: RegistryOptions): Registry {
   const { redis, prefix, keyChecker } = options;
   const now = options.now ?? (() => new Date());
-  const keys = createPublicKeyCache(redis, prefix);
+  // The one device-key cache (state/registry): it hears revocations from every process itself.
+  const keys = new DeviceKeyCache(redis, prefix, {
+    maxEntries: REGISTRY_LIMITS.publicKeyCacheEntries,
+    ttlMs: REGISTRY_LIMITS.publicKeyCacheMs,
+    negativeTtlMs: REGISTRY_LIMITS.publicKeyNegativeCacheMs,
+  });
   const summary = createSummaryCache(() => computeFleetSummary(redis, prefix, now()));
 
   return {
@@ -62,7 +68,7 @@ export function createRegistry(options: RegistryOptions): Registry {
       }
       const [created] = await registerDevices(redis, prefix, [parsed.device], now());
       if (!created) throw new ApiError(409, 'device_exists', `device ${parsed.device.id} is already registered`);
-      keys.forget(parsed.device.id);
+      keys.invalidate(parsed.device.id);
       const record = await getDevice(redis, prefix, parsed.device.id);
       if (!record) throw new ApiError(500, 'internal', 'device vanished after registration');
       return record;
@@ -80,7 +86,7 @@ export function createRegistry(options: RegistryOptions): Registry {
     },
     async revoke(deviceId) {
       const outcome = await revokeDevice(redis, prefix, deviceId, now());
-      keys.forget(deviceId);
+      keys.invalidate(deviceId);
       if (outcome === 'not_found') throw new ApiError(404, 'not_found', `device ${deviceId} not found`);
       const record = await getDevice(redis, prefix, deviceId);
       if (!record) throw new ApiError(404, 'not_found', `device ${deviceId} not found`);
@@ -91,7 +97,8 @@ export function createRegistry(options: RegistryOptions): Registry {
     resolveTarget: (selector) => resolveTarget(redis, prefix, selector),
     installedSequences: (deviceIds) => installedSequences(redis, prefix, deviceIds),
     getPublicKey: (deviceId) => keys.get(deviceId),
-    forgetPublicKey: (deviceId) => keys.forget(deviceId),
+    forgetPublicKey: (deviceId) => keys.invalidate(deviceId),
+    close: () => keys.close(),
     summary: () => summary.get(),
   };
 }

@@ -9,3 +9,4 @@ export { revokeDevice, type RevokeOutcome } from './revoke-device.js';
 export { readDevice, readDeviceField, readDevices, type PlainDeviceField } from './read-devices.js';
 export { deviceClasses, indexMembers, indexSize, pageIndex, registeredAmong } from './device-index.js';
 export { summarizeDeviceChunk, type DeviceChunkSummary } from './summarize-devices.js';
+export { DEVICE_KEY_CACHE_DEFAULTS, DeviceKeyCache, RegistryUnavailableError, type DeviceKeyCacheOptions, type DeviceKeyLookup, type RegistryReader } from './device-key-cache.js';
