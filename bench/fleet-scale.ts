@@ -14,11 +14,13 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import type { RootEnvelope } from '../protocol/index.js';
 import { connectFleet, provisionFleet, type FleetHandle } from '../device-sim/sim/index.js';
 import { processUsage, startProcessStack, type ChildHandle } from '../test/support/process-stack.js';
 import { startPrivateRedis } from '../test/support/private-redis.js';
+import { timeLimit } from '../runtime/time-limit.js';
 import { redisCpuSeconds, redisUsedMemory } from './lib/redis-cpu.js';
 import { round } from './lib/stats.js';
 
@@ -184,7 +186,7 @@ async function main(): Promise<void> {
     await stack.createRollout({ id: 'scale', releaseId: release.releaseId, target: { all: true }, waves: WAVES.map((percent) => ({ percent, successThreshold: 1, failureThreshold: 0 })) });
     const deadline = started + Number(values['timeout-minutes']) * 60_000;
     for (;;) {
-      await new Promise((resolve) => setTimeout(resolve, 2_000));
+      await sleep(2_000);
       const succeeded = simProcesses.reduce((n, s) => n + s.last.succeeded, 0);
       const failed = simProcesses.reduce((n, s) => n + s.last.failed, 0);
       const reconnects = simProcesses.reduce((n, s) => n + s.last.reconnects, 0);
@@ -210,7 +212,7 @@ async function main(): Promise<void> {
       if (sim.child.exitCode !== null) return;
       const stopped = sim.next('stopped').catch(() => undefined);
       sim.child.send({ type: 'stop' } satisfies ToChild);
-      await Promise.race([stopped, new Promise((resolve) => setTimeout(resolve, 60_000))]);
+      await timeLimit(stopped, 60_000, () => undefined);
       sim.child.kill('SIGKILL');
     }));
     await stack.close();
