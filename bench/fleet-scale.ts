@@ -195,10 +195,10 @@ async function main(): Promise<void> {
       if (performance.now() > deadline) throw new Error(`not finished in ${values['timeout-minutes']} min: ${succeeded}/${devices} succeeded`);
     }
     const wallSeconds = (performance.now() - started) / 1000;
+    // Exact counts, in the orchestrator's own view; the servers' CPU window ends once it settled.
+    const view = await stack.waitForRollout('scale', (v) => v.status === 'completed', 1_800_000);
     const serverCpu = (await cpuSeconds(serverPids)) - cpuBefore + ((await redisCpuSeconds(redis.admin)) - redisBefore);
     const loadEnd = load();
-    // Exact counts, in the orchestrator's own view.
-    const view = await stack.waitForRollout('scale', (v) => v.status === 'completed', 300_000);
     const memoryAfter = await redisUsedMemory(redis.admin);
     const orchestratorPeak = (await processUsage(stack.orchestrator.process.pid!))?.peakRssBytes ?? 0;
     const exact = view.counts.succeeded === devices && Object.entries(view.counts).every(([state, n]) => state === 'succeeded' || n === 0);
