@@ -11,7 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import mqtt, { type MqttClient } from 'mqtt';
 import { silentLogger } from '../runtime/logger.js';
-import { createRedis, deleteKeysWithPrefix } from '../state/redis.js';
+import { createRedis, deleteKeysWithPrefix, duplicateRedis } from '../state/redis.js';
 import { createIntakeWriter, ingestStreamKey, installIntakeHandler, subscribeIntake } from '../orchestrator/ingestion/intake.js';
 import { statusTopic } from '../protocol/index.js';
 import { startBrokerChild } from './lib/broker-child.js';
@@ -49,7 +49,7 @@ try {
     }
   }));
 
-  const writer = mode === 'batched' ? createIntakeWriter(redis.duplicate(), prefix, silentLogger()) : undefined;
+  const writer = mode === 'batched' ? createIntakeWriter(duplicateRedis(redis), prefix, silentLogger()) : undefined;
   const key = ingestStreamKey(prefix);
   let acked = 0;
   const started = performance.now();

@@ -4,13 +4,13 @@
 import type { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { Aedes, type Client } from 'aedes';
-import type { Redis } from 'ioredis';
+import type { RedisClient as Redis } from '../state/redis.js';
 import type { Registry } from 'prom-client';
 import { createLogger, type Logger } from '../runtime/logger.js';
 import { timeLimit } from '../runtime/time-limit.js';
 import { brokerEventsChannel } from '../state/logs/index.js';
 import { DeviceKeyCache } from '../state/registry/index.js';
-import { createRedis } from '../state/redis.js';
+import { createRedis, duplicateRedis } from '../state/redis.js';
 import { createConnectHooks } from './adapter/connect-hooks.js';
 import { liveClients, type AdapterContext } from './adapter/context.js';
 import { publishPresence } from './adapter/presence.js';
@@ -176,7 +176,7 @@ export async function startBroker(config: BrokerConfig, deps: BrokerDeps = {}): 
     if (wills > 0) logger.info({ wills }, 'published the wills of connections lost when the previous run ended');
   }
 
-  const revocations = await listenForRevocations(context, redis.duplicate());
+  const revocations = await listenForRevocations(context, duplicateRedis(redis));
   const listener = await startListener(
     {
       host: config.host,

@@ -2,7 +2,9 @@
 // variable is named in one ERR_CONFIG error. It reads no files and opens no connections.
 import { availableParallelism } from 'node:os';
 import { z } from 'zod';
+import { keyPrefixProblem } from '../state/key-prefix.js';
 import { DEFAULT_KEY_PREFIX, DEFAULT_REDIS_URL } from '../state/redis.js';
+import { parseRedisUrl } from '../state/redis-url.js';
 
 const MiB = 1024 * 1024;
 
@@ -94,8 +96,11 @@ const httpUrl = z.string().refine((text) => {
 }, 'an http(s) URL');
 
 const envSchema = z.object({
-  REDIS_URL: z.string().refine((text) => /^rediss?:\/\//.test(text), 'a redis:// or rediss:// URL').default(DEFAULT_REDIS_URL),
-  FLEET_KEY_PREFIX: z.string().min(1).max(64).regex(/^[A-Za-z0-9:._-]+$/, 'letters, digits, ":", ".", "_", "-"').default(DEFAULT_KEY_PREFIX),
+  REDIS_URL: z.string().max(2048).refine(isRedisUrl, 'a redis://, rediss://, redis+cluster:// or rediss+cluster:// URL').default(DEFAULT_REDIS_URL),
+  FLEET_KEY_PREFIX: z.string().superRefine((prefix, ctx) => {
+    const problem = keyPrefixProblem(prefix);
+    if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+  }).default(DEFAULT_KEY_PREFIX),
   FLEET_HTTP_HOST: z.string().min(1).default(CONFIG_DEFAULTS.httpHost),
   FLEET_HTTP_PORT: z.coerce.number().int().min(0).max(65535).default(CONFIG_DEFAULTS.httpPort),
   FLEET_METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
@@ -117,6 +122,15 @@ const envSchema = z.object({
   FLEET_RECONCILE_INTERVAL_MS: z.coerce.number().int().min(0).max(86_400_000).refine((ms) => ms === 0 || ms >= 1_000, '0 (off) or at least 1000').default(CONFIG_DEFAULTS.reconcileIntervalMs),
   FLEET_RECONCILE_PER_SEC: z.coerce.number().int().min(1).max(100_000).default(CONFIG_DEFAULTS.reconcilePerSecond),
 });
+
+function isRedisUrl(text: string): boolean {
+  try {
+    parseRedisUrl(text);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 function hostForUrl(host: string): string {
   const shown = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;

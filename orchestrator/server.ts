@@ -2,7 +2,7 @@
 // bootstrap tokens, the artifact store, the HTTP app, then listens. Routes and background workers plug in through hooks.
 // It installs no signal handlers: `fleet-ota serve` does (launcher/commands/serve.ts).
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
-import type { Redis } from 'ioredis';
+import type { RedisClient as Redis } from '../state/redis.js';
 import type { AddressInfo } from 'node:net';
 import { createFsArtifactStore } from './artifacts/fs-store.js';
 import { withArtifactCache } from './artifacts/memory-cache.js';

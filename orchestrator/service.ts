@@ -2,7 +2,7 @@
 // status intake and ingestion, wired to one Redis and one broker service account.
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import { hostname } from 'node:os';
-import type { Redis } from 'ioredis';
+import type { RedisClient as Redis } from '../state/redis.js';
 import type { MqttClient } from 'mqtt';
 import type { SigningKey } from '../protocol/index.js';
 import type { OrchestratorConfig } from './config.js';
@@ -22,7 +22,7 @@ import { startOrchestrator } from './server.js';
 import { dashboardRoutes } from './dashboard/routes.js';
 import { BrokerRelay } from './events/broker-relay.js';
 import { eventRoutes } from './events/sse-routes.js';
-import { createRedis } from '../state/redis.js';
+import { createRedis, duplicateRedis } from '../state/redis.js';
 import { createOrchestratorMetrics } from './metrics/index.js';
 
 export interface FleetOrchestratorOptions {
@@ -161,7 +161,7 @@ export async function startFleetOrchestrator(options: FleetOrchestratorOptions):
       // may have restarted and lost the retained directives, so they are published again.
       const rec = reconciler;
       publisher.on('connect', () => rec.requestSweep('broker reconnect'));
-      reader = ctx.redis.duplicate();
+      reader = duplicateRedis(ctx.redis);
       consumer = new StatusConsumer(ctx.redis, reader, prefix, events, logger, options.ingest);
       consumer.onReportApplied = (report, wave) => metrics.reportApplied(report, wave);
       // A report applied may settle a wave: evaluate those rollouts soon rather than at the next
@@ -180,7 +180,7 @@ export async function startFleetOrchestrator(options: FleetOrchestratorOptions):
       consumer.onExpired = ({ deviceId, rolloutId, counter }) => rec.directiveExpired(deviceId, rolloutId, counter);
       await consumer.start();
       // The intake writes on a connection of its own: its batches never queue behind applies.
-      intakeRedis = ctx.redis.duplicate();
+      intakeRedis = duplicateRedis(ctx.redis);
       writer = createIntakeWriter(intakeRedis, prefix, logger, ctx.readiness, options.intake);
       metrics.observeIntake(writer);
       metrics.observeReadiness(ctx.readiness);

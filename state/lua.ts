@@ -2,7 +2,7 @@
 // in state/ is one script (atomic on the Redis side) that declares every key it touches in KEYS:
 // Redis Cluster routes a script by its keys, and refuses one whose keys span slots.
 import { createHash } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient as Redis } from './redis.js';
 
 export interface LuaScript {
   readonly name: string;

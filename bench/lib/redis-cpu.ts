@@ -1,7 +1,7 @@
 // Redis's own CPU, from INFO CPU (used_cpu_sys + used_cpu_user of the server process, all its
 // threads). On a private redis-server that is the benchmark's; on a shared one, a delta that
 // also counts everyone else's commands, so the bench says which it measured.
-import type { Redis } from 'ioredis';
+import type { RedisClient as Redis } from '../../state/redis.js';
 
 export async function redisCpuSeconds(redis: Redis): Promise<number> {
   const info = await redis.info('cpu');

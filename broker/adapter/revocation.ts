@@ -2,7 +2,7 @@
 // every broker node drops that id from its key cache (state/registry DeviceKeyCache.listen) and
 // closes the device's live connection.
 // Uses its own Redis connection (a subscribed connection can run no other command).
-import type { Redis } from 'ioredis';
+import type { RedisClient as Redis } from '../../state/redis.js';
 import { liveClients, type AdapterContext } from './context.js';
 
 export interface RevocationListener {

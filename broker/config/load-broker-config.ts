@@ -6,6 +6,8 @@ import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
 import { BrokerConfigError } from '../errors.js';
 import { DEFAULT_CONFIG, DEFAULT_LIMITS, type BrokerConfig, type BrokerLimits, type ServiceAccount } from './broker-config.js';
+import { keyPrefixProblem } from '../../state/key-prefix.js';
+import { parseRedisUrl, redactRedisUrl } from '../../state/redis-url.js';
 
 type Source = { value: unknown; where: string; baseDir: string };
 
@@ -59,13 +61,12 @@ const hostSchema = z.string().min(1).max(255).regex(/^[^\s/]+$/);
 const portSchema = integer(0, 65_535);
 const redisUrlSchema = z.string().max(2048).refine((text) => {
   try {
-    const url = new URL(text);
-    return url.protocol === 'redis:' || url.protocol === 'rediss:';
+    parseRedisUrl(text);
+    return true;
   } catch {
     return false;
   }
 });
-const keyPrefixSchema = z.string().regex(/^[A-Za-z0-9:._-]{1,64}$/);
 const brokerIdSchema = z.string().regex(/^[A-Za-z0-9._-]{1,64}$/);
 const clusterSchema = z.enum(['none', 'redis']);
 const persistenceSchema = z.enum(['redis', 'memory']);
@@ -98,6 +99,24 @@ class Collector {
     this.issues.push(`${source.where}: expected ${expected}, got ${show(source.value)}`);
     return fallback;
   }
+}
+
+/** REDIS_URL may hold a password: an error names the URL redacted. */
+function checkRedisUrl(source: Source | undefined, issues: string[]): string {
+  if (source === undefined) return DEFAULT_CONFIG.redisUrl;
+  if (redisUrlSchema.safeParse(source.value).success) return source.value as string;
+  const shown = typeof source.value === 'string' ? redactRedisUrl(source.value) : show(source.value);
+  issues.push(`${source.where}: expected a redis://, rediss://, redis+cluster:// or rediss+cluster:// URL, got ${JSON.stringify(shown)}`);
+  return DEFAULT_CONFIG.redisUrl;
+}
+
+/** The prefix rule says why (state/key-prefix.ts): a `{tag}` would put every key in one cluster slot. */
+function checkKeyPrefix(source: Source | undefined, issues: string[]): string {
+  if (source === undefined) return DEFAULT_CONFIG.keyPrefix;
+  const problem = typeof source.value === 'string' ? keyPrefixProblem(source.value) : 'a string';
+  if (problem === undefined) return source.value as string;
+  issues.push(`${source.where}: expected ${problem}, got ${show(source.value)}`);
+  return DEFAULT_CONFIG.keyPrefix;
 }
 
 function readJsonFile(path: string, where: string, issues: string[]): unknown {
@@ -157,8 +176,8 @@ export function loadBrokerConfig(env: NodeJS.ProcessEnv = process.env, file?: st
 
   const host = c.check(pick(BROKER_ENV.host, fileObject.host, 'host'), hostSchema, 'a host name or address', DEFAULT_CONFIG.host);
   const port = c.check(pick(BROKER_ENV.port, fileObject.port, 'port'), portSchema, 'an integer port from 0 to 65535', DEFAULT_CONFIG.port);
-  const redisUrl = c.check(pick(BROKER_ENV.redisUrl, fileObject.redisUrl, 'redisUrl'), redisUrlSchema, 'a redis:// or rediss:// URL', DEFAULT_CONFIG.redisUrl);
-  const keyPrefix = c.check(pick(BROKER_ENV.keyPrefix, fileObject.keyPrefix, 'keyPrefix'), keyPrefixSchema, '1-64 characters of [A-Za-z0-9:._-]', DEFAULT_CONFIG.keyPrefix);
+  const redisUrl = checkRedisUrl(pick(BROKER_ENV.redisUrl, fileObject.redisUrl, 'redisUrl'), c.issues);
+  const keyPrefix = checkKeyPrefix(pick(BROKER_ENV.keyPrefix, fileObject.keyPrefix, 'keyPrefix'), c.issues);
   const cluster = c.check(pick(BROKER_ENV.cluster, fileObject.cluster, 'cluster'), clusterSchema, '"none" or "redis"', DEFAULT_CONFIG.cluster);
   const persistence = c.check(pick(BROKER_ENV.persistence, fileObject.persistence, 'persistence'), persistenceSchema, '"redis" or "memory"', DEFAULT_CONFIG.persistence);
   const brokerIdSource = pick(BROKER_ENV.brokerId, fileObject.brokerId, 'brokerId');

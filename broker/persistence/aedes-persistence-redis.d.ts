@@ -1,6 +1,6 @@
 // Minimal typing for aedes-persistence-redis 11 (it ships none): the factory and the options used here.
 declare module 'aedes-persistence-redis' {
-  import type { Redis } from 'ioredis';
+  import type { RedisClient as Redis } from '../../state/redis.js';
   interface AedesPersistenceRedisOptions {
     conn?: Redis;
     maxSessionDelivery?: number;

@@ -8,7 +8,7 @@ import { AuditLog, type AuditActor } from '../../orchestrator/audit/audit-log.js
 import { createToken, findToken, listTokens, revokeToken, TokenError, type ApiRole, type TokenRecord } from '../../orchestrator/auth/tokens.js';
 import { loadOrchestratorConfig } from '../../orchestrator/config.js';
 import { createRedis } from '../../state/redis.js';
-import type { Redis } from 'ioredis';
+import type { RedisClient as Redis } from '../../state/redis.js';
 import { CLI_EXIT, CliError, output, table } from '../cli-support.js';
 
 async function withRedis<T>(work: (redis: Redis, prefix: string) => Promise<T>): Promise<T> {

@@ -6,7 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Redis } from 'ioredis';
+import type { RedisClient as Redis } from '../../state/redis.js';
 import { brokerConfig, generateServiceSecret, hashServiceSecret, startBroker, type RunningBroker, type BrokerLimits } from '../../broker/index.js';
 import type { RootEnvelope, SigningKey } from '../../protocol/index.js';
 import { loadOrchestratorConfig } from '../../orchestrator/config.js';

@@ -1,7 +1,7 @@
 // The audit log: every operator action (who, when, what, on what, why) in one capped Redis
 // Stream under the key prefix. Actors are named by token id and label, never by the token.
 // Reads page newest first with optional action/target filters; writes never block an action.
-import type { Redis } from 'ioredis';
+import type { RedisClient as Redis } from '../../state/redis.js';
 import { auditLogKey, JsonStream } from '../../state/logs/index.js';
 import type { ApiRole } from '../auth/tokens.js';
 

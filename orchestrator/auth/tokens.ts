@@ -2,7 +2,7 @@
 // does not hand out access. A token is named (label), has a role, may expire, and is revoked by
 // marking it (the record stays, so audit entries keep a name). It never logs or lists a secret.
 import { createHash, randomBytes } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient as Redis } from '../../state/redis.js';
 import { readAllTokenRecords, readTokenRecord, writeTokenRecord } from '../../state/auth/token-records.js';
 
 export const ROLES = ['operator', 'read'] as const;

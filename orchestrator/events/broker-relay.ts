@@ -2,7 +2,7 @@
 // broker/observability/refusal-recorder.ts) into the event log as `broker.refusals`, summed over
 // every broker node and coalesced to at most one event per interval. Pub/sub is best effort:
 // the brokers' Prometheus counters are the record, this feeds the live stream only.
-import type { Redis } from 'ioredis';
+import { duplicateRedis, type RedisClient as Redis } from '../../state/redis.js';
 import type { Logger } from '../../runtime/logger.js';
 import { brokerEventsChannel } from '../../state/logs/index.js';
 import type { EventLog } from './event-log.js';
@@ -72,7 +72,7 @@ export class BrokerRelay {
 
   /** Subscribes on a connection of its own (a subscribed connection can do nothing else). */
   async start(): Promise<void> {
-    const subscriber = this.redis.duplicate();
+    const subscriber = duplicateRedis(this.redis);
     this.subscriber = subscriber;
     subscriber.on('message', (channel: string, message: string) => {
       if (channel === this.channel) this.accept(message);

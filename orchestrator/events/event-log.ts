@@ -2,7 +2,7 @@
 // (stream ids double as SSE ids, so Last-Event-ID resumes exactly), shared by every process.
 // Given a logger, it also writes one structured log line per rollout lifecycle event: every
 // emitter goes through emit(), so each event is logged once, here.
-import type { Redis } from 'ioredis';
+import type { RedisClient as Redis } from '../../state/redis.js';
 import type { Logger } from '../../runtime/logger.js';
 import { eventLogKey, JsonStream, type StreamEntry, type StreamTrimInfo } from '../../state/logs/index.js';
 

@@ -7,7 +7,7 @@
 // Authorization header before requireRole runs; the app's request logger must redact it
 // (runtime/logger.ts: redactQueryToken).
 import type { FastifyInstance, FastifyPluginAsync, onRequestHookHandler } from 'fastify';
-import type { Redis } from 'ioredis';
+import { duplicateRedis, type RedisClient as Redis } from '../../state/redis.js';
 import type { ServerResponse } from 'node:http';
 import { MAX_TOKEN_CHARS } from '../auth/tokens.js';
 import { EventLog } from './event-log.js';
@@ -102,7 +102,7 @@ export function eventRoutes(deps: EventRoutesDeps): FastifyPluginAsync {
         return reply.code(503).header('retry-after', '10').send({ code: 'too_many_streams', message: `at most ${options.maxClients} event streams at once` });
       }
       const start = startOf(request.query, request.headers['last-event-id']);
-      const reader = deps.redis.duplicate();
+      const reader = duplicateRedis(deps.redis);
       const res = reply.raw;
       const client = { res, reader };
       open.add(client);

@@ -1,7 +1,7 @@
 // One SSE client's loop: replay what the event log still holds after the client's resume point
 // (XRANGE), then follow it (XREAD BLOCK on the client's own connection), with heartbeats.
 // It does not authenticate or count clients: sse-routes.ts does, and owns the connections.
-import type { Redis } from 'ioredis';
+import type { RedisClient as Redis } from '../../state/redis.js';
 import type { ServerResponse } from 'node:http';
 import type { EventLog, StoredEvent } from './event-log.js';
 import { compareStreamIds, formatSseComment, formatSseMessage } from './sse-format.js';

@@ -6,7 +6,7 @@
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyInstance, type FastifyPluginAsync, type RouteOptions as RouteOptionsOfFastify } from 'fastify';
-import type { Redis } from 'ioredis';
+import type { RedisClient as Redis } from '../../state/redis.js';
 import type { ArtifactStore } from '../artifacts/artifact-store.js';
 import type { ApiRole } from '../auth/tokens.js';
 import type { OrchestratorConfig } from '../config.js';

@@ -1,7 +1,7 @@
 // Bearer-token authorization hooks (auth/tokens.ts stores the hashes). A missing or unknown
 // token is 401 `unauthorized`; a read-only token on a write is 403 `forbidden`.
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { Redis } from 'ioredis';
+import type { RedisClient as Redis } from '../../state/redis.js';
 import { lookupToken, roleAllows, type ApiRole } from '../auth/tokens.js';
 import { ApiError } from './errors.js';
 

@@ -1,6 +1,6 @@
 // The application services route plugins reach through `app.services`: registry, releases,
 // artifacts and roots, bound to one Redis connection and key prefix. No HTTP here.
-import type { Redis } from 'ioredis';
+import type { RedisClient as Redis } from '../../state/redis.js';
 import type { ArtifactStore } from '../artifacts/artifact-store.js';
 import { createFsArtifactStore } from '../artifacts/fs-store.js';
 import type { OrchestratorConfig } from '../config.js';

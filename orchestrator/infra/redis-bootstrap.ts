@@ -8,6 +8,9 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, isAbsolute, join } from 'node:path';
 import { Redis } from 'ioredis';
+import { isClusterUrl, redactRedisUrl } from '../../state/redis-url.js';
+
+export { redactRedisUrl };
 import { DEFAULT_REDIS_URL } from '../../state/redis.js';
 import type { Logger } from '../../runtime/logger.js';
 
@@ -59,17 +62,6 @@ export class RedisBootstrapError extends Error {
 }
 
 type Probe = { ok: true } | { ok: false; answered: boolean; reason: string };
-
-/** The URL without its password, for logs and messages. */
-export function redactRedisUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = '***';
-    return parsed.toString();
-  } catch {
-    return '(unparseable REDIS_URL)';
-  }
-}
 
 /** PING with a deadline. `answered` separates "nothing there" from "a server said no" (NOAUTH, LOADING). */
 async function probe(url: string, timeoutMs: number): Promise<Probe> {
@@ -253,6 +245,9 @@ export async function ensureRedis(options: EnsureRedisOptions = {}): Promise<Red
   const startTimeoutMs = options.startTimeoutMs ?? REDIS_BOOTSTRAP_DEFAULTS.startTimeoutMs;
   const { logger } = options;
 
+  // A Redis Cluster is the operator's: never replaced by a private server; the client reports
+  // whether it answers.
+  if (isClusterUrl(url)) return { url, spawned: false, stop: async () => {} };
   const found = await probe(url, pingTimeoutMs);
   if (found.ok) {
     logger?.debug({ url: redactRedisUrl(url) }, 'using running Redis');

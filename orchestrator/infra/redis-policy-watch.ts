@@ -4,12 +4,13 @@
 // warning is logged; both clear when it is noeviction again. It never changes the setting.
 // The same check reads INFO memory: at maxmemory Redis refuses every write (ours, BullMQ's and
 // the broker's persistence, which then stops delivering reports to the intake at all), so
-// readiness carries `redis_full` until used memory is below maxmemory again.
-import type { Redis } from 'ioredis';
+// readiness carries `redis_full` until used memory is below maxmemory again (on a Redis
+// Cluster: the policy and memory of every master).
+import type { RedisClient as Redis } from '../../state/redis.js';
 import { EpisodeLog } from '../../runtime/episode-log.js';
 import type { Logger } from '../../runtime/logger.js';
 import type { Readiness } from './readiness.js';
-import { evictionPolicyMessage, readEvictionPolicy } from '../../state/redis.js';
+import { evictionPolicyMessage, infoOfMasters, readEvictionPolicy } from '../../state/redis.js';
 
 export const DEFAULT_POLICY_CHECK_MS = 10_000;
 
@@ -42,7 +43,9 @@ export function watchEvictionPolicy(redis: Redis, readiness: Readiness, logger: 
           readiness.set('redis_eviction_policy', undefined);
           episode.recovered({ policy });
         }
-        const memory = parseMemoryInfo(await redis.info('memory'));
+        // On a Cluster each master fills on its own, and one full shard refuses its slots' writes.
+        const memories = (await infoOfMasters(redis, 'memory')).map(parseMemoryInfo);
+        const memory = memories.find((m) => m !== undefined && m.max > 0 && m.used >= m.max) ?? memories[0];
         if (memory && memory.max > 0 && memory.used >= memory.max) {
           readiness.set('redis_full', 'Redis is at maxmemory: it refuses writes');
           full.failed(new Error('Redis is at maxmemory: it refuses writes until memory is freed or maxmemory raised'), memory);

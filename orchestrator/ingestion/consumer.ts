@@ -3,7 +3,7 @@
 // applies it with one Lua call each in one pipeline, then acknowledges and deletes the batch.
 // Entries of a consumer that died are claimed after a while and applied (idempotently).
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Redis } from 'ioredis';
+import type { RedisClient as Redis } from '../../state/redis.js';
 import { randomBytes } from 'node:crypto';
 import { DEFAULT_STATUS_EPOCH, formatWireTime, parseDeviceTopic, verifyStatusReport, PRESENCE_OFFLINE, PRESENCE_ONLINE, type StatusSigned } from '../../protocol/index.js';
 import { nodeEd25519 } from '../../node-crypto/ed25519.js';

@@ -5,7 +5,7 @@
 // is not ready (`intake_writes`), the outage is logged once and counted, and the intake resumes
 // by itself once Redis accepts writes again. Batches are written one at a time, in arrival
 // order, so each device's reports reach the stream in the order the broker delivered them.
-import type { Redis } from 'ioredis';
+import type { RedisClient as Redis } from '../../state/redis.js';
 import { EpisodeLog } from '../../runtime/episode-log.js';
 import type { Logger } from '../../runtime/logger.js';
 import { timeLimit } from '../../runtime/time-limit.js';

@@ -2,7 +2,7 @@
 // and appends each message to a Redis Stream before the PUBACK goes back, in batches
 // (intake-writer.ts). A report the broker sees acknowledged is therefore durable, whatever
 // happens to this process afterwards.
-import type { Redis } from 'ioredis';
+import type { RedisClient as Redis } from '../../state/redis.js';
 import type { MqttClient } from 'mqtt';
 import { ALL_PRESENCE_TOPICS, ALL_STATUS_TOPICS } from '../../protocol/index.js';
 import type { Logger } from '../../runtime/logger.js';

@@ -4,7 +4,7 @@
 // go up (they restart from 0 with the process, which rate() handles); aggregate them across
 // orchestrator processes with sum(): each report is applied, and each request served, by one.
 import { createRequire } from 'node:module';
-import type { Redis } from 'ioredis';
+import type { RedisClient as Redis } from '../../state/redis.js';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { REASON_CODES } from '../../protocol/index.js';
 import { RolloutState } from '../../state/rollouts/rollout-state.js';

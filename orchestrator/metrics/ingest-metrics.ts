@@ -2,7 +2,7 @@
 // the same numbers: outcome counters (written by ingestion/consumer.ts) and the backlog of the
 // intake stream (its oldest entry gives the lag).
 import { Counter, Gauge, type Registry } from 'prom-client';
-import type { Redis } from 'ioredis';
+import type { RedisClient as Redis } from '../../state/redis.js';
 import { ingestStatsKey } from '../ingestion/consumer.js';
 import { ingestStreamKey } from '../ingestion/intake.js';
 

@@ -9,7 +9,7 @@
 // own without a token (bind it to an interface only the scraper reaches) and not on the API port.
 import type { FastifyInstance, FastifyPluginAsync, onRequestHookHandler } from 'fastify';
 import { createServer, type Server } from 'node:http';
-import type { Redis } from 'ioredis';
+import type { RedisClient as Redis } from '../../state/redis.js';
 import type { MqttClient } from 'mqtt';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { timeLimit } from '../../runtime/time-limit.js';

@@ -1,7 +1,7 @@
 // BullMQ queue depths of the rollout engine (notify, control, cancel), read with
 // Queue.getJobCounts() at scrape time: the queues are shared, so every process sees the same.
 import { Queue, type JobType } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient as Redis } from '../../state/redis.js';
 import { Gauge, type Registry } from 'prom-client';
 import { queuePrefix } from '../../state/rollouts/keys.js';
 

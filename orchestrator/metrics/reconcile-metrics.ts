@@ -2,7 +2,7 @@
 // directives published again byte-identical, and fresh ones issued for (nearly) expired ones
 // (written by rollouts/reconciler.ts).
 import { Counter, type Registry } from 'prom-client';
-import type { Redis } from 'ioredis';
+import type { RedisClient as Redis } from '../../state/redis.js';
 import { RECONCILE_KINDS, ReconcileState } from '../../state/rollouts/reconcile-state.js';
 
 export function registerReconcileMetrics(registry: Registry, redis: Redis, prefix: string): void {

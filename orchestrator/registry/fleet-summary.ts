@@ -3,7 +3,7 @@
 // script aggregates one chunk of ids inside Redis per call (state/registry summarizeDeviceChunk:
 // short calls, nothing shipped per device); the pass is shared by concurrent callers and reused
 // for a few seconds.
-import type { Redis } from 'ioredis';
+import type { RedisClient as Redis } from '../../state/redis.js';
 import { DEVICE_SHARDS, summarizeDeviceChunk } from '../../state/registry/index.js';
 import { REGISTRY_LIMITS } from './limits.js';
 

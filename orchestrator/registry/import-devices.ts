@@ -1,7 +1,7 @@
 // Bulk device import from a streamed NDJSON or CSV body: lines are parsed as they arrive,
 // batched, key-checked (worker threads, ahead of the writes) and written one Lua call per
 // batch, in file order. Bad lines are reported by number; they never stop the import.
-import type { Redis } from 'ioredis';
+import type { RedisClient as Redis } from '../../state/redis.js';
 import type { KeyChecker } from './key-checker.js';
 import { REGISTRY_LIMITS } from './limits.js';
 import { parseCsvDevice, parseCsvHeader, parseNdjsonDevice, readLines, type ImportFormat } from './import-lines.js';

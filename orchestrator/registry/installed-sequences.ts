@@ -1,6 +1,6 @@
 // The release sequence each device last reported installed (status ingestion writes it), read
 // in chunks for a rollout's pre-flight check. Read-only; undefined where nothing was reported.
-import type { Redis } from 'ioredis';
+import type { RedisClient as Redis } from '../../state/redis.js';
 import { readDeviceField } from '../../state/registry/index.js';
 import { REGISTRY_LIMITS } from './limits.js';
 

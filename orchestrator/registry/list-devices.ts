@@ -1,7 +1,7 @@
 // Device listing with filters and cursor paging: walks the narrowest index in lexicographic
 // order (state/registry pageIndex: the device shards merged) from the cursor and filters the
 // records it reads. The cursor is the last id examined, so pages stay stable while devices are added.
-import type { Redis } from 'ioredis';
+import type { RedisClient as Redis } from '../../state/redis.js';
 import type { DeviceRecord } from '../../state/device-record.js';
 import { pageIndex, readDevices, type DeviceIndex } from '../../state/registry/index.js';
 import { REGISTRY_LIMITS } from './limits.js';

@@ -1,7 +1,7 @@
 // The device registry service: one object binding the registry operations to a Redis connection
 // and key prefix. Routes and the rollout engine call it; it speaks no HTTP, though its refusals
 // are the orchestrator's coded ApiError (http/errors.ts).
-import type { Redis } from 'ioredis';
+import type { RedisClient as Redis } from '../../state/redis.js';
 import { ApiError } from '../http/errors.js';
 import type { DeviceRecord } from '../../state/device-record.js';
 import { computeFleetSummary, createSummaryCache, type FleetSummary } from './fleet-summary.js';

@@ -1,7 +1,7 @@
 // Resolves a rollout target to the sorted ids of the devices it names (docs/design.md#rollouts:
 // "by id list, group, tag, class, current version"). Every given criterion narrows the set;
 // a list (ids, groups, tags) matches any of its entries. Revoked devices are left out.
-import type { Redis } from 'ioredis';
+import type { RedisClient as Redis } from '../../state/redis.js';
 import { deviceClasses, indexMembers, readDeviceField, registeredAmong, type DeviceIndex } from '../../state/registry/index.js';
 import { REGISTRY_LIMITS } from './limits.js';
 

@@ -1,7 +1,7 @@
 // Imported release manifests: reads (by id, by digest, listing), decoded and cached, and the
 // write (state/releases: one script enforces unique ids and the per-class increasing sequence).
 // Checks of the envelope itself are in import-release.ts.
-import type { Redis } from 'ioredis';
+import type { RedisClient as Redis } from '../../state/redis.js';
 import { manifestDigest, type ReleaseEnvelope } from '../../protocol/index.js';
 import { lastReleaseSequence, readReleaseFields, releaseIdByDigest, releaseIdsNewestFirst, storeRelease, type StoreReleaseOutcome } from '../../state/releases/index.js';
 

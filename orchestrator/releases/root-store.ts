@@ -1,6 +1,6 @@
 // Root documents (docs/protocol.md#root-document): publishes a new version after checking it against
 // the current one, and serves the chain. Roots are signed offline; this service holds no root key.
-import type { Redis } from 'ioredis';
+import type { RedisClient as Redis } from '../../state/redis.js';
 import { parseWireTime, ProtocolError, rootEnvelope, verifyNextRoot, verifyTrustAnchor, type RootEnvelope } from '../../protocol/index.js';
 import { nodeEd25519 } from '../../node-crypto/ed25519.js';
 import { ApiError } from '../http/errors.js';

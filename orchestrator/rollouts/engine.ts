@@ -3,7 +3,7 @@
 // state change is a compare-and-set or a Lua script, so any number of engine processes can
 // share the queues and any of them may die between two steps.
 import { DelayedError, Queue, Worker, type Job } from 'bullmq';
-import type { Redis } from 'ioredis';
+import { duplicateRedis, type RedisClient as Redis } from '../../state/redis.js';
 import type { MqttClient } from 'mqtt';
 import { type RootEnvelope } from '../../protocol/index.js';
 import type { EventLog } from '../events/event-log.js';
@@ -110,7 +110,7 @@ export class RolloutEngine {
 
   /** Starts this process's workers on the shared queues. */
   startWorkers(): void {
-    const connection = () => this.deps.redis.duplicate({ maxRetriesPerRequest: null });
+    const connection = () => duplicateRedis(this.deps.redis, { maxRetriesPerRequest: null });
     this.workers = [
       new Worker<NotifyJob>('notify', (job, token) => this.processNotify(job, token), { connection: connection(), prefix: queuePrefix(this.deps.prefix, 'notify'), concurrency: this.options.notifyConcurrency }),
       new Worker<TickJob>('control', (job) => this.tick(job.data.rolloutId), { connection: connection(), prefix: queuePrefix(this.deps.prefix, 'control'), concurrency: this.options.controlConcurrency }),

@@ -1,6 +1,6 @@
 // Rollouts as the orchestrator sees them: typed records with its spec, views for the API, and
 // its error codes, over the state layer's operations (state/rollouts), which alone talk to Redis.
-import type { Redis } from 'ioredis';
+import type { RedisClient as Redis } from '../../state/redis.js';
 import { formatWireTime } from '../../protocol/index.js';
 import { RolloutState } from '../../state/rollouts/rollout-state.js';
 import type { RolloutRecord as StoredRollout, RolloutStatus } from '../../state/rollouts/records.js';

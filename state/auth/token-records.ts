@@ -1,6 +1,6 @@
 // API token records in Redis: one hash, SHA-256 of the token -> record JSON. Only hashes are
 // stored (orchestrator/auth/tokens.ts makes and checks tokens); nothing here sees a token.
-import type { Redis } from 'ioredis';
+import type { RedisClient as Redis } from '../redis.js';
 
 export function tokenKeys(prefix: string) {
   return { tokens: `${prefix}auth:tokens` } as const;

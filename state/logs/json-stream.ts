@@ -2,7 +2,7 @@
 // audit log. Appends trim approximately (XADD MAXLEN ~, cheap for Redis); reads page by stream
 // id, which doubles as the cursor (and as the SSE event id). Entries are JSON text here: the
 // orchestrator encodes and decodes them.
-import type { Redis } from 'ioredis';
+import type { RedisClient as Redis } from '../redis.js';
 
 /** One entry: its stream id and its JSON text ('' when the entry has no `e` field). */
 export interface StreamEntry {

@@ -1,7 +1,7 @@
 // Reads of the registry's indexes across device shards (keys.ts): each index is one sorted set
 // per shard, merged here in id order, so callers page and target as over a single index.
 // Device ids are ASCII (protocol's DEVICE_ID), so JavaScript's string order is ZRANGEBYLEX's.
-import type { Redis } from 'ioredis';
+import type { RedisClient as Redis } from '../redis.js';
 import { DEVICE_SHARDS, deviceShard } from './device-shard.js';
 import { classesKey, indexKey, type DeviceIndex } from './keys.js';
 

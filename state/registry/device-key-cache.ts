@@ -4,7 +4,7 @@
 // script that marks the record). The broker (connect), the HTTP registry and status ingestion
 // all use this class. Concurrent lookups of one id share one Redis round trip; a lookup that
 // overlapped a revocation does not cache its (maybe stale) answer. No signature checks here.
-import type { Redis } from 'ioredis';
+import { duplicateRedis, type RedisClient as Redis } from '../redis.js';
 import { LRUCache } from 'lru-cache';
 import { decodePublicKey, isDeviceId } from '../../protocol/index.js';
 import { deviceKey } from './device-keys.js';
@@ -166,7 +166,7 @@ export class DeviceKeyCache<K = Uint8Array> {
       this.listening = Promise.resolve();
       return this.listening;
     }
-    const subscriber = client.duplicate();
+    const subscriber = duplicateRedis(client as Redis);
     this.subscriber = subscriber;
     // The reader's connection ending (its owner quit it) ends the subscription too.
     client.once?.('end', () => void this.close());

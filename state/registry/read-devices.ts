@@ -1,6 +1,6 @@
 // Reads of device records: one record, many records (one pipeline), or one field of many (the
 // installed sequence a rollout's pre-flight checks, the installed release targeting filters by).
-import type { Redis } from 'ioredis';
+import type { RedisClient as Redis } from '../redis.js';
 import { decodeDeviceRecord, type DeviceRecord } from '../device-record.js';
 import { deviceKey } from './device-keys.js';
 

@@ -1,7 +1,7 @@
 // Writes new device records: one Lua call per device shard creates each record and its index
 // entries atomically, and leaves an existing id untouched (no silent key replacement). No
 // validation here (the orchestrator's registry validates before it calls).
-import type { Redis } from 'ioredis';
+import type { RedisClient as Redis } from '../redis.js';
 import { encodeDeviceRecord, type DeviceRecord } from '../device-record.js';
 import { luaScript, runLua } from '../lua.js';
 import { deviceKey } from './device-keys.js';

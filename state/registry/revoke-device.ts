@@ -1,7 +1,7 @@
 // Revokes a device: marks the record revoked, indexes it in its shard's revoked set and
 // publishes its id on the revocation channel in the same Lua call, so every device-key cache
 // (device-key-cache.ts: brokers, ingestion, the HTTP registry) drops the key at once.
-import type { Redis } from 'ioredis';
+import type { RedisClient as Redis } from '../redis.js';
 import { luaScript, runLua } from '../lua.js';
 import { deviceKey } from './device-keys.js';
 import { deviceShard } from './device-shard.js';

@@ -1,7 +1,7 @@
 // Counts for the fleet summary, one chunk of a shard's devices per call: the ids are read from
 // the shard's index, then one Lua call aggregates their records inside Redis (nothing shipped
 // per device) with every record named in KEYS. The orchestrator sums the chunks.
-import type { Redis } from 'ioredis';
+import type { RedisClient as Redis } from '../redis.js';
 import { luaScript, runLua } from '../lua.js';
 import { deviceKey } from './device-keys.js';
 import { indexKey } from './keys.js';

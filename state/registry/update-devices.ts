@@ -3,7 +3,7 @@
 // device. The script declares every index key it touches, so the groups and tags a device had
 // are read first and passed in; the script refuses to act when they changed in between
 // (another writer raced it) and the batch retries those devices with fresh reads.
-import type { Redis } from 'ioredis';
+import type { RedisClient as Redis } from '../redis.js';
 import { luaScript, runLua } from '../lua.js';
 import { deviceKey } from './device-keys.js';
 import { deviceShard } from './device-shard.js';

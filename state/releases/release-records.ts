@@ -1,7 +1,7 @@
 // Stored releases: the atomic write that enforces unique ids and the per-class increasing
 // sequence, and the reads (by id, by digest, newest first, last sequence). The hash fields are
 // strings; the orchestrator's release store decodes and caches them. No envelope checks here.
-import type { Redis } from 'ioredis';
+import type { RedisClient as Redis } from '../redis.js';
 import { luaScript, runLua } from '../lua.js';
 import { releaseKeys } from './keys.js';
 

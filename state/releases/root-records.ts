@@ -1,7 +1,7 @@
 // Published root documents: a compare-and-set publish (two publishers racing on one version
 // cannot both win) and reads by version. The orchestrator's root store verifies the chain
 // before it publishes; nothing here parses an envelope.
-import type { Redis } from 'ioredis';
+import type { RedisClient as Redis } from '../redis.js';
 import { luaScript, runLua } from '../lua.js';
 import { rootKeys } from './keys.js';
 

@@ -2,7 +2,7 @@
 // written by the Lua scripts that apply each transition (scripts.ts: directly for a report,
 // through the rollout's outbox for an engine transition). This module holds the cap and reads
 // the list; the key is named in keys.ts.
-import type { Redis } from 'ioredis';
+import type { RedisClient as Redis } from '../redis.js';
 import { deviceRolloutKeys } from './keys.js';
 
 /** Entries kept per device (LTRIM after each LPUSH): the most recent transitions. */

@@ -1,7 +1,7 @@
 // One page of a rollout's devices (GET /v1/rollouts/:id/devices) that holds to `limit`: HSCAN
 // answers a small hash whole whatever COUNT says, so the cursor also records how far into the
 // scan batch the page stopped (`<scan cursor>.<offset>`). Read-only.
-import type { Redis } from 'ioredis';
+import type { RedisClient as Redis } from '../redis.js';
 import { parseEntry, type DeviceRolloutEntry } from './entry.js';
 import { rolloutKeys } from './keys.js';
 

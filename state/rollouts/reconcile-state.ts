@@ -1,6 +1,6 @@
 // Redis state of the directive reconciler (orchestrator/rollouts/reconciler.ts): the sweep lock
 // (one sweeper at a time across orchestrators) and the counters metrics read.
-import type { Redis } from 'ioredis';
+import type { RedisClient as Redis } from '../redis.js';
 import { reconcileKeys } from './keys.js';
 
 export const RECONCILE_KINDS = ['republished', 'reissued'] as const;

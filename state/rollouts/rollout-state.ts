@@ -1,7 +1,7 @@
 // The rollout side of the state layer: every Redis read and write of a rollout, as named typed
 // operations (creation, heads, counts, pages, compare-and-sets, and the atomic transitions of
 // scripts.ts). The engine, the reconciler, the routes and ingestion call these and never Redis.
-import type { Redis } from 'ioredis';
+import type { RedisClient as Redis } from '../redis.js';
 import { DEVICE_STATES, type DeviceState } from '../../protocol/index.js';
 import { packEntry, parseEntry, type DeviceRolloutEntry } from './entry.js';
 import { pageRolloutDevices, type DevicePageQuery } from './device-page.js';

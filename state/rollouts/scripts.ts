@@ -5,7 +5,8 @@
 // a device step, each idempotent, ordered so that a retry after a crash between them completes
 // it (rollout-state.ts, status-apply.ts say the order). The state order comes from
 // protocol/states.ts so TypeScript and Lua cannot disagree.
-import type { ChainableCommander, Redis } from 'ioredis';
+import type { ChainableCommander } from 'ioredis';
+import type { RedisClient as Redis } from '../redis.js';
 import { STATE_RANK, TERMINAL_STATES } from '../../protocol/index.js';
 import { DEVICE_HISTORY_MAX_ENTRIES } from './device-history.js';
 import { rolloutKeys } from './keys.js';

@@ -3,7 +3,7 @@
 // (docs/protocol.md#device-states): a seq already seen in its epoch or an older epoch (refused
 // stale | stale_epoch and recorded on the device), a counter of another directive, a
 // backwards move or anything after a terminal state changes nothing and says why.
-import type { Redis } from 'ioredis';
+import type { RedisClient as Redis } from '../redis.js';
 import { deviceRolloutKeys } from './keys.js';
 import { defineRolloutScripts, rolloutScriptKeys, runScript } from './scripts.js';
 import { byDeviceGroup } from './transitions.js';

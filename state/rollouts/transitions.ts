@@ -11,7 +11,7 @@
 //   History entries of engine transitions are written with the transition into the rollout's
 //   outbox and copied to each device's history (flushHistory); a copy interrupted by a crash is
 //   repeated by the next flush (every tick flushes), and an entry already copied is not added again.
-import type { Redis } from 'ioredis';
+import type { RedisClient as Redis } from '../redis.js';
 import { parseEntry } from './entry.js';
 import { deviceGroup, deviceRolloutKeys, rolloutKeys } from './keys.js';
 import { TERMINAL_STATES } from '../../protocol/index.js';

@@ -8,7 +8,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Redis } from 'ioredis';
+import type { RedisClient as Redis } from '../../state/redis.js';
 import { generateServiceSecret, hashServiceSecret } from '../../broker/index.js';
 import type { RootEnvelope, SigningKey } from '../../protocol/index.js';
 import { createRedis, deleteKeysWithPrefix } from '../../state/redis.js';

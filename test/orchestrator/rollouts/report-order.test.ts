@@ -1,7 +1,7 @@
 // issue 21 point 1: status `seq` survives a device storage reset. The rule has one source,
 // protocol's reportOrder; the Lua that applies reports (scripts.ts applyStatus, on real Redis)
 // is held to it for every (epoch, seq) order, and a refusal is recorded on the device.
-import type { Redis } from 'ioredis';
+import type { RedisClient as Redis } from '../../../state/redis.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRedis } from '../../../state/redis.js';
 import { rolloutKeys } from '../../../state/rollouts/keys.js';

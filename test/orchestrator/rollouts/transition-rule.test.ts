@@ -1,7 +1,7 @@
 // The status transition rule has one source: protocol's isForwardTransition. The Lua that
 // really decides (state/rollouts/scripts.ts applyStatus, on real Redis) is held to it here: for every
 // (from, to) state pair and progress order, a report applies iff the rule says it is forward.
-import type { Redis } from 'ioredis';
+import type { RedisClient as Redis } from '../../../state/redis.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRedis } from '../../../state/redis.js';
 import { rolloutKeys } from '../../../state/rollouts/keys.js';
