@@ -9,6 +9,7 @@ import { UsageError } from './errors.js';
 import { LIMITS } from './limits.js';
 import type { Envelope } from './schemas/common.js';
 import { directiveSigned, type DirectiveEnvelope, type DirectiveMessage, type DirectiveSigned } from './schemas/directive.js';
+import { ownershipSigned, type OwnershipEnvelope, type OwnershipSigned } from './schemas/ownership.js';
 import { releaseSigned, type ReleaseEnvelope, type ReleaseSigned } from './schemas/release.js';
 import { rootSigned, type Role, type RootEnvelope, type RootSigned } from './schemas/root.js';
 import { statusSigned, type StatusEnvelope, type StatusSigned } from './schemas/status.js';
@@ -79,6 +80,26 @@ export function signRelease(body: ReleaseSigned, keys: readonly SigningKey[], ed
 export function manifestDigest(release: Envelope<ReleaseSigned> | ReleaseSigned): string {
   const body = '_type' in release ? release : release.signed;
   return sha256Hex(canonicalBytes(body));
+}
+
+/**
+ * docs/protocol.md#owner-mode: version 1 enrols `deviceId` to `ownerPublicKey`; a higher
+ * version transfers it to another key, or revokes the owner key when `ownerPublicKey` is omitted.
+ */
+export function buildOwnershipBody(body: { deviceId: string; version: number; ownerPublicKey?: Uint8Array; issuedAt: string }): OwnershipSigned {
+  return validated(ownershipSigned, {
+    _type: 'ownership',
+    specVersion: 1,
+    deviceId: body.deviceId,
+    version: body.version,
+    ...(body.ownerPublicKey ? { owner: { keytype: 'ed25519', public: encodePublicKey(body.ownerPublicKey) } } : {}),
+    issuedAt: body.issuedAt,
+  }, 'ownership');
+}
+
+/** Signed by root keys (a threshold of the root role; offline k-of-n signing adds signatures). */
+export function signOwnership(body: OwnershipSigned, rootKeys: readonly SigningKey[], ed25519: Ed25519): OwnershipEnvelope {
+  return signEnvelope(validated(ownershipSigned, body, 'ownership'), rootKeys, ed25519);
 }
 
 export function buildDirectiveBody(body: Omit<DirectiveSigned, '_type'>): DirectiveSigned {

@@ -9,6 +9,7 @@ export * from './crypto/index.js';
 export * from './schemas/index.js';
 export * from './trust/envelope.js';
 export * from './trust/root-chain.js';
+export * from './trust/ownership.js';
 export * from './device/check-directive.js';
 export * from './device/policy.js';
 export * from './status/verify-status.js';

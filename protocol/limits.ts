@@ -11,6 +11,8 @@ export const LIMITS = {
   rootsPerMessage: 32,
   /** Unicode code points (not UTF-16 units) in a status report's `detail`. */
   statusDetailChars: 256,
+  /** Device ids a release manifest may name in `devices` (owner mode). */
+  devicesPerRelease: 256,
   /** Keys a root document may list. */
   keysPerRoot: 64,
   /** Default maximum lifetime of a device connect token, seconds. */

@@ -16,7 +16,7 @@ export type DirectiveOutcome =
 
 export function classifyDirective(record: DeviceRecord, bytes: Uint8Array, nowSeconds: number, ed25519: Ed25519): DirectiveOutcome {
   const check = checkDirectiveMessage(
-    { root: record.root, deviceId: record.deviceId, counter: record.counter, sequence: record.installed.sequence, vendorId: record.vendorId, classId: record.classId },
+    { root: record.root, deviceId: record.deviceId, counter: record.counter, sequence: record.installed.sequence, vendorId: record.vendorId, classId: record.classId, ...(record.ownership ? { ownership: record.ownership } : {}) },
     bytes,
     nowSeconds,
     ed25519,

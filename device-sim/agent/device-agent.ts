@@ -174,11 +174,13 @@ export class DeviceAgent {
   private async accept(plan: DirectivePlan): Promise<void> {
     const d = plan.directive;
     // TUF: persist the newer root and the counter only after the whole message verified.
-    const accepted = (r: DeviceRecord): DeviceRecord => ({ ...r, root: plan.root, counter: d.counter, lastRejected: null });
+    const accepted = (r: DeviceRecord): DeviceRecord => ({ ...r, root: plan.root, counter: d.counter, lastRejected: null, ...(plan.ownership ? { ownership: plan.ownership } : {}) });
     const ids = { rolloutId: d.rolloutId, counter: d.counter };
     if (plan.action === 'cancel') {
       // docs/protocol.md#what-a-device-does: the orchestrator sets `canceled`; the device stops uncommitted work and says nothing.
-      const cancels = this.record.job?.rolloutId === d.rolloutId;
+      // docs/protocol.md#owner-mode: a transfer or revocation also ends work the previous owner authorized.
+      const ownerChanged = plan.ownership !== undefined && plan.ownership.version !== this.record.ownership?.version;
+      const cancels = this.record.job !== null && (this.record.job.rolloutId === d.rolloutId || ownerChanged);
       if (cancels) await this.abandonJob();
       await this.commit((r) => (cancels ? dropJob(accepted(r)) : accepted(r)));
       return;

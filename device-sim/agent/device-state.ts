@@ -4,8 +4,8 @@
 import { z } from 'zod';
 import {
   decodePublicKey, fromBase64url, isDeviceId, isNameId, keyIdOf, nameId, payloadSchema, policySchema,
-  REPORTED_STATES, rootSigned, sha256Hex, toBase64url, verifyTrustAnchor, wireInteger, wireTime,
-  type Ed25519, type Payload, type Policy, type ReportedState, type RootEnvelope, type RootSigned, type SigningKey,
+  ownershipSigned, REPORTED_STATES, rootSigned, sha256Hex, toBase64url, verifyTrustAnchor, wireInteger, wireTime,
+  type Ed25519, type OwnershipSigned, type Payload, type Policy, type ReportedState, type RootEnvelope, type RootSigned, type SigningKey,
 } from '../../protocol/index.js';
 import { AgentError } from './errors.js';
 
@@ -73,6 +73,8 @@ export interface DeviceRecord {
   readonly root: RootSigned;
   /** Last accepted directive counter (anti-replay). */
   readonly counter: number;
+  /** docs/protocol.md#owner-mode: the ownership record held once enrolled; absent in vendor mode. */
+  readonly ownership?: OwnershipSigned;
   readonly installed: InstalledRelease;
   readonly activeSlot: SlotName;
   readonly slots: { readonly A: SlotImage | null; readonly B: SlotImage | null };
@@ -187,6 +189,7 @@ export const deviceRecordSchema = z.strictObject({
   classId: nameId,
   root: rootSigned,
   counter: wireInteger,
+  ownership: ownershipSigned.optional(),
   installed: z.strictObject({ releaseId: nameId, sequence: wireInteger }),
   activeSlot: slotName,
   slots: z.strictObject({ A: slotImage.nullable(), B: slotImage.nullable() }),

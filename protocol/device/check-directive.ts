@@ -11,10 +11,12 @@ import { hasDuplicateMembers } from '../encoding/duplicate-members.js';
 import { ProtocolError, type ReasonCode } from '../errors.js';
 import { LIMITS } from '../limits.js';
 import { directiveMessageSchema, type DirectiveSigned, type DirectiveMessage } from '../schemas/directive.js';
+import type { OwnershipSigned } from '../schemas/ownership.js';
 import type { ReleaseSigned } from '../schemas/release.js';
 import type { RootSigned } from '../schemas/root.js';
 import { parseWireTime } from '../time.js';
 import { meetsThreshold, roleKeysOf } from '../trust/envelope.js';
+import { ownerKeysOf, updateOwnership } from '../trust/ownership.js';
 import { updateRoot } from '../trust/root-chain.js';
 
 /** What a device trusts before the message arrives. */
@@ -27,6 +29,8 @@ export interface DeviceTrustState {
   readonly sequence: number;
   readonly vendorId: string;
   readonly classId: string;
+  /** The ownership record held (docs/protocol.md#owner-mode); absent: vendor mode. */
+  readonly ownership?: OwnershipSigned;
 }
 
 export interface DirectivePlan {
@@ -39,6 +43,8 @@ export interface DirectivePlan {
   readonly root: RootSigned;
   /** Equal sequence: report `succeeded` without download. */
   readonly alreadyInstalled: boolean;
+  /** The ownership record in force after this message: persist it with the root. */
+  readonly ownership?: OwnershipSigned;
 }
 
 export type DirectiveCheck =
@@ -95,6 +101,9 @@ function runChecks(state: DeviceTrustState, bytes: Uint8Array, nowSeconds: numbe
   // Step 2: root chain, then expiry of the newest root.
   const root = updateRoot(state.root, message.roots, nowSeconds, ed25519);
 
+  // Step 2b: the ownership record, weighed under the newest root (owner mode).
+  const ownership = updateOwnership(root, state.ownership, message.ownership, state.deviceId, ed25519);
+
   // Step 3: director threshold under the newest root.
   const directive = message.directive.signed;
   if (!meetsThreshold(message.directive, roleKeysOf(root, 'director'), ed25519)) {
@@ -114,12 +123,24 @@ function runChecks(state: DeviceTrustState, bytes: Uint8Array, nowSeconds: numbe
   if (isPast(directive.expiresAt, nowSeconds)) return fail('directive_expired', `expired at ${directive.expiresAt}`);
   if (directive.counter <= state.counter) return fail('replayed', `counter ${directive.counter} <= ${state.counter}`);
 
-  // Step 6: release threshold (offline keys) and manifest expiry.
+  // Step 6: who may authorize this device's images: the release role (vendor mode) or its owner's
+  // key alone (owner mode; vendor keys neither needed nor enough). Then the devices the manifest
+  // names, and its expiry.
   const releaseBytes = canonicalBytes(message.release.signed);
-  if (!meetsThreshold(message.release, roleKeysOf(root, 'release'), ed25519, releaseBytes)) {
+  const release = message.release.signed;
+  if (ownership) {
+    const ownerKeys = ownerKeysOf(ownership);
+    // A cancel installs nothing: it may still stop work after the owner key was revoked.
+    if (!ownerKeys && directive.action === 'install') return fail('owner_revoked', `owner key revoked by ownership ${ownership.version}`);
+    if (ownerKeys && !meetsThreshold(message.release, ownerKeys, ed25519, releaseBytes)) {
+      return fail('owner_signature', 'not signed by the device owner\'s key');
+    }
+  } else if (!meetsThreshold(message.release, roleKeysOf(root, 'release'), ed25519, releaseBytes)) {
     return fail('release_signature', 'release threshold not met');
   }
-  const release = message.release.signed;
+  if (release.devices ? !release.devices.includes(state.deviceId) : ownership !== undefined) {
+    return fail('device_not_listed', release.devices ? 'manifest does not name this device' : 'an owner-mode device needs a manifest naming it');
+  }
   if (isPast(release.expiresAt, nowSeconds)) return fail('release_expired', `expired at ${release.expiresAt}`);
 
   // Step 7: the directive names exactly this manifest (no mix-and-match).
@@ -131,7 +152,7 @@ function runChecks(state: DeviceTrustState, bytes: Uint8Array, nowSeconds: numbe
     return fail('wrong_target', `release for ${release.vendorId}/${release.classId}`);
   }
 
-  const plan = { directive, release, manifestSha256, root };
+  const plan = { directive, release, manifestSha256, root, ...(ownership ? { ownership } : {}) };
   // A cancel stops work in progress; sequence rules guard installs only.
   if (directive.action === 'cancel') return { ok: true, plan: { ...plan, action: 'cancel', alreadyInstalled: false } };
 

@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { LIMITS } from '../limits.js';
 import { deviceId, envelopeOf, nameId, sha256HexString, wireInteger, wireTime, type Envelope } from './common.js';
+import { ownershipEnvelope, type OwnershipEnvelope } from './ownership.js';
 import { releaseEnvelope, type ReleaseEnvelope } from './release.js';
 import { rootEnvelope, type RootEnvelope } from './root.js';
 
@@ -33,6 +34,8 @@ export const directiveMessageSchema = z.strictObject({
   directive: directiveEnvelope,
   release: releaseEnvelope,
   roots: z.array(rootEnvelope).max(LIMITS.rootsPerMessage),
+  // docs/protocol.md#owner-mode: the device's newest ownership record, for owner-mode devices.
+  ownership: ownershipEnvelope.optional(),
 });
 
 export type Policy = z.infer<typeof policySchema>;
@@ -42,4 +45,5 @@ export interface DirectiveMessage {
   directive: DirectiveEnvelope;
   release: ReleaseEnvelope;
   roots: RootEnvelope[];
+  ownership?: OwnershipEnvelope;
 }

@@ -1,6 +1,7 @@
 // Release manifest (docs/protocol.md#release-manifest), after SUIT's information model (RFC 9124).
 import { z } from 'zod';
-import { envelopeOf, nameId, sha256HexString, wireInteger, wireTime, type Envelope } from './common.js';
+import { LIMITS } from '../limits.js';
+import { deviceId, envelopeOf, nameId, sha256HexString, wireInteger, wireTime, type Envelope } from './common.js';
 
 // Semantic Versioning 2.0.0 §2, §9, §10.
 const SEMVER = /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$/;
@@ -20,6 +21,8 @@ export const releaseSigned = z.strictObject({
   classId: nameId,
   payload: payloadSchema,
   minSequence: wireInteger.optional(),
+  // docs/protocol.md#owner-mode: the devices this manifest authorizes; required for an owner-mode device.
+  devices: z.array(deviceId).min(1).max(LIMITS.devicesPerRelease).optional(),
   createdAt: wireTime,
   expiresAt: wireTime.optional(),
 });

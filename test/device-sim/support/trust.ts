@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import {
   buildDirectiveBody, buildReleaseBody, buildRootBody, encodeDirectiveMessage, formatWireTime, manifestDigest,
   signDirective, signingKeyFromSeed, signRelease, signRoot,
-  type DirectiveSigned, type Ed25519, type Policy, type ReleaseEnvelope, type RootEnvelope, type SigningKey,
+  type DirectiveSigned, type Ed25519, type OwnershipEnvelope, type Policy, type ReleaseEnvelope, type RootEnvelope, type SigningKey,
 } from '../../../protocol/index.js';
 import { nodeEd25519 } from '../../../node-crypto/ed25519.js';
 
@@ -93,6 +93,8 @@ export interface DirectiveSpec {
   roots?: RootEnvelope[];
   signer?: SigningKey;
   manifestSha256?: string;
+  /** docs/protocol.md#owner-mode: the ownership record the message carries. */
+  ownership?: OwnershipEnvelope;
 }
 
 export function makeDirective(t: TrustFixture, spec: DirectiveSpec): DirectiveSigned {
@@ -113,5 +115,5 @@ export function makeDirective(t: TrustFixture, spec: DirectiveSpec): DirectiveSi
 /** The bytes a device receives on its directive topic. */
 export function directiveMessage(t: TrustFixture, spec: DirectiveSpec): Uint8Array {
   const directive = signDirective(makeDirective(t, spec), [spec.signer ?? t.keys.director], t.ed25519);
-  return encodeDirectiveMessage({ directive, release: spec.release, roots: spec.roots ?? [] });
+  return encodeDirectiveMessage({ directive, release: spec.release, roots: spec.roots ?? [], ...(spec.ownership ? { ownership: spec.ownership } : {}) });
 }

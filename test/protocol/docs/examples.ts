@@ -5,7 +5,9 @@ import {
   buildConnectToken,
   buildDirectiveBody,
   buildReleaseBody,
+  buildOwnershipBody,
   buildRootBody,
+  signOwnership,
   buildStatusBody,
   canonicalJson,
   encodeDirectiveMessage,
@@ -45,6 +47,7 @@ export const EXAMPLE_KEYS = {
   release: exampleKey('release'),
   director: exampleKey('director'),
   device: exampleKey('device dev-0001'),
+  owner: exampleKey('owner of dev-0001'),
 };
 
 function pretty(value: unknown): string {
@@ -119,6 +122,9 @@ export function buildProtocolExamples(): ProtocolExamples {
   });
   const statusReport = encodeStatusReport(statusBody, k.device, ed25519);
 
+  // docs/protocol.md#owner-mode: dev-0001 enrolled to its owner's key, signed by the root key.
+  const ownership = signOwnership(buildOwnershipBody({ deviceId: 'dev-0001', version: 1, ownerPublicKey: k.owner.publicKey, issuedAt: at(-DAY) }), [k.root], ed25519);
+
   const connectToken = buildConnectToken('dev-0001', k.device.secretKey, EXAMPLE_NOW, 3600, ed25519);
   const [header, claims] = connectToken.split('.').map((part) => fromUtf8(fromBase64url(part)!)) as [string, string];
 
@@ -129,6 +135,7 @@ export function buildProtocolExamples(): ProtocolExamples {
     ['directive', pretty(directive)],
     ['status', fromUtf8(statusReport)!],
     ['token', `header  ${header}\nclaims  ${claims}\ntoken   ${connectToken}`],
+    ['ownership', pretty(ownership)],
   ]);
   const deviceState: DeviceTrustState = { root: rootBody, deviceId: 'dev-0001', counter: 6, sequence: 41, vendorId: 'acme', classId: 'gw-1' };
   return { blocks, deviceState, directiveMessage, statusReport, connectToken };
