@@ -7,6 +7,7 @@ import { loadKeySet } from '../../orchestrator/keys/key-set.js';
 import { NEXT_ROOT_DEFAULTS, resolveKeyid, writeNextRoot, type NextRootResult } from '../../orchestrator/keys/next-root.js';
 import { signReleaseManifest } from '../../orchestrator/keys/release-signing.js';
 import { signRootFile } from '../../orchestrator/keys/sign-root.js';
+import { initOwnerKey, writeOwnershipRecord, type OwnershipResult } from '../../orchestrator/keys/owner-keys.js';
 import { usageError } from '../../orchestrator/keys/errors.js';
 
 /** Parser for an integer option with a lower bound (commander turns the error into exit 2). */
@@ -137,19 +138,71 @@ export function registerKeysCommands(program: Command): void {
     .requiredOption('--class <id>', 'hardware class id')
     .option('--min-sequence <n>', 'lowest installed sequence this release applies on top of', integer(0))
     .option('--expires-days <days>', 'manifest lifetime in days (default: no expiry)', integer(1))
+    .option('--device <id>', 'a device the manifest authorizes (repeatable; required with --as-owner)', collect, [])
+    .option('--as-owner', 'sign as a device owner (owner key files, see keys owner-init) for owner-mode devices')
     .requiredOption('--out <file>', 'manifest file to write (0644)')
     .option('--force', 'replace --out if it exists')
     .option('--json', 'print the result as JSON')
-    .action(async (o: { key: string[]; artifact?: string; sha256?: string; size?: number; uri: string; releaseId: string; version: string; sequence: number; vendor: string; class: string; minSequence?: number; expiresDays?: number; out: string; force?: boolean; json?: boolean }) => {
+    .action(async (o: { key: string[]; artifact?: string; sha256?: string; size?: number; uri: string; releaseId: string; version: string; sequence: number; vendor: string; class: string; minSequence?: number; expiresDays?: number; device: string[]; asOwner?: boolean; out: string; force?: boolean; json?: boolean }) => {
       const result = await signReleaseManifest({
         keys: o.key, artifact: o.artifact, sha256: o.sha256, size: o.size, uri: o.uri, releaseId: o.releaseId, version: o.version,
         sequence: o.sequence, vendorId: o.vendor, classId: o.class, minSequence: o.minSequence, expiresDays: o.expiresDays, out: o.out, force: o.force === true,
+        devices: o.device, asOwner: o.asOwner === true,
       });
       print(o.json, result, [
-        `wrote ${result.out}  release ${result.release.releaseId} ${result.release.version} (sequence ${result.release.sequence}) for ${result.release.vendorId}/${result.release.classId}`,
+        `wrote ${result.out}  release ${result.release.releaseId} ${result.release.version} (sequence ${result.release.sequence}) for ${result.release.vendorId}/${result.release.classId}${result.release.devices ? `, devices ${result.release.devices.join(', ')}` : ''}`,
         `  payload sha256 ${result.release.payload.sha256}, ${result.release.payload.size} bytes`,
         `  manifest digest ${result.manifestSha256}, signed by ${result.signedBy.map(short).join(', ')}`,
       ]);
+    });
+
+  // docs/protocol.md#owner-mode: owner keys and the root-signed records that enrol, transfer or revoke them.
+  keys.command('owner-init')
+    .description("create a device owner's key: private file (0600) and a public file (0644) to hand to the vendor's root officers")
+    .requiredOption('--out <file>', 'private key file to write')
+    .option('--force', 'replace existing files')
+    .option('--json', 'print the result as JSON')
+    .action(async (o: { out: string; force?: boolean; json?: boolean }) => {
+      const result = await initOwnerKey({ out: o.out, force: o.force === true });
+      print(o.json, result, [
+        `created ${result.keyFile}  owner key ${short(result.keyid)} (mode 0600; keep it private)`,
+        `wrote ${result.publicFile}  public key ${result.publicKey} (give this to enrol your devices)`,
+      ]);
+    });
+
+  const ownershipLines = (verb: string, r: OwnershipResult): string[] => [
+    `wrote ${r.out}  ownership v${r.record.version} of ${r.record.deviceId}: ${verb}${r.ownerKeyid ? ` owner key ${short(r.ownerKeyid)}` : ''}`,
+    r.complete ? `  root threshold met (${r.signatures} of ${r.threshold}); publish it with the device's next directive` : `  NOT yet valid: ${r.signatures} of ${r.threshold} root signatures`,
+  ];
+  const ownershipCommand = (name: string, description: string) => keys.command(name)
+    .description(description)
+    .requiredOption('--dir <dir>', 'the key set (its current root says which root keys count)')
+    .requiredOption('--root-key <file>', 'root private key file (repeatable, up to the root threshold)', collect, [])
+    .requiredOption('--out <file>', 'ownership record file to write (0644)')
+    .option('--force', 'replace --out if it exists')
+    .option('--json', 'print the result as JSON');
+
+  ownershipCommand('owner-enrol', 'enrol a device in owner mode: ownership record v1 naming the device and its owner key, signed by root keys')
+    .requiredOption('--device <id>', 'the device')
+    .requiredOption('--owner-key <file|base64url>', "the owner's public key (its .pub.json file, or the key itself)")
+    .action(async (o: { dir: string; rootKey: string[]; out: string; device: string; ownerKey: string; force?: boolean; json?: boolean }) => {
+      const result = await writeOwnershipRecord({ dir: o.dir, rootKeys: o.rootKey, out: o.out, deviceId: o.device, ownerKey: o.ownerKey, force: o.force === true });
+      print(o.json, result, ownershipLines('enrolled to', result));
+    });
+
+  ownershipCommand('owner-transfer', 'transfer a device to another owner key: the next ownership version, signed by root keys')
+    .requiredOption('--previous <file>', "the device's current ownership record")
+    .requiredOption('--owner-key <file|base64url>', "the new owner's public key")
+    .action(async (o: { dir: string; rootKey: string[]; out: string; previous: string; ownerKey: string; force?: boolean; json?: boolean }) => {
+      const result = await writeOwnershipRecord({ dir: o.dir, rootKeys: o.rootKey, out: o.out, previous: o.previous, ownerKey: o.ownerKey, force: o.force === true });
+      print(o.json, result, ownershipLines('transferred to', result));
+    });
+
+  ownershipCommand('owner-revoke', 'revoke the owner key of a device (stolen or lost): the next ownership version names no owner')
+    .requiredOption('--previous <file>', "the device's current ownership record")
+    .action(async (o: { dir: string; rootKey: string[]; out: string; previous: string; force?: boolean; json?: boolean }) => {
+      const result = await writeOwnershipRecord({ dir: o.dir, rootKeys: o.rootKey, out: o.out, previous: o.previous, force: o.force === true });
+      print(o.json, result, ownershipLines('owner key revoked', result));
     });
 
   keys.command('show')

@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { decodePublicKey, encodePublicKey, fromBase64url, keyIdOf, toBase64url, type SigningKey } from '../../protocol/index.js';
 import { nodeEd25519 } from '../../node-crypto/ed25519.js';
 
-export type KeyRole = 'root' | 'release' | 'director' | 'device';
+export type KeyRole = 'root' | 'release' | 'director' | 'device' | 'owner';
 
 export interface PrivateKeyFile {
   role: KeyRole;

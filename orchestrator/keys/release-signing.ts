@@ -53,6 +53,10 @@ export interface SignReleaseOptions {
   classId: string;
   minSequence?: number;
   expiresDays?: number;
+  /** docs/protocol.md#owner-mode: the devices the manifest authorizes (required with `asOwner`). */
+  devices?: string[];
+  /** Sign with owner keys (role `owner`) instead of release keys. */
+  asOwner?: boolean;
   out: string;
   force?: boolean;
   now?: number;
@@ -75,13 +79,15 @@ async function payloadOf(options: SignReleaseOptions): Promise<ArtifactDigest> {
 
 export async function signReleaseManifest(options: SignReleaseOptions): Promise<SignReleaseResult> {
   if (options.keys.length === 0) throw usageError('pass at least one --key');
+  // An owner-mode device refuses an owner manifest that does not name it (device_not_listed).
+  if (options.asOwner && !options.devices?.length) throw usageError('an owner manifest names its devices: pass --device');
   if (!options.force && (await stat(options.out).catch(() => undefined))) {
     throw new KeyToolError('ERR_OUTPUT_EXISTS', `${options.out} exists; pass --force to replace it`);
   }
   // Keys first: a missing or exposed key fails before any hashing work.
   const keys = new Map<string, SigningKey>();
   for (const path of options.keys) {
-    const key = await readPrivateKeyFile(path, 'release');
+    const key = await readPrivateKeyFile(path, options.asOwner ? 'owner' : 'release');
     keys.set(key.keyid, key);
   }
   const payload = await payloadOf(options);
@@ -98,6 +104,7 @@ export async function signReleaseManifest(options: SignReleaseOptions): Promise<
       payload: { sha256: payload.sha256, size: payload.size, uri: options.uri },
       // Optional fields are left out rather than set to undefined: only JSON values are signed.
       ...(options.minSequence !== undefined ? { minSequence: options.minSequence } : {}),
+      ...(options.devices?.length ? { devices: [...new Set(options.devices)] } : {}),
       createdAt: formatWireTime(createdAt),
       ...(options.expiresDays !== undefined ? { expiresAt: formatWireTime(createdAt + options.expiresDays * 86_400) } : {}),
     });
