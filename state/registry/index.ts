@@ -1,7 +1,7 @@
 // The registry's Redis boundary: device shards, key names, and the typed operations the
 // orchestrator's registry, the broker and ingestion call. Re-exports only.
 export { DEVICE_SHARD_COUNT, DEVICE_SHARDS, deviceShard, deviceShardTag, fnv1a32 } from './device-shard.js';
-export { TAGGED_DEVICE_KEYS, deviceHistoryKey, deviceKey, deviceTag } from './device-keys.js';
+export { deviceHistoryKey, deviceKey, deviceTag } from './device-keys.js';
 export { classesKey, indexKey, revokedChannel, type DeviceIndex } from './keys.js';
 export { registerDevices, type NewDevice } from './register-devices.js';
 export { updateDevices, UpdateRaceError, type DeviceUpdate, type UpdateOutcome } from './update-devices.js';

@@ -7,6 +7,7 @@ import { parseWaves } from '../../launcher/commands/rollouts.js';
 import { startLocalStack, type LocalStack } from '../../launcher/demo/local-stack.js';
 import type { RolloutView } from '../../orchestrator/rollouts/model.js';
 import { scriptedFleet } from '../support/scripted-device.js';
+import { deviceKey } from '../../state/registry/index.js';
 
 const BIN = fileURLToPath(new URL('../../launcher/fleet-ota.js', import.meta.url));
 let stack: LocalStack;
@@ -134,7 +135,7 @@ describe('fleet-ota rollouts', { timeout: 300_000 }, () => {
     const newer = await scripted.release();
     const newerSequence = Number(newer.replace('rel-', ''));
     // What status ingestion records when 4 of them report `newer` installed.
-    for (const d of made.slice(0, 4)) await stack.redis.hset(`${stack.prefix}device:${d.id}`, 'installedReleaseId', newer, 'installedSequence', String(newerSequence));
+    for (const d of made.slice(0, 4)) await stack.redis.hset(deviceKey(stack.prefix, d.id), 'installedReleaseId', newer, 'installedSequence', String(newerSequence));
     const refused = await cli('rollouts', 'create', '--release', older, '--group', 'g-older', '--no-start');
     expect(refused.code).toBe(3);
     expect(refused.stderr).toContain('(release_not_newer)');

@@ -3,7 +3,7 @@
 // one slot.
 import { describe, expect, it } from 'vitest';
 import { DEVICE_SHARD_COUNT, DEVICE_SHARDS, deviceShard, deviceShardTag, fnv1a32 } from '../../../state/registry/device-shard.js';
-import { TAGGED_DEVICE_KEYS, deviceHistoryKey, deviceKey, deviceTag } from '../../../state/registry/device-keys.js';
+import { deviceHistoryKey, deviceKey, deviceTag } from '../../../state/registry/device-keys.js';
 
 describe('fnv1a32', () => {
   // Vectors from the FNV reference test suite (http://www.isthe.com/chongo/src/fnv/test_fnv.c, FNV1A_32).
@@ -40,11 +40,10 @@ describe('deviceShard', () => {
 });
 
 describe('device keys', () => {
-  it('put a device record and its history in one slot (same hash tag) when tagged', () => {
+  it('put a device record and its history in one slot (same hash tag)', () => {
     const record = deviceKey('p:', 'gw-42');
     const history = deviceHistoryKey('p:', 'gw-42');
     expect(history).toBe(`${record}:history`);
-    if (TAGGED_DEVICE_KEYS) expect(record).toBe(`p:{dev:${deviceShard('gw-42')}}:device:gw-42`);
-    else expect(record).toBe('p:device:gw-42');
+    expect(record).toBe(`p:{dev:${deviceShard('gw-42')}}:device:gw-42`);
   });
 });

@@ -1,23 +1,11 @@
 // Every rollout script touches one Redis Cluster slot. A private redis-server in cluster mode
 // serving all 16384 slots refuses, for our "#!lua" scripts, any key access outside the slot of
 // the declared keys (and any declared keys of two slots), so running every rollout operation
-// there proves it. The device keys take the layout state/registry/device-keys.ts targets for
-// the cluster (`{dev:<shard>}:device:<id>[:history]`): the registry flips to it once every
-// device-key writer takes its names from there.
+// there proves it. Device keys carry their shard tag (`{dev:<shard>}:device:<id>[:history]`,
+// state/registry/device-keys.ts).
 import type { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPrivateRedis, type PrivateRedis } from '../../support/private-redis.js';
-
-vi.mock('../../../state/registry/device-keys.js', async (importOriginal) => {
-  const actual = await importOriginal<typeof import('../../../state/registry/device-keys.js')>();
-  const { slotKey } = await import('../../../state/keys.js');
-  return {
-    ...actual,
-    TAGGED_DEVICE_KEYS: true,
-    deviceKey: (prefix: string, id: string) => slotKey(prefix, actual.deviceTag(id), 'device', id),
-    deviceHistoryKey: (prefix: string, id: string) => slotKey(prefix, actual.deviceTag(id), 'device', id, 'history'),
-  };
-});
 
 const { RolloutState } = await import('../../../state/rollouts/rollout-state.js');
 const { deviceRolloutKeys } = await import('../../../state/rollouts/keys.js');
