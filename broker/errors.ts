@@ -1,29 +1,17 @@
-// The broker's error family: a stable `code` per failure, tests assert codes. Configuration
-// errors list every bad value at once; refusals carry their reason and CONNACK code.
+// The broker's errors, in the servers' one family (runtime/errors.ts): configuration errors are
+// the shared ConfigError (every bad value at once); refusals carry their reason and CONNACK code.
+import { FleetError } from '../runtime/errors.js';
 import type { ConnackCode, RefusalReason } from './refusals.js';
-
-/** Bad configuration at start: `issues` names each bad variable or file field. */
-export class BrokerConfigError extends Error {
-  readonly code = 'ERR_CONFIG';
-  readonly issues: readonly string[];
-  constructor(issues: readonly string[]) {
-    super(`invalid broker configuration:\n  - ${issues.join('\n  - ')}`);
-    this.name = 'BrokerConfigError';
-    this.issues = issues;
-  }
-}
 
 /**
  * A refusal raised inside an Aedes hook. `returnCode` is what Aedes puts in the CONNACK
  * when the refusal happens in `authenticate`; for publishes it only closes the connection.
  */
-export class RefusalError extends Error {
-  readonly code = 'ERR_REFUSED';
+export class RefusalError extends FleetError<'refused'> {
   readonly reason: RefusalReason;
   readonly returnCode: ConnackCode | undefined;
   constructor(reason: RefusalReason, returnCode?: ConnackCode) {
-    super(`refused: ${reason}`);
-    this.name = 'RefusalError';
+    super('refused', `refused: ${reason}`);
     this.reason = reason;
     this.returnCode = returnCode;
   }

@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { Aedes, type Client } from 'aedes';
 import type { RedisClient as Redis } from '../state/redis.js';
 import type { Registry } from 'prom-client';
+import { StartupError } from '../runtime/errors.js';
 import { createLogger, type Logger } from '../runtime/logger.js';
 import { timeLimit } from '../runtime/time-limit.js';
 import { brokerEventsChannel } from '../state/logs/index.js';
@@ -55,9 +56,6 @@ export interface RunningBroker {
 const SHUTDOWN_PRESENCE_TIMEOUT_MS = 5_000;
 const REDIS_START_TIMEOUT_MS = 5_000;
 
-export class BrokerStartError extends Error {
-  readonly code = 'ERR_BROKER_START';
-}
 
 function urlOf(scheme: string, host: string, port: number): string {
   return `${scheme}://${host.includes(':') ? `[${host}]` : host}:${port}`;
@@ -69,7 +67,7 @@ async function ping(redis: Redis, url: string): Promise<void> {
       throw new Error('timed out');
     });
   } catch (error) {
-    throw new BrokerStartError(`Redis at ${new URL(url).host} is not reachable: ${(error as Error).message}`);
+    throw new StartupError('broker_start', `Redis at ${new URL(url).host} is not reachable: ${(error as Error).message}`);
   }
 }
 
@@ -89,7 +87,7 @@ export async function startBroker(config: BrokerConfig, deps: BrokerDeps = {}): 
 
   if (config.cluster === 'redis' && config.persistence !== 'redis') {
     if (ownsRedis) redis.disconnect();
-    throw new BrokerStartError('a clustered broker needs persistence "redis": the nodes share sessions through it');
+    throw new StartupError('broker_start', 'a clustered broker needs persistence "redis": the nodes share sessions through it');
   }
   const stored =
     config.persistence === 'redis'

@@ -7,22 +7,25 @@ import type { Command } from 'commander';
 import { createApiClient as createSharedApiClient, type ApiCallError, type ApiClient } from '../api-client/index.js';
 
 export type { ApiClient };
+import { FleetError } from '../runtime/errors.js';
 
 /** The CLI's exit codes (main.ts re-exports them as EXIT; importing main would run the CLI). */
 export const CLI_EXIT = { ok: 0, failure: 1, usage: 2, refused: 3, paused: 4, aborted: 5 } as const;
 
 export const DEFAULT_API_URL = 'http://127.0.0.1:8080';
 
-/** An error main.ts prints as `fleet-ota: <message> (<code>)` and exits with `exitCode`. */
-export class CliError extends Error {
+/**
+ * An error main.ts prints as `fleet-ota: <message> (<code>)` and exits with `exitCode`
+ * (runtime/errors.ts family; a refusal from the API keeps the API's code and HTTP `status`).
+ */
+export class CliError extends FleetError {
   constructor(
     readonly exitCode: number,
-    readonly code: string,
+    code: string,
     message: string,
     readonly status?: number,
   ) {
-    super(message);
-    this.name = 'CliError';
+    super(code, message);
   }
 }
 

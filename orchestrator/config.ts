@@ -1,8 +1,10 @@
 // Orchestrator configuration from the environment, validated once at boot (zod): every bad
-// variable is named in one ERR_CONFIG error. It reads no files and opens no connections.
-import { availableParallelism } from 'node:os';
+// variable is named in one ConfigError (invalid_configuration). It reads no files and opens no
+// connections. The only module of orchestrator/ that reads the environment.
+import { availableParallelism, hostname } from 'node:os';
 import { z } from 'zod';
 import { keyPrefixProblem } from '../state/key-prefix.js';
+import { ConfigError } from '../runtime/errors.js';
 import { DEFAULT_KEY_PREFIX, DEFAULT_REDIS_URL } from '../state/redis.js';
 import { parseRedisUrl } from '../state/redis-url.js';
 
@@ -74,14 +76,23 @@ export interface OrchestratorConfig {
   reconcileIntervalMs: number;
   /** Directives republished or reissued per second by reconciliation, per process. */
   reconcilePerSecond: number;
+  /**
+   * Names this orchestrator's persistent intake session on the broker (FLEET_INSTANCE_ID,
+   * default the host name): a process restarted under the same id receives the status reports
+   * the broker queued while it was down.
+   */
+  instanceId: string;
 }
 
-export class ConfigError extends Error {
-  readonly code = 'ERR_CONFIG';
-  constructor(readonly problems: string[]) {
-    super(`invalid configuration:\n  ${problems.join('\n  ')}`);
-    this.name = 'ConfigError';
-  }
+export { ConfigError };
+
+export interface LoadConfigOptions {
+  /**
+   * The full orchestrator (rollout engine and ingestion), not the HTTP service alone: it also
+   * needs FLEET_BROKER_URL and FLEET_DIRECTOR_KEY, and the broker account's username and secret
+   * together or not at all. Their problems join the others in the same ConfigError.
+   */
+  requireEngine?: boolean;
 }
 
 const optionalText = z.string().trim().min(1).optional();
@@ -121,6 +132,8 @@ const envSchema = z.object({
   FLEET_BROKER_SECRET: optionalText,
   FLEET_RECONCILE_INTERVAL_MS: z.coerce.number().int().min(0).max(86_400_000).refine((ms) => ms === 0 || ms >= 1_000, '0 (off) or at least 1000').default(CONFIG_DEFAULTS.reconcileIntervalMs),
   FLEET_RECONCILE_PER_SEC: z.coerce.number().int().min(1).max(100_000).default(CONFIG_DEFAULTS.reconcilePerSecond),
+  // An MQTT client id (the broker's limit is 64 characters).
+  FLEET_INSTANCE_ID: z.string().min(1).max(64).regex(/^[A-Za-z0-9:._-]+$/, 'letters, digits, ":", ".", "_", "-"').optional(),
 });
 
 function isRedisUrl(text: string): boolean {
@@ -132,20 +145,31 @@ function isRedisUrl(text: string): boolean {
   }
 }
 
+/** What the rollout engine cannot start without, each with what to do about it (values never echoed). */
+function engineProblems(env: Record<string, string>): string[] {
+  const problems: string[] = [];
+  if (env.FLEET_BROKER_URL === undefined) problems.push('FLEET_BROKER_URL: not set (the broker directives go through, e.g. mqtt://127.0.0.1:1884)');
+  if (env.FLEET_DIRECTOR_KEY === undefined) problems.push('FLEET_DIRECTOR_KEY: not set (path of the director private key file; `fleet-ota keys init` creates one)');
+  if ((env.FLEET_BROKER_USERNAME === undefined) !== (env.FLEET_BROKER_SECRET === undefined)) {
+    problems.push('FLEET_BROKER_USERNAME / FLEET_BROKER_SECRET: give both (the orchestrator\'s broker service account; `fleet-ota broker account` makes one) or neither');
+  }
+  return problems;
+}
+
 function hostForUrl(host: string): string {
   const shown = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
   return shown.includes(':') ? `[${shown}]` : shown;
 }
 
-/** Reads and validates the orchestrator's variables; throws ConfigError (ERR_CONFIG) naming each bad one. */
-export function loadOrchestratorConfig(env: NodeJS.ProcessEnv = process.env): OrchestratorConfig {
+/** Reads and validates the orchestrator's variables; throws ConfigError (invalid_configuration) naming each bad one. */
+export function loadOrchestratorConfig(env: NodeJS.ProcessEnv = process.env, options: LoadConfigOptions = {}): OrchestratorConfig {
   // Empty strings count as unset, so `FLEET_PUBLIC_URL= fleet-ota serve` means "default".
-  const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
+  const present = Object.fromEntries(Object.entries(env).filter((entry): entry is [string, string] => entry[1] !== undefined && entry[1] !== ''));
   const parsed = envSchema.safeParse(present);
-  if (!parsed.success) {
-    // Never echo values: a token or secret may be the bad variable.
-    throw new ConfigError(parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`));
-  }
+  // Never echo values: a token or secret may be the bad variable.
+  const problems = parsed.success ? [] : parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+  if (options.requireEngine) problems.push(...engineProblems(present));
+  if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
   const e = parsed.data;
   if (e.FLEET_OPERATOR_TOKEN !== undefined && e.FLEET_OPERATOR_TOKEN === e.FLEET_READONLY_TOKEN) {
     throw new ConfigError(['FLEET_READONLY_TOKEN: must differ from FLEET_OPERATOR_TOKEN']);
@@ -175,5 +199,6 @@ export function loadOrchestratorConfig(env: NodeJS.ProcessEnv = process.env): Or
     brokerSecret: e.FLEET_BROKER_SECRET,
     reconcileIntervalMs: e.FLEET_RECONCILE_INTERVAL_MS,
     reconcilePerSecond: e.FLEET_RECONCILE_PER_SEC,
+    instanceId: e.FLEET_INSTANCE_ID ?? hostname(),
   };
 }

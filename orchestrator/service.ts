@@ -24,6 +24,7 @@ import { BrokerRelay } from './events/broker-relay.js';
 import { eventRoutes } from './events/sse-routes.js';
 import { createRedis, duplicateRedis } from '../state/redis.js';
 import { createOrchestratorMetrics } from './metrics/index.js';
+import { StartupError } from '../runtime/errors.js';
 
 export interface FleetOrchestratorOptions {
   config: OrchestratorConfig;
@@ -76,17 +77,13 @@ export interface FleetOrchestrator extends FleetOrchestratorParts {
 /** Delay (and rate limit) of the extra evaluation a rollout gets after its reports are applied. */
 const INGEST_TICK_MS = 100;
 
-export class OrchestratorSetupError extends Error {
-  readonly code = 'ERR_ORCHESTRATOR_SETUP';
-}
-
 export async function startFleetOrchestrator(options: FleetOrchestratorOptions): Promise<FleetOrchestrator> {
   const { config } = options;
   const logger = options.logger ?? createLogger('orchestrator');
-  if (!config.brokerUrl) throw new OrchestratorSetupError('FLEET_BROKER_URL is not set: the orchestrator publishes directives through the broker');
+  if (!config.brokerUrl) throw new StartupError('orchestrator_setup', 'FLEET_BROKER_URL is not set: the orchestrator publishes directives through the broker');
   let directorKey = options.directorKey;
   if (!directorKey) {
-    if (!config.directorKeyPath) throw new OrchestratorSetupError('FLEET_DIRECTOR_KEY is not set: the path of the director private key file (fleet-ota keys init creates one)');
+    if (!config.directorKeyPath) throw new StartupError('orchestrator_setup', 'FLEET_DIRECTOR_KEY is not set: the path of the director private key file (fleet-ota keys init creates one)');
     directorKey = await readPrivateKeyFile(config.directorKeyPath, 'director');
   }
   const signer = new DirectiveSigner(directorKey);
@@ -126,7 +123,7 @@ export async function startFleetOrchestrator(options: FleetOrchestratorOptions):
       const events = new EventLog(ctx.redis, prefix, logger);
       const current = await ctx.app.services.roots.current();
       if (current && !current.signed.roles.director.keyids.includes(signer.keyid)) {
-        throw new OrchestratorSetupError(`the director key ${signer.keyid.slice(0, 12)}… is not a director key of root v${current.signed.version}; devices would reject every directive`);
+        throw new StartupError('orchestrator_setup', `the director key ${signer.keyid.slice(0, 12)}… is not a director key of root v${current.signed.version}; devices would reject every directive`);
       }
       const publisher = await connectService(broker, 'engine');
       mqttClients.push(publisher);

@@ -5,6 +5,7 @@
 // here, and every duplicate() of it, has an `error` listener: an outage logs structured lines
 // once per episode (redis-connection-log.ts) instead of ioredis' "Unhandled error event" stacks.
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
+import { FleetError } from '../runtime/errors.js';
 import type { Logger } from '../runtime/logger.js';
 import { watchRedisErrors } from './redis-connection-log.js';
 import { parseRedisUrl } from './redis-url.js';
@@ -98,8 +99,11 @@ export async function masterConnections(client: RedisClient): Promise<Redis[]> {
   return client.nodes('master');
 }
 
-export class RedisPolicyError extends Error {
-  readonly code = 'ERR_REDIS_EVICTION_POLICY';
+/** Redis may evict keys (maxmemory-policy is not noeviction): queues and rollout state could vanish. */
+export class RedisPolicyError extends FleetError<'redis_eviction_policy'> {
+  constructor(message: string) {
+    super('redis_eviction_policy', message);
+  }
 }
 
 /**

@@ -1,10 +1,10 @@
 // Loads the broker configuration from environment variables and/or a JSON file, validated with
 // zod at start. Precedence: defaults < file < environment. Every bad value becomes one message
-// naming its variable (or file field); all of them are thrown together as ERR_CONFIG.
+// naming its variable (or file field); all of them are thrown together as one ConfigError (invalid_configuration).
 import { accessSync, constants, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
-import { BrokerConfigError } from '../errors.js';
+import { ConfigError } from '../../runtime/errors.js';
 import { DEFAULT_CONFIG, DEFAULT_LIMITS, type BrokerConfig, type BrokerLimits, type ServiceAccount } from './broker-config.js';
 import { keyPrefixProblem } from '../../state/key-prefix.js';
 import { parseRedisUrl, redactRedisUrl } from '../../state/redis-url.js';
@@ -147,7 +147,7 @@ function readableFile(path: string, where: string, issues: string[]): string {
 /**
  * Reads the broker configuration. `file` is a JSON object with the BrokerConfig field names
  * (`limits` and `tls` nested; relative paths resolve against the file's folder).
- * Throws BrokerConfigError (code ERR_CONFIG) listing every bad value.
+ * Throws ConfigError (code invalid_configuration) listing every bad value.
  */
 export function loadBrokerConfig(env: NodeJS.ProcessEnv = process.env, file?: string): BrokerConfig {
   const issues: string[] = [];
@@ -230,7 +230,7 @@ export function loadBrokerConfig(env: NodeJS.ProcessEnv = process.env, file?: st
   if (cluster === 'redis' && persistence === 'memory') {
     issues.push(`${BROKER_ENV.persistence}: "memory" cannot be clustered (${BROKER_ENV.cluster}=redis shares sessions through Redis)`);
   }
-  if (issues.length > 0) throw new BrokerConfigError(issues);
+  if (issues.length > 0) throw new ConfigError(issues, 'broker configuration');
 
   const config: BrokerConfig = { host, port, redisUrl, keyPrefix, serviceAccounts, limits, cluster, persistence };
   if (tls) config.tls = tls;

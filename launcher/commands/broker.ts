@@ -8,8 +8,8 @@ import { InvalidArgumentError, type Command } from 'commander';
 import type { RunningBroker, ServiceRole } from '../../broker/index.js';
 import { generateServiceSecret, hashServiceSecret } from '../../broker/auth/service-accounts.js';
 import { loadBrokerConfig } from '../../broker/config/load-broker-config.js';
-
-const EXIT_USAGE = 2;
+import { ConfigError } from '../../runtime/errors.js';
+import { CLI_EXIT, CliError } from '../cli-support.js';
 
 function port(value: string): number {
   if (!/^\d{1,5}$/.test(value) || Number(value) > 65_535) throw new InvalidArgumentError('expected an integer port from 0 to 65535');
@@ -48,7 +48,7 @@ async function readAccounts(path: string): Promise<unknown[]> {
     text = await readFile(path, 'utf8');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw Object.assign(new Error(`cannot read ${path}`), { code: 'file_not_found', exitCode: EXIT_USAGE });
+    throw new CliError(CLI_EXIT.usage, 'file_not_found', `cannot read ${path}`);
   }
   let value: unknown;
   try {
@@ -56,7 +56,7 @@ async function readAccounts(path: string): Promise<unknown[]> {
   } catch {
     value = undefined;
   }
-  if (!Array.isArray(value)) throw Object.assign(new Error(`${path} is not a JSON array of accounts`), { code: 'bad_accounts_file', exitCode: EXIT_USAGE });
+  if (!Array.isArray(value)) throw new CliError(CLI_EXIT.usage, 'bad_accounts_file', `${path} is not a JSON array of accounts`);
   return value;
 }
 
@@ -71,7 +71,8 @@ export function registerBrokerCommands(program: Command): void {
       try {
         config = loadBrokerConfig(process.env, options.config);
       } catch (error) {
-        throw Object.assign(error as Error, { exitCode: EXIT_USAGE });
+        // Whatever stops the configuration (a bad value, an unreadable file) is a usage error.
+        throw new CliError(CLI_EXIT.usage, error instanceof ConfigError ? error.code : 'invalid_configuration', (error as Error).message);
       }
       if (options.port !== undefined) config.port = options.port;
       // Aedes and its Redis persistence are loaded on use, not by every CLI command.
@@ -94,7 +95,7 @@ export function registerBrokerCommands(program: Command): void {
       // The accounts file is checked before the secret is written, so a refusal leaves nothing behind.
       const accounts = options.append ? await readAccounts(options.append) : [];
       if (accounts.some((a) => (a as { username?: unknown }).username === options.username)) {
-        throw Object.assign(new Error(`${options.append} already has an account named ${options.username}`), { code: 'account_exists', exitCode: EXIT_USAGE });
+        throw new CliError(CLI_EXIT.usage, 'account_exists', `${options.append} already has an account named ${options.username}`);
       }
       const secret = generateServiceSecret();
       await writeFile(options.secretFile, `${secret}\n`, { mode: 0o600, flag: 'wx' });

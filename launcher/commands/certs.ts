@@ -51,7 +51,7 @@ export function registerCertsCommands(program: Command): void {
     .requiredOption('--out <file>', 'where to write the certificate (PEM)')
     .action(async (o: { dir: string; id: string; publicKey: string; days: number; out: string }) => {
       const publicKey = decodePublicKey(o.publicKey);
-      if (!publicKey) throw new DeviceCaError('ERR_BAD_INPUT', '--public-key is not a base64url Ed25519 public key (32 bytes)');
+      if (!publicKey) throw new DeviceCaError('bad_input', '--public-key is not a base64url Ed25519 public key (32 bytes)');
       const ca = await loadDeviceCa(o.dir);
       const issued = await issueDeviceCertificate(ca, { deviceId: o.id, publicKey, nowSeconds: nowSeconds(), days: o.days });
       await writeFileAtomic(o.out, issued.pem, 0o644);
@@ -101,7 +101,7 @@ export function registerCertsCommands(program: Command): void {
     .option('--run-as <user>', 'the account Mosquitto drops to when started as root')
     .action(async (o: { dir: string; out: string; serverCert: string; crl?: string; devicePort: number; deviceBind: string; servicePort: number; serviceBind: string; serviceUser: string; runAs?: string }) => {
       const secret = process.env.FLEET_BROKER_SECRET;
-      if (!secret) throw new DeviceCaError('ERR_BAD_INPUT', 'set FLEET_BROKER_SECRET to the orchestrator\'s broker password (it is hashed into the password file, never printed)');
+      if (!secret) throw new DeviceCaError('bad_input', 'set FLEET_BROKER_SECRET to the orchestrator\'s broker password (it is hashed into the password file, never printed)');
       await loadDeviceCa(o.dir);
       const path = await writeMosquittoDeployment({
         dir: resolve(o.out), devicePort: o.devicePort, deviceBind: o.deviceBind, servicePort: o.servicePort, serviceBind: o.serviceBind,

@@ -19,18 +19,10 @@ export interface ServeOptions {
   requiresEngine?: boolean;
 }
 
-/** Settings the rollout engine cannot start without, each with what to do about it. */
-export async function engineSettingProblems(env: NodeJS.ProcessEnv): Promise<string[]> {
-  const set = (name: string) => (env[name] ?? '') !== '';
-  const problems: string[] = [];
-  if (!set('FLEET_BROKER_URL')) problems.push('FLEET_BROKER_URL: not set (the broker directives go through, e.g. mqtt://127.0.0.1:1884)');
-  if (!set('FLEET_DIRECTOR_KEY')) {
-    problems.push('FLEET_DIRECTOR_KEY: not set (path of the director private key file; `fleet-ota keys init` creates one)');
-  } else if (!(await access(env.FLEET_DIRECTOR_KEY!, constants.R_OK).then(() => true, () => false))) {
-    problems.push(`FLEET_DIRECTOR_KEY: cannot read ${env.FLEET_DIRECTOR_KEY}`);
-  }
-  if (set('FLEET_BROKER_USERNAME') !== set('FLEET_BROKER_SECRET')) problems.push('FLEET_BROKER_USERNAME / FLEET_BROKER_SECRET: give both (the orchestrator\'s broker service account; `fleet-ota broker account` makes one) or neither');
-  return problems;
+/** The director key file must be readable before anything starts (config.ts reads no files). */
+async function directorKeyProblems(path: string | undefined): Promise<string[]> {
+  if (path === undefined || (await access(path, constants.R_OK).then(() => true, () => false))) return [];
+  return [`FLEET_DIRECTOR_KEY: cannot read ${path}`];
 }
 
 /** Lines printed once the service listens: where things are and how to get a token. */
@@ -58,15 +50,16 @@ export function registerServeCommands(program: Command, serveOptions: ServeOptio
         ...(options.host ? { FLEET_HTTP_HOST: options.host } : {}),
         ...(options.port ? { FLEET_HTTP_PORT: options.port } : {}),
       };
-      // Every problem in one run: the config's own checks plus what the engine needs.
-      const problems = serveOptions.requiresEngine ? await engineSettingProblems(env) : [];
+      // Every problem in one run: the config's own checks (with what the engine needs), then the key file.
+      const problems: string[] = [];
       let config: OrchestratorConfig | undefined;
       try {
-        config = loadOrchestratorConfig(env);
+        config = loadOrchestratorConfig(env, { requireEngine: serveOptions.requiresEngine ?? false });
       } catch (error) {
         if (!(error instanceof ConfigError)) throw error;
-        problems.unshift(...error.problems);
+        problems.push(...error.issues);
       }
+      if (serveOptions.requiresEngine) problems.push(...(await directorKeyProblems(config?.directorKeyPath)));
       if (problems.length > 0 || !config) {
         throw new CliError(CLI_EXIT.usage, 'invalid_configuration', `cannot start, ${problems.length} setting${problems.length === 1 ? '' : 's'} to fix:\n  ${problems.join('\n  ')}`);
       }

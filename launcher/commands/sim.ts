@@ -9,6 +9,7 @@ import { rootEnvelope, updateRoot, verifyTrustAnchor, type RootEnvelope } from '
 import { nodeEd25519 } from '../../node-crypto/ed25519.js';
 import { ApiCallError } from '../../api-client/index.js';
 import { AgentError, brokerUrlList, FileDeviceStore, isAgentError, silentAgentLogger, type AgentLogger } from '../../device-sim/agent/index.js';
+import { CLI_EXIT, CliError } from '../cli-support.js';
 import {
   connectFleet, DEFAULT_CONNECT, DEFAULT_ID_PREFIX, DEFAULT_SEED, fetchTrustAnchor, formatCounts,
   MAX_FLEET_SIZE, parseProfileMix, provisionFleet, registerDevices, type FleetState,
@@ -51,10 +52,9 @@ export const DEFAULT_SIM_STATE_DIR = '.fleet-ota/sim';
 /** Refresh periods of the live counts line; retry period while waiting for the API's root. */
 export const SIM_PRINT = { ttyMs: 1_000, plainMs: 5_000, rootRetryMs: 5_000 } as const;
 
-class SimCommandError extends Error {
-  constructor(readonly code: string, message: string, readonly exitCode: number) {
-    super(message);
-  }
+/** device-sim's client speaks its own ERR_* codes (device-sim shares nothing but protocol/ with us): the CLI answers in its snake_case. */
+function cliCode(simCode: string): string {
+  return simCode.replace(/^ERR_/, '').toLowerCase();
 }
 
 function integer(min: number, max: number): (value: string) => number {
@@ -80,13 +80,13 @@ async function readRootFile(path: string, nowSeconds: number): Promise<RootEnvel
   try {
     json = JSON.parse(await readFile(path, 'utf8'));
   } catch (error) {
-    throw new SimCommandError('ERR_ROOT_FILE', `cannot read root file ${path}: ${(error as Error).message}`, 2);
+    throw new CliError(CLI_EXIT.usage, 'root_file', `cannot read root file ${path}: ${(error as Error).message}`);
   }
   const list = Array.isArray((json as { roots?: unknown }).roots) ? (json as { roots: unknown[] }).roots : [json];
   const roots: RootEnvelope[] = [];
   for (const item of list) {
     const parsed = rootEnvelope.safeParse(item);
-    if (!parsed.success) throw new SimCommandError('ERR_ROOT_FILE', `${path} does not hold root documents`, 2);
+    if (!parsed.success) throw new CliError(CLI_EXIT.usage, 'root_file', `${path} does not hold root documents`);
     roots.push(parsed.data);
   }
   roots.sort((a, b) => a.signed.version - b.signed.version);
@@ -94,7 +94,7 @@ async function readRootFile(path: string, nowSeconds: number): Promise<RootEnvel
     const newest = updateRoot(verifyTrustAnchor(roots[0]!, nodeEd25519), roots.slice(1), nowSeconds, nodeEd25519);
     return roots.find((r) => r.signed.version === newest.version)!;
   } catch (error) {
-    throw new SimCommandError('ERR_ROOT_FILE', `${path}: root refused (${(error as { code?: string }).code ?? 'invalid'})`, 2);
+    throw new CliError(CLI_EXIT.usage, 'root_file', `${path}: root refused (${(error as { code?: string }).code ?? 'invalid'})`);
   }
 }
 
@@ -117,11 +117,11 @@ async function rootFromApi(api: string, wait: boolean, io: SimIo, now: () => num
 }
 
 /** The simulator's codes for an API failure: the server refused (exit 3), or could not be used (1). */
-const API_FAILURE_CODES = { refused: 'ERR_API_REFUSED', unreachable: 'ERR_API_UNREACHABLE', bad_response: 'ERR_API_RESPONSE' } as const;
+const API_FAILURE_CODES = { refused: 'api_refused', unreachable: 'api_unreachable', bad_response: 'api_response' } as const;
 
 function apiFailure(error: unknown): never {
-  if (error instanceof ApiCallError) throw new SimCommandError(API_FAILURE_CODES[error.kind], error.message, error.kind === 'refused' ? 3 : 1);
-  if (isAgentError(error, 'ERR_NO_ROOT') || isAgentError(error, 'ERR_ROOT_CHAIN')) throw new SimCommandError(error.code, error.message, 1);
+  if (error instanceof ApiCallError) throw new CliError(error.kind === 'refused' ? CLI_EXIT.refused : CLI_EXIT.failure, API_FAILURE_CODES[error.kind], error.message);
+  if (isAgentError(error, 'ERR_NO_ROOT') || isAgentError(error, 'ERR_ROOT_CHAIN')) throw new CliError(CLI_EXIT.failure, cliCode(error.code), error.message);
   throw error;
 }
 
@@ -133,11 +133,11 @@ export async function runSim(o: SimCommandOptions, io: SimIo): Promise<Record<Fl
   try {
     mix = parseProfileMix(o.profile);
   } catch (error) {
-    throw new SimCommandError('ERR_PROFILE', (error as Error).message, 2);
+    throw new CliError(CLI_EXIT.usage, 'invalid_profile', (error as Error).message);
   }
-  if (!o.root && !o.api) throw new SimCommandError('ERR_USAGE', 'give --api (to fetch the roots and register devices) or --root <file>', 2);
+  if (!o.root && !o.api) throw new CliError(CLI_EXIT.usage, 'usage', 'give --api (to fetch the roots and register devices) or --root <file>');
   const token = o.token ?? process.env.FLEET_OPERATOR_TOKEN;
-  if (o.api && o.register && !token) throw new SimCommandError('ERR_USAGE', 'registering devices needs --token or FLEET_OPERATOR_TOKEN (or pass --no-register)', 2);
+  if (o.api && o.register && !token) throw new CliError(CLI_EXIT.usage, 'usage', 'registering devices needs --token or FLEET_OPERATOR_TOKEN (or pass --no-register)');
 
   const root = o.root ? await readRootFile(o.root, now()) : await rootFromApi(o.api!, o.wait, io, now, say);
   if (!root) return {} as Record<FleetState, number>;
@@ -158,7 +158,7 @@ export async function runSim(o: SimCommandOptions, io: SimIo): Promise<Record<Fl
     if (result.conflicts.length > 0) {
       // These could never connect (the broker checks the registered key): say so instead of "connected 0/N" forever.
       const where = o.stateDir ? `the identities in ${o.stateDir}` : 'this run\'s new in-memory identities';
-      throw new SimCommandError('ERR_IDENTITY_CONFLICT', `${result.conflicts.length} device${result.conflicts.length === 1 ? ' is' : 's are'} registered with other keys or another class than ${where} (first: ${result.conflicts.slice(0, 3).join(', ')}): they could never connect. Run with the --state-dir they were created in, choose another --id-prefix, or revoke them (fleet-ota devices revoke <id>) and use new ids`, 3);
+      throw new CliError(CLI_EXIT.refused, 'identity_conflict', `${result.conflicts.length} device${result.conflicts.length === 1 ? ' is' : 's are'} registered with other keys or another class than ${where} (first: ${result.conflicts.slice(0, 3).join(', ')}): they could never connect. Run with the --state-dir they were created in, choose another --id-prefix, or revoke them (fleet-ota devices revoke <id>) and use new ids`);
     }
   }
   if (io.signal.aborted) return {} as Record<FleetState, number>;

@@ -11,7 +11,7 @@ export interface ArtifactStore {
   /** Creates directories and clears leftovers of interrupted uploads. */
   init(): Promise<void>;
   /**
-   * Stores `source`, hashing and counting as it streams. Throws ApiError 413 `too_large` past
+   * Stores `source`, hashing and counting as it streams. Throws ArtifactError `too_large` past
    * `maxBytes`; on any failure (limit, aborted source, disk) nothing is left behind.
    */
   put(source: Readable, options: { maxBytes: number }): Promise<StoredArtifact & { created: boolean }>;

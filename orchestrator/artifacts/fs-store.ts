@@ -7,7 +7,7 @@ import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { ApiError } from '../http/errors.js';
+import { ArtifactError } from './errors.js';
 import { ARTIFACT_ID, type ArtifactStore, type StoredArtifact } from './artifact-store.js';
 
 /** Temp files older than this at start-up belong to an upload that died with its process. */
@@ -17,7 +17,7 @@ export function createFsArtifactStore(dataDir: string): ArtifactStore {
   const artifactsDir = join(dataDir, 'artifacts');
   const tmpDir = join(dataDir, 'tmp');
   const pathOf = (sha256: string) => {
-    if (!ARTIFACT_ID.test(sha256)) throw new ApiError(400, 'bad_request', 'artifact id is a lowercase hex SHA-256');
+    if (!ARTIFACT_ID.test(sha256)) throw new ArtifactError('invalid_artifact_id', 'artifact id is a lowercase hex SHA-256');
     return join(artifactsDir, sha256.slice(0, 2), sha256);
   };
 
@@ -44,7 +44,7 @@ export function createFsArtifactStore(dataDir: string): ArtifactStore {
       async function* metered() {
         for await (const chunk of chunks as AsyncIterable<Buffer>) {
           size += chunk.length;
-          if (size > maxBytes) throw new ApiError(413, 'too_large', `artifact exceeds ${maxBytes} bytes`);
+          if (size > maxBytes) throw new ArtifactError('too_large', `artifact exceeds ${maxBytes} bytes`);
           hash.update(chunk);
           yield chunk;
         }

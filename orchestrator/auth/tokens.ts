@@ -4,6 +4,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { RedisClient as Redis } from '../../state/redis.js';
 import { readAllTokenRecords, readTokenRecord, writeTokenRecord } from '../../state/auth/token-records.js';
+import { FleetError } from '../../runtime/errors.js';
 
 export const ROLES = ['operator', 'read'] as const;
 export type ApiRole = (typeof ROLES)[number];
@@ -27,12 +28,8 @@ export function tokenId(hash: string): string {
 /** Longest label kept (labels name who or what uses a token). */
 export const MAX_TOKEN_LABEL_CHARS = 64;
 
-export class TokenError extends Error {
-  constructor(readonly code: 'bad_label' | 'bad_expiry' | 'not_found' | 'ambiguous', message: string) {
-    super(message);
-    this.name = 'TokenError';
-  }
-}
+/** A token that cannot be created (bad label or expiry) or found by its hash prefix (runtime/errors.ts family). */
+export class TokenError extends FleetError<'bad_label' | 'bad_expiry' | 'not_found' | 'ambiguous'> {}
 
 export interface CreateTokenOptions {
   label?: string | undefined;

@@ -10,10 +10,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-
-export class DashboardAssetsError extends Error {
-  readonly code = 'ERR_DASHBOARD_ASSETS';
-}
+import { StartupError } from '../../runtime/errors.js';
 
 export interface DashboardOptions {
   /** Directory holding index.html, app.js and style.css; found beside this module by default. */
@@ -56,7 +53,7 @@ function findPublicDir(): string {
   for (const candidate of [join(here, 'public'), join(here, '..', '..', '..', 'orchestrator', 'dashboard', 'public')]) {
     if (existsSync(join(candidate, 'index.html'))) return candidate;
   }
-  throw new DashboardAssetsError(`dashboard files not found beside ${here}`);
+  throw new StartupError('dashboard_assets', `dashboard files not found beside ${here}`);
 }
 
 function load(path: string, type: string): Asset {
@@ -64,7 +61,7 @@ function load(path: string, type: string): Asset {
   try {
     body = readFileSync(path);
   } catch (error) {
-    throw new DashboardAssetsError(`cannot read dashboard asset ${path}: ${(error as Error).message}`);
+    throw new StartupError('dashboard_assets', `cannot read dashboard asset ${path}: ${(error as Error).message}`);
   }
   return { body, type, etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"` };
 }

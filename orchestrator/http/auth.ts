@@ -3,7 +3,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { RedisClient as Redis } from '../../state/redis.js';
 import { lookupToken, roleAllows, type ApiRole } from '../auth/tokens.js';
-import { ApiError } from './errors.js';
+import { HttpError } from './errors.js';
 
 export type RoleHook = ((request: FastifyRequest, reply: FastifyReply) => Promise<void>) & { readonly requiredRole: ApiRole };
 
@@ -32,9 +32,9 @@ export function roleHook(redis: Redis, prefix: string, required: ApiRole, now: (
     if (!record) {
       // RFC 6750 §3: a 401 names the scheme.
       void reply.header('www-authenticate', 'Bearer realm="fleet-ota"');
-      throw new ApiError(401, 'unauthorized', token ? 'unknown, expired or revoked token' : 'missing bearer token');
+      throw new HttpError('unauthorized', token ? 'unknown, expired or revoked token' : 'missing bearer token');
     }
-    if (!roleAllows(record.role, required)) throw new ApiError(403, 'forbidden', `this route needs the ${required} role`);
+    if (!roleAllows(record.role, required)) throw new HttpError('forbidden', `this route needs the ${required} role`);
     request.auth = { role: record.role, tokenId: record.id, ...(record.label ? { label: record.label } : {}) };
   };
   // Marked, so the OpenAPI document states the security a route really enforces.

@@ -1,15 +1,87 @@
-// The orchestrator's one error family: a stable `code` and the HTTP status it maps to.
-// Services and route plugins throw ApiError; toErrorReply is the one place errors become JSON.
+// Where errors become HTTP replies: the one table from a code to its status, and toErrorReply,
+// the one place a thrown value becomes `{ code, message }`. The domain throws its own FleetError
+// subclasses (registry, releases, artifacts, rollouts) and knows no status; route plugins throw
+// HttpError for what only HTTP knows (tokens, media types, readiness). Codes are snake_case and
+// part of the API's contract: clients match them, so a code is never renamed (docs/design.md#errors).
+import { FleetError } from '../../runtime/errors.js';
+import type { ArtifactErrorCode } from '../artifacts/errors.js';
+import type { RegistryErrorCode } from '../registry/errors.js';
+import type { ReleaseErrorCode, RootErrorCode } from '../releases/errors.js';
+import type { RolloutErrorCode } from '../rollouts/errors.js';
 
-export class ApiError extends Error {
-  constructor(
-    readonly statusCode: number,
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'ApiError';
-  }
+/** Codes only the HTTP layer raises. */
+export type HttpErrorCode =
+  | 'bad_request'
+  | 'bad_json'
+  | 'unauthorized'
+  | 'forbidden'
+  | 'not_found'
+  | 'too_large'
+  | 'unsupported_media_type'
+  | 'upload_aborted'
+  | 'not_ready'
+  | 'internal';
+
+export class HttpError extends FleetError<HttpErrorCode> {}
+
+/** Every code an API reply may carry. */
+export type ApiErrorCode = HttpErrorCode | RegistryErrorCode | ReleaseErrorCode | RootErrorCode | ArtifactErrorCode | RolloutErrorCode;
+
+/** The one table from code to HTTP status; `satisfies` makes a new code without a status a type error. */
+export const HTTP_STATUS = {
+  // The request itself
+  bad_request: 400,
+  bad_json: 400,
+  unauthorized: 401,
+  forbidden: 403,
+  not_found: 404,
+  too_large: 413,
+  unsupported_media_type: 415,
+  upload_aborted: 400,
+  not_ready: 503,
+  internal: 500,
+  // Registry: a bad field is 400; a limit the stored device would cross is 422.
+  bad_schema: 400,
+  invalid_device_id: 400,
+  invalid_public_key: 400,
+  invalid_vendor_id: 400,
+  invalid_class_id: 400,
+  invalid_groups: 400,
+  invalid_tags: 400,
+  invalid_attributes: 400,
+  too_many_attributes: 422,
+  device_exists: 409,
+  bad_csv_header: 400,
+  // Artifacts
+  invalid_artifact_id: 400,
+  // Releases and roots: not the shape (400), does not verify (422), conflicts with what is stored (409).
+  invalid_release: 400,
+  release_signature: 422,
+  release_expired: 422,
+  artifact_missing: 422,
+  artifact_mismatch: 422,
+  duplicate_release: 409,
+  sequence_not_increasing: 409,
+  no_root: 409,
+  invalid_root: 400,
+  root_invalid: 422,
+  root_expired: 422,
+  root_conflict: 409,
+  // Rollouts
+  rollout_not_found: 404,
+  release_not_found: 404,
+  rollout_exists: 409,
+  invalid_state: 409,
+  release_not_newer: 409,
+  not_approvable: 409,
+  empty_target: 422,
+  invalid_waves: 422,
+  target_required: 422,
+  invalid_target: 422,
+} as const satisfies Record<ApiErrorCode, number>;
+
+function isApiErrorCode(code: string): code is ApiErrorCode {
+  return Object.hasOwn(HTTP_STATUS, code);
 }
 
 export interface ErrorReply {
@@ -18,30 +90,34 @@ export interface ErrorReply {
 }
 
 /** Fastify's own error codes for request problems, mapped to ours. */
-const FASTIFY_CODES: Record<string, { status: number; code: string }> = {
-  FST_ERR_CTP_BODY_TOO_LARGE: { status: 413, code: 'too_large' },
-  FST_ERR_CTP_INVALID_MEDIA_TYPE: { status: 415, code: 'unsupported_media_type' },
-  FST_ERR_CTP_INVALID_CONTENT_LENGTH: { status: 400, code: 'bad_request' },
-  FST_ERR_CTP_EMPTY_JSON_BODY: { status: 400, code: 'bad_json' },
-  FST_ERR_CTP_INVALID_JSON_BODY: { status: 400, code: 'bad_json' },
-  FST_ERR_VALIDATION: { status: 400, code: 'bad_request' },
+const FASTIFY_CODES: Record<string, HttpErrorCode> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: 'too_large',
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'unsupported_media_type',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'bad_request',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'bad_json',
+  FST_ERR_CTP_INVALID_JSON_BODY: 'bad_json',
+  FST_ERR_VALIDATION: 'bad_request',
 };
 
-/** Translates any thrown value into a reply; 5xx messages are hidden (`internal error`). */
-export function toErrorReply(error: unknown): ErrorReply {
-  if (error instanceof ApiError) {
-    if (error.statusCode >= 500) return { statusCode: error.statusCode, body: { code: error.code, message: 'internal error' } };
-    return { statusCode: error.statusCode, body: { code: error.code, message: error.message } };
-  }
-  const e = error as { code?: unknown; statusCode?: unknown; validation?: unknown; message?: unknown; name?: unknown };
-  const mapped = typeof e.code === 'string' ? FASTIFY_CODES[e.code] : undefined;
-  if (e.validation !== undefined) return { statusCode: 400, body: { code: 'bad_request', message: String(e.message) } };
-  if (mapped) return { statusCode: mapped.status, body: { code: mapped.code, message: String(e.message) } };
-  // A JSON body fastify could not parse arrives as a SyntaxError with statusCode 400.
-  if (e.name === 'SyntaxError' && e.statusCode === 400) return { statusCode: 400, body: { code: 'bad_json', message: 'body is not valid JSON' } };
-  const status = typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500 ? e.statusCode : 500;
-  if (status < 500) return { statusCode: status, body: { code: 'bad_request', message: String(e.message) } };
-  return { statusCode: 500, body: { code: 'internal', message: 'internal error' } };
+const INTERNAL: ErrorReply = { statusCode: 500, body: { code: 'internal', message: 'internal error' } };
+
+function reply(code: ApiErrorCode, message: string): ErrorReply {
+  const statusCode = HTTP_STATUS[code];
+  // 5xx messages are hidden: they may name internals.
+  return { statusCode, body: { code, message: statusCode >= 500 ? 'internal error' : message } };
 }
 
-export const notFound = (what: string, id: string) => new ApiError(404, 'not_found', `${what} ${id} not found`);
+/** Translates any thrown value into a reply; a code not in the table, or any other error, is a hidden 500. */
+export function toErrorReply(error: unknown): ErrorReply {
+  if (error instanceof FleetError) return isApiErrorCode(error.code) ? reply(error.code, error.message) : INTERNAL;
+  const e = error as { code?: unknown; statusCode?: unknown; validation?: unknown; message?: unknown; name?: unknown };
+  if (e.validation !== undefined) return reply('bad_request', String(e.message));
+  const mapped = typeof e.code === 'string' ? FASTIFY_CODES[e.code] : undefined;
+  if (mapped) return reply(mapped, String(e.message));
+  // A JSON body fastify could not parse arrives as a SyntaxError with statusCode 400.
+  if (e.name === 'SyntaxError' && e.statusCode === 400) return reply('bad_json', 'body is not valid JSON');
+  if (typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) return { statusCode: e.statusCode, body: { code: 'bad_request', message: String(e.message) } };
+  return INTERNAL;
+}
+
+export const notFound = (what: string, id: string) => new HttpError('not_found', `${what} ${id} not found`);

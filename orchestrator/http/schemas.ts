@@ -2,6 +2,7 @@
 // them, and @fastify/swagger turns them into /v1/openapi.json. Syntax mirrors docs/protocol.md#basics.
 
 import { DEVICE_STATES } from '../../protocol/states.js';
+import { HTTP_STATUS } from './errors.js';
 
 export const DEVICE_ID_PATTERN = '^[A-Za-z0-9_-]{1,64}$';
 export const NAME_ID_PATTERN = '^[A-Za-z0-9._-]{1,64}$';
@@ -14,7 +15,11 @@ export const errorSchema = {
   $id: 'ApiError',
   type: 'object',
   required: ['code', 'message'],
-  properties: { code: { type: 'string' }, message: { type: 'string' } },
+  properties: {
+    // The contract: clients match these codes (each has one status, http/errors.ts), never the message.
+    code: { type: 'string', enum: Object.keys(HTTP_STATUS).sort(), description: 'Stable snake_case error code; each has exactly one HTTP status.' },
+    message: { type: 'string' },
+  },
 } as const;
 
 /** Every route may answer with these. */

@@ -12,6 +12,7 @@ import { isClusterUrl, redactRedisUrl } from '../../state/redis-url.js';
 
 export { redactRedisUrl };
 import { DEFAULT_REDIS_URL } from '../../state/redis.js';
+import { FleetError } from '../../runtime/errors.js';
 import type { Logger } from '../../runtime/logger.js';
 
 /** Named timings with safe defaults (STYLE.md §7). */
@@ -49,17 +50,9 @@ export interface RedisHandle {
   stop(): Promise<void>;
 }
 
-export type RedisBootstrapCode = 'ERR_NO_REDIS' | 'ERR_REDIS_REFUSED' | 'ERR_REDIS_SPAWN';
+export type RedisBootstrapCode = 'no_redis' | 'redis_refused' | 'redis_spawn';
 
-export class RedisBootstrapError extends Error {
-  constructor(
-    readonly code: RedisBootstrapCode,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'RedisBootstrapError';
-  }
-}
+export class RedisBootstrapError extends FleetError<RedisBootstrapCode> {}
 
 type Probe = { ok: true } | { ok: false; answered: boolean; reason: string };
 
@@ -121,7 +114,7 @@ async function freePort(): Promise<number> {
 function noRedisError(url: string, reason: string): RedisBootstrapError {
   // ONE paragraph (issue 9): what was tried and the three ways to get a Redis.
   return new RedisBootstrapError(
-    'ERR_NO_REDIS',
+    'no_redis',
     `No Redis answered at ${redactRedisUrl(url)} (${reason}) and no private one could be started. fleet-ota keeps devices, rollouts and queues in Redis 6.2 or newer. ` +
       'Start one with `docker compose up -d redis` (from the fleet-ota folder), or install the distro package ' +
       '(`sudo apt-get install redis-server` on Debian/Ubuntu, `brew install redis` on macOS) so that fleet-ota can start a private one itself, ' +
@@ -169,14 +162,14 @@ async function startPrivate(binary: string, baseUrl: string, options: Required<P
   for (;;) {
     if (exited !== undefined) {
       rmSync(dir, { recursive: true, force: true });
-      throw new RedisBootstrapError('ERR_REDIS_SPAWN', `redis-server stopped while starting (${exited}): ${lastLines()}`);
+      throw new RedisBootstrapError('redis_spawn', `redis-server stopped while starting (${exited}): ${lastLines()}`);
     }
     const result = await probe(privateUrl.toString(), options.pingTimeoutMs);
     if (result.ok) return { child, url: privateUrl.toString(), dir };
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
       rmSync(dir, { recursive: true, force: true });
-      throw new RedisBootstrapError('ERR_REDIS_SPAWN', `redis-server did not answer PING within ${options.startTimeoutMs} ms: ${lastLines()}`);
+      throw new RedisBootstrapError('redis_spawn', `redis-server did not answer PING within ${options.startTimeoutMs} ms: ${lastLines()}`);
     }
     await sleep(REDIS_BOOTSTRAP_DEFAULTS.startPollMs);
   }
@@ -236,8 +229,8 @@ function stopper(started: Started, logger: Logger | undefined): () => Promise<vo
 
 /**
  * Returns a usable Redis: the configured one if it answers PING, else a private one.
- * Throws RedisBootstrapError: ERR_NO_REDIS (none answers, cannot or may not start one),
- * ERR_REDIS_REFUSED (a server answered but refused: auth, loading), ERR_REDIS_SPAWN (the private one failed).
+ * Throws RedisBootstrapError: no_redis (none answers, cannot or may not start one),
+ * redis_refused (a server answered but refused: auth, loading), redis_spawn (the private one failed).
  */
 export async function ensureRedis(options: EnsureRedisOptions = {}): Promise<RedisHandle> {
   const url = options.url ?? process.env.REDIS_URL ?? DEFAULT_REDIS_URL;
@@ -255,7 +248,7 @@ export async function ensureRedis(options: EnsureRedisOptions = {}): Promise<Red
   }
   if (found.answered) {
     // Someone runs a Redis there on purpose; starting another beside it would hide the mistake.
-    throw new RedisBootstrapError('ERR_REDIS_REFUSED', `The Redis at ${redactRedisUrl(url)} answered PING with ${found.reason}: check the password or user in REDIS_URL, or wait until it has loaded.`);
+    throw new RedisBootstrapError('redis_refused', `The Redis at ${redactRedisUrl(url)} answered PING with ${found.reason}: check the password or user in REDIS_URL, or wait until it has loaded.`);
   }
   if (options.allowSpawn === false) throw noRedisError(url, `${found.reason}; starting a private one is disabled`);
   const binary = findOnPath(options.redisServer ?? REDIS_BOOTSTRAP_DEFAULTS.redisServer);

@@ -12,6 +12,7 @@ import { createPrivateKey, createPublicKey, randomBytes, webcrypto, X509Certific
 import { appendFile, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { toBase64url } from '../../protocol/index.js';
+import { FleetError } from '../../runtime/errors.js';
 import { writeFileAtomic } from './key-file.js';
 
 x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
@@ -26,14 +27,14 @@ export const DEVICE_CA_FILES = { certificate: 'device-ca.crt', key: 'device-ca.k
 /** Default lifetimes: a short device certificate bounds how long a revoked device can connect where no CRL is checked. */
 export const DEVICE_CA_DEFAULTS = { caDays: 3650, deviceDays: 30, serverDays: 397, crlHours: 24 } as const;
 
-export class DeviceCaError extends Error {
+/** The device CA's errors (runtime/errors.ts family). */
+export class DeviceCaError extends FleetError<'device_ca' | 'key_permissions' | 'bad_input'> {
   /** The CLI's exit status: 2 for bad input (usage), 1 otherwise. */
   readonly exitCode: number;
 
-  constructor(readonly code: 'ERR_DEVICE_CA' | 'ERR_KEY_PERMISSIONS' | 'ERR_BAD_INPUT', message: string) {
-    super(message);
-    this.name = 'DeviceCaError';
-    this.exitCode = code === 'ERR_BAD_INPUT' ? 2 : 1;
+  constructor(code: 'device_ca' | 'key_permissions' | 'bad_input', message: string) {
+    super(code, message);
+    this.exitCode = code === 'bad_input' ? 2 : 1;
   }
 }
 
@@ -65,7 +66,7 @@ function at(seconds: number): Date {
 /** Creates the CA key (PKCS#8 PEM, 0600) and its self-signed certificate (0644) in `dir`; refuses to overwrite. */
 export async function createDeviceCa(dir: string, options: { nowSeconds: number; days?: number; name?: string }): Promise<DeviceCa> {
   const keyPath = join(dir, DEVICE_CA_FILES.key);
-  if (await stat(keyPath).then(() => true, () => false)) throw new DeviceCaError('ERR_DEVICE_CA', `${keyPath} exists: a device CA is never overwritten (devices and brokers trust it)`);
+  if (await stat(keyPath).then(() => true, () => false)) throw new DeviceCaError('device_ca', `${keyPath} exists: a device CA is never overwritten (devices and brokers trust it)`);
   const keys = (await webcrypto.subtle.generateKey(ED25519, true, ['sign', 'verify'])) as CryptoKeyPair;
   const certificate = await x509.X509CertificateGenerator.createSelfSigned({
     serialNumber: serialNumber(),
@@ -92,29 +93,29 @@ export async function createDeviceCa(dir: string, options: { nowSeconds: number;
 export async function loadDeviceCa(dir: string): Promise<DeviceCa> {
   const keyPath = join(dir, DEVICE_CA_FILES.key);
   const info = await stat(keyPath).catch(() => {
-    throw new DeviceCaError('ERR_DEVICE_CA', `no device CA in ${dir} (fleet-ota certs init creates one)`);
+    throw new DeviceCaError('device_ca', `no device CA in ${dir} (fleet-ota certs init creates one)`);
   });
-  if ((info.mode & 0o077) !== 0) throw new DeviceCaError('ERR_KEY_PERMISSIONS', `${keyPath} is readable by others (mode ${(info.mode & 0o777).toString(8)}): chmod 600 it`);
+  if ((info.mode & 0o077) !== 0) throw new DeviceCaError('key_permissions', `${keyPath} is readable by others (mode ${(info.mode & 0o777).toString(8)}): chmod 600 it`);
   const keyObject = createPrivateKey(await readFile(keyPath, 'utf8'));
-  if (keyObject.asymmetricKeyType !== 'ed25519') throw new DeviceCaError('ERR_DEVICE_CA', `${keyPath} is not an Ed25519 key`);
+  if (keyObject.asymmetricKeyType !== 'ed25519') throw new DeviceCaError('device_ca', `${keyPath} is not an Ed25519 key`);
   const der = keyObject.export({ format: 'der', type: 'pkcs8' });
   const privateKey = await webcrypto.subtle.importKey('pkcs8', der, ED25519, false, ['sign']);
   const certificatePem = (await readFile(join(dir, DEVICE_CA_FILES.certificate), 'utf8')).trim();
   const certificate = new x509.X509Certificate(certificatePem);
   const caPublic = createPublicKey(keyObject).export({ format: 'der', type: 'spki' });
-  if (!Buffer.from(certificate.publicKey.rawData).equals(caPublic)) throw new DeviceCaError('ERR_DEVICE_CA', `${dir}: the CA certificate does not match the CA key`);
+  if (!Buffer.from(certificate.publicKey.rawData).equals(caPublic)) throw new DeviceCaError('device_ca', `${dir}: the CA certificate does not match the CA key`);
   return { certificate, certificatePem, privateKey, dir };
 }
 
 async function importEd25519Public(raw: Uint8Array): Promise<CryptoKey> {
-  if (raw.length !== 32) throw new DeviceCaError('ERR_BAD_INPUT', 'an Ed25519 public key is 32 bytes');
+  if (raw.length !== 32) throw new DeviceCaError('bad_input', 'an Ed25519 public key is 32 bytes');
   return webcrypto.subtle.importKey('jwk', { kty: 'OKP', crv: 'Ed25519', x: toBase64url(raw) }, ED25519, true, ['verify']);
 }
 
 /** A device's client certificate over its registered key: subject CN = device id, clientAuth only. */
 export async function issueDeviceCertificate(ca: DeviceCa, request: { deviceId: string; publicKey: Uint8Array; nowSeconds: number; days?: number }): Promise<{ pem: string; serial: string; notAfter: string }> {
   // The id becomes the MQTT username (use_identity_as_username) and a topic level: the contract's id rule, no DN metacharacters.
-  if (!/^[A-Za-z0-9._-]{1,128}$/.test(request.deviceId)) throw new DeviceCaError('ERR_BAD_INPUT', `not a device id: ${JSON.stringify(request.deviceId)}`);
+  if (!/^[A-Za-z0-9._-]{1,128}$/.test(request.deviceId)) throw new DeviceCaError('bad_input', `not a device id: ${JSON.stringify(request.deviceId)}`);
   const serial = serialNumber();
   const notAfter = at(request.nowSeconds + (request.days ?? DEVICE_CA_DEFAULTS.deviceDays) * DAY_SECONDS);
   const certificate = await x509.X509CertificateGenerator.create({
@@ -140,7 +141,7 @@ export async function issueDeviceCertificate(ca: DeviceCa, request: { deviceId: 
 
 /** A TLS server certificate (and a fresh Ed25519 key, PEM) for a broker listener, issued by the same CA devices trust. */
 export async function issueServerCertificate(ca: DeviceCa, request: { hostnames: readonly string[]; nowSeconds: number; days?: number }): Promise<{ certificatePem: string; keyPem: string }> {
-  if (request.hostnames.length === 0) throw new DeviceCaError('ERR_BAD_INPUT', 'a server certificate names at least one host');
+  if (request.hostnames.length === 0) throw new DeviceCaError('bad_input', 'a server certificate names at least one host');
   const keys = (await webcrypto.subtle.generateKey(ED25519, true, ['sign', 'verify'])) as CryptoKeyPair;
   const names = request.hostnames.map((host) => (/^[\d.]+$|:/.test(host) ? { type: 'ip' as const, value: host } : { type: 'dns' as const, value: host }));
   const certificate = await x509.X509CertificateGenerator.create({

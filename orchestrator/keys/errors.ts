@@ -1,29 +1,34 @@
-// Errors of the offline key tooling: a stable `code` scripts can match, and the exit code the
-// CLI ends with (2 = the command was used wrongly, 1 = it could not be done).
-export type KeyToolCode =
-  | 'ERR_USAGE'
-  | 'ERR_KEY_SET_EXISTS'
-  | 'ERR_NO_KEY_SET'
-  | 'ERR_ROOT_FILE'
-  | 'ERR_PENDING_ROOT'
-  | 'ERR_UNKNOWN_KEY'
-  | 'ERR_KEY_NOT_LISTED'
-  | 'ERR_THRESHOLD_UNMEETABLE'
-  | 'ERR_THRESHOLD_NOT_MET'
-  | 'ERR_TOO_MANY_SIGNATURES'
-  | 'ERR_ARTIFACT'
-  | 'ERR_OUTPUT_EXISTS';
+// Errors of the offline key tooling (runtime/errors.ts family): a stable `code` scripts can
+// match, and the exit code the CLI ends with (2 = the command was used wrongly, 1 = it could not be done).
+import { FleetError } from '../../runtime/errors.js';
 
-export class KeyToolError extends Error {
+export type KeyToolCode =
+  | 'usage'
+  | 'key_set_exists'
+  | 'no_key_set'
+  | 'root_file'
+  | 'pending_root'
+  | 'unknown_key'
+  | 'key_not_listed'
+  | 'threshold_unmeetable'
+  | 'threshold_not_met'
+  | 'too_many_signatures'
+  | 'artifact'
+  | 'output_exists'
+  /** A key file that is missing, not JSON, or not the key it claims to be (key-file.ts). */
+  | 'key_file'
+  /** A private key file others can read (not 0600). */
+  | 'key_permissions';
+
+export class KeyToolError extends FleetError<KeyToolCode> {
   readonly exitCode: number;
-  constructor(readonly code: KeyToolCode, message: string, exitCode = code === 'ERR_USAGE' ? 2 : 1) {
-    super(message);
-    this.name = 'KeyToolError';
+  constructor(code: KeyToolCode, message: string, exitCode = code === 'usage' ? 2 : 1) {
+    super(code, message);
     this.exitCode = exitCode;
   }
 }
 
 /** A wrong argument: the CLI exits 2. */
 export function usageError(message: string): KeyToolError {
-  return new KeyToolError('ERR_USAGE', message, 2);
+  return new KeyToolError('usage', message, 2);
 }

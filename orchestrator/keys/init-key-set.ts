@@ -65,7 +65,7 @@ export async function initKeySet(options: InitOptions): Promise<InitResult> {
 
   const existing = await keySetFiles(options.dir);
   if (existing.length > 0 && !options.force) {
-    throw new KeyToolError('ERR_KEY_SET_EXISTS', `${options.dir} already holds a key set (${existing.join(', ')}); pass --force to replace it`);
+    throw new KeyToolError('key_set_exists', `${options.dir} already holds a key set (${existing.join(', ')}); pass --force to replace it`);
   }
 
   const generated = Object.fromEntries(KEY_ROLES.map((role) => [role, Array.from({ length: spec[role].count }, generateSigningKey)])) as Record<Role, SigningKey[]>;
@@ -89,7 +89,7 @@ export async function initKeySet(options: InitOptions): Promise<InitResult> {
     throw error;
   }
   const check = verifyRootStep(undefined, envelope);
-  if (!check.ok) throw new KeyToolError('ERR_ROOT_FILE', `root v1 does not verify: ${check.problem}`);
+  if (!check.ok) throw new KeyToolError('root_file', `root v1 does not verify: ${check.problem}`);
 
   await mkdir(options.dir, { recursive: true, mode: 0o700 });
   // --force replaces the whole set: stale roots or keys would otherwise mix with the new ones.

@@ -5,6 +5,7 @@ import { dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { decodePublicKey, encodePublicKey, fromBase64url, keyIdOf, toBase64url, type SigningKey } from '../../protocol/index.js';
 import { nodeEd25519 } from '../../node-crypto/ed25519.js';
+import { KeyToolError } from './errors.js';
 
 export type KeyRole = 'root' | 'release' | 'director' | 'device' | 'owner';
 
@@ -13,13 +14,6 @@ export interface PrivateKeyFile {
   keyid: string;
   publicKey: string;
   secretKey: string;
-}
-
-export class KeyFileError extends Error {
-  constructor(readonly code: 'ERR_KEY_FILE' | 'ERR_KEY_PERMISSIONS', message: string) {
-    super(message);
-    this.name = 'KeyFileError';
-  }
 }
 
 export function generateSigningKey(): SigningKey {
@@ -57,37 +51,37 @@ export interface KeyFileInfo {
 
 export async function readKeyFileInfo(path: string): Promise<KeyFileInfo> {
   const info = await stat(path).catch(() => undefined);
-  if (!info) throw new KeyFileError('ERR_KEY_FILE', `key file ${path} not found`);
+  if (!info) throw new KeyToolError('key_file', `key file ${path} not found`);
   let file: Partial<PrivateKeyFile>;
   try {
     file = JSON.parse(await readFile(path, 'utf8')) as Partial<PrivateKeyFile>;
   } catch {
-    throw new KeyFileError('ERR_KEY_FILE', `key file ${path} is not JSON`);
+    throw new KeyToolError('key_file', `key file ${path} is not JSON`);
   }
   const publicKey = typeof file.publicKey === 'string' ? decodePublicKey(file.publicKey) : undefined;
-  if (!publicKey || typeof file.role !== 'string') throw new KeyFileError('ERR_KEY_FILE', `key file ${path} names no role or public key`);
+  if (!publicKey || typeof file.role !== 'string') throw new KeyToolError('key_file', `key file ${path} names no role or public key`);
   return { role: file.role, keyid: keyIdOf(publicKey), publicKey: file.publicKey!, mode: info.mode & 0o777 };
 }
 
 /** Reads a private key file; refuses one readable by group or others (like ssh does). */
 export async function readPrivateKeyFile(path: string, expectedRole?: KeyRole): Promise<SigningKey & { role: KeyRole }> {
   const info = await stat(path).catch(() => undefined);
-  if (!info) throw new KeyFileError('ERR_KEY_FILE', `key file ${path} not found`);
+  if (!info) throw new KeyToolError('key_file', `key file ${path} not found`);
   if ((info.mode & 0o077) !== 0) {
-    throw new KeyFileError('ERR_KEY_PERMISSIONS', `key file ${path} is accessible by others (mode ${(info.mode & 0o777).toString(8)}); run chmod 600 ${path}`);
+    throw new KeyToolError('key_permissions', `key file ${path} is accessible by others (mode ${(info.mode & 0o777).toString(8)}); run chmod 600 ${path}`);
   }
   let file: PrivateKeyFile;
   try {
     file = JSON.parse(await readFile(path, 'utf8')) as PrivateKeyFile;
   } catch {
-    throw new KeyFileError('ERR_KEY_FILE', `key file ${path} is not JSON`);
+    throw new KeyToolError('key_file', `key file ${path} is not JSON`);
   }
   const secretKey = typeof file.secretKey === 'string' ? fromBase64url(file.secretKey) : undefined;
-  if (!secretKey || secretKey.length !== 32) throw new KeyFileError('ERR_KEY_FILE', `key file ${path} holds no 32-byte secret key`);
+  if (!secretKey || secretKey.length !== 32) throw new KeyToolError('key_file', `key file ${path} holds no 32-byte secret key`);
   const publicKey = nodeEd25519.publicKeyOf(secretKey);
   if (file.publicKey !== undefined && decodePublicKey(file.publicKey) && encodePublicKey(publicKey) !== file.publicKey) {
-    throw new KeyFileError('ERR_KEY_FILE', `key file ${path}: public key does not match the secret key`);
+    throw new KeyToolError('key_file', `key file ${path}: public key does not match the secret key`);
   }
-  if (expectedRole && file.role !== expectedRole) throw new KeyFileError('ERR_KEY_FILE', `key file ${path} holds a ${file.role} key, not ${expectedRole}`);
+  if (expectedRole && file.role !== expectedRole) throw new KeyToolError('key_file', `key file ${path} holds a ${file.role} key, not ${expectedRole}`);
   return { role: file.role, keyid: keyIdOf(publicKey), publicKey, secretKey };
 }

@@ -61,12 +61,12 @@ export interface KeySet {
 
 export async function readRootFile(path: string): Promise<RootEnvelope> {
   const info = await stat(path).catch(() => undefined);
-  if (!info) throw new KeyToolError('ERR_ROOT_FILE', `root file ${path} not found`);
-  if (info.size > MAX_ROOT_FILE_BYTES) throw new KeyToolError('ERR_ROOT_FILE', `root file ${path} is larger than ${MAX_ROOT_FILE_BYTES} bytes`);
+  if (!info) throw new KeyToolError('root_file', `root file ${path} not found`);
+  if (info.size > MAX_ROOT_FILE_BYTES) throw new KeyToolError('root_file', `root file ${path} is larger than ${MAX_ROOT_FILE_BYTES} bytes`);
   try {
     return JSON.parse(await readFile(path, 'utf8')) as RootEnvelope;
   } catch {
-    throw new KeyToolError('ERR_ROOT_FILE', `root file ${path} is not JSON`);
+    throw new KeyToolError('root_file', `root file ${path} is not JSON`);
   }
 }
 
@@ -138,7 +138,7 @@ export async function loadKeySet(dir: string): Promise<KeySet> {
   }
   if (!trusted) {
     const problem = roots[0]?.problem;
-    throw new KeyToolError('ERR_NO_KEY_SET', problem ? `${dir}: ${rootFileName(1)} does not verify: ${problem}` : `${dir} holds no ${rootFileName(1)}; run fleet-ota keys init`);
+    throw new KeyToolError('no_key_set', problem ? `${dir}: ${rootFileName(1)} does not verify: ${problem}` : `${dir} holds no ${rootFileName(1)}; run fleet-ota keys init`);
   }
   return { dir, keys, roots, trusted };
 }

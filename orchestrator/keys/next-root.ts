@@ -56,7 +56,7 @@ export function resolveKeyid(keySet: KeySet, root: RootSigned, role: Role, ref: 
   const listed = root.roles[role].keyids;
   const candidates = byFile ? listed.filter((id) => id === byFile.keyid) : ref.length >= 8 ? listed.filter((id) => id.startsWith(ref.toLowerCase())) : [];
   if (candidates.length !== 1) {
-    throw new KeyToolError('ERR_UNKNOWN_KEY', candidates.length > 1 ? `${ref} matches several ${role} keys` : `${ref} is not a ${role} key of root v${root.version}`, 2);
+    throw new KeyToolError('unknown_key', candidates.length > 1 ? `${ref} matches several ${role} keys` : `${ref} is not a ${role} key of root v${root.version}`, 2);
   }
   return candidates[0]!;
 }
@@ -98,7 +98,7 @@ export async function writeNextRoot(options: NextRootOptions): Promise<NextRootR
   const keySet = await loadKeySet(options.dir);
   const pending = keySet.roots.find((r) => r.version > keySet.trusted.version);
   if (pending) {
-    throw new KeyToolError('ERR_PENDING_ROOT', `${pending.file} is not fully signed (${pending.problem ?? 'unverified'}); finish it with keys sign-root or remove it`);
+    throw new KeyToolError('pending_root', `${pending.file} is not fully signed (${pending.problem ?? 'unverified'}); finish it with keys sign-root or remove it`);
   }
   const current = keySet.trusted.envelope.signed;
   const { change } = options;
@@ -109,10 +109,10 @@ export async function writeNextRoot(options: NextRootOptions): Promise<NextRootR
   const fresh = Array.from({ length: change.add }, generateSigningKey);
   for (const key of fresh) target.set(key.keyid, key.publicKey);
   const threshold = change.threshold ?? current.roles[change.role].threshold;
-  if (target.size === 0) throw new KeyToolError('ERR_THRESHOLD_UNMEETABLE', `the ${change.role} role would have no keys left`, 2);
+  if (target.size === 0) throw new KeyToolError('threshold_unmeetable', `the ${change.role} role would have no keys left`, 2);
   if (target.size > MAX_KEYS_PER_ROLE) throw usageError(`the ${change.role} role would have more than ${MAX_KEYS_PER_ROLE} keys`);
   if (!Number.isInteger(threshold) || threshold < 1 || threshold > target.size) {
-    throw new KeyToolError('ERR_THRESHOLD_UNMEETABLE', `a ${change.role} threshold of ${threshold} cannot be met by ${target.size} key(s); lower it with --threshold`, 2);
+    throw new KeyToolError('threshold_unmeetable', `a ${change.role} threshold of ${threshold} cannot be met by ${target.size} key(s); lower it with --threshold`, 2);
   }
 
   const version = current.version + 1;
@@ -138,7 +138,7 @@ export async function writeNextRoot(options: NextRootOptions): Promise<NextRootR
   const envelope: RootEnvelope = signRoot(body, signers, nodeEd25519);
   const verdict = verifyRootStep(current, envelope);
   if (!verdict.ok && !options.partial) {
-    throw new KeyToolError('ERR_THRESHOLD_NOT_MET', `root v${version} would not verify with the root keys held in ${options.dir} (${verdict.problem}); nothing written. Use --partial and keys sign-root to collect signatures`);
+    throw new KeyToolError('threshold_not_met', `root v${version} would not verify with the root keys held in ${options.dir} (${verdict.problem}); nothing written. Use --partial and keys sign-root to collect signatures`);
   }
 
   const added: CreatedKey[] = [];

@@ -22,7 +22,7 @@ export interface OwnerInitResult {
 export async function initOwnerKey(options: { out: string; force?: boolean }): Promise<OwnerInitResult> {
   const publicFile = `${options.out.replace(/\.(key|json)$/, '')}.pub.json`;
   for (const path of [options.out, publicFile]) {
-    if (!options.force && (await stat(path).catch(() => undefined))) throw new KeyToolError('ERR_OUTPUT_EXISTS', `${path} exists; pass --force to replace it`);
+    if (!options.force && (await stat(path).catch(() => undefined))) throw new KeyToolError('output_exists', `${path} exists; pass --force to replace it`);
   }
   const key = generateSigningKey();
   await writePrivateKeyFile(options.out, 'owner', key);
@@ -46,10 +46,10 @@ async function readRecord(path: string): Promise<OwnershipSigned> {
   try {
     json = JSON.parse(await readFile(path, 'utf8'));
   } catch {
-    throw new KeyToolError('ERR_ROOT_FILE', `ownership record ${path} is not readable JSON`);
+    throw new KeyToolError('root_file', `ownership record ${path} is not readable JSON`);
   }
   const parsed = ownershipEnvelope.safeParse(json);
-  if (!parsed.success) throw new KeyToolError('ERR_ROOT_FILE', `${path} is not an ownership record`);
+  if (!parsed.success) throw new KeyToolError('root_file', `${path} is not an ownership record`);
   return parsed.data.signed;
 }
 
@@ -84,7 +84,7 @@ export interface OwnershipResult {
  */
 export async function writeOwnershipRecord(options: OwnershipOptions): Promise<OwnershipResult> {
   if (options.rootKeys.length === 0) throw usageError('pass at least one --root-key');
-  if (!options.force && (await stat(options.out).catch(() => undefined))) throw new KeyToolError('ERR_OUTPUT_EXISTS', `${options.out} exists; pass --force to replace it`);
+  if (!options.force && (await stat(options.out).catch(() => undefined))) throw new KeyToolError('output_exists', `${options.out} exists; pass --force to replace it`);
   const previous = options.previous ? await readRecord(options.previous) : undefined;
   const deviceId = previous?.deviceId ?? options.deviceId;
   if (!deviceId) throw usageError('pass --device (enrolment) or --previous (transfer, revocation)');

@@ -25,7 +25,7 @@ export interface ArtifactDigest {
 /** SHA-256 and length of a file, read as a stream (images can be larger than memory). */
 export async function hashArtifact(path: string): Promise<ArtifactDigest> {
   const info = await stat(path).catch(() => undefined);
-  if (!info?.isFile()) throw new KeyToolError('ERR_ARTIFACT', `artifact ${path} is not a readable file`);
+  if (!info?.isFile()) throw new KeyToolError('artifact', `artifact ${path} is not a readable file`);
   const hash = createHash('sha256');
   let size = 0;
   try {
@@ -34,7 +34,7 @@ export async function hashArtifact(path: string): Promise<ArtifactDigest> {
       size += (chunk as Buffer).length;
     }
   } catch (error) {
-    throw new KeyToolError('ERR_ARTIFACT', `artifact ${path} could not be read: ${(error as Error).message}`);
+    throw new KeyToolError('artifact', `artifact ${path} could not be read: ${(error as Error).message}`);
   }
   return { sha256: hash.digest('hex'), size };
 }
@@ -82,7 +82,7 @@ export async function signReleaseManifest(options: SignReleaseOptions): Promise<
   // An owner-mode device refuses an owner manifest that does not name it (device_not_listed).
   if (options.asOwner && !options.devices?.length) throw usageError('an owner manifest names its devices: pass --device');
   if (!options.force && (await stat(options.out).catch(() => undefined))) {
-    throw new KeyToolError('ERR_OUTPUT_EXISTS', `${options.out} exists; pass --force to replace it`);
+    throw new KeyToolError('output_exists', `${options.out} exists; pass --force to replace it`);
   }
   // Keys first: a missing or exposed key fails before any hashing work.
   const keys = new Map<string, SigningKey>();

@@ -29,7 +29,7 @@ export interface SignRootResult {
 
 function shapeOf(envelope: RootEnvelope): { version: number } {
   const version = (envelope as { signed?: { version?: unknown } }).signed?.version;
-  if (typeof version !== 'number' || !Array.isArray(envelope.signatures)) throw new KeyToolError('ERR_ROOT_FILE', 'not a root envelope');
+  if (typeof version !== 'number' || !Array.isArray(envelope.signatures)) throw new KeyToolError('root_file', 'not a root envelope');
   return { version };
 }
 
@@ -40,19 +40,19 @@ export async function signRootFile(options: SignRootOptions): Promise<SignRootRe
   if (version > 1) {
     const keySet = await loadKeySet(options.dir);
     const entry = keySet.roots.find((r) => r.version === version - 1 && r.verified);
-    if (!entry) throw new KeyToolError('ERR_NO_KEY_SET', `${options.dir} holds no verified root v${version - 1} to check v${version} against`);
+    if (!entry) throw new KeyToolError('no_key_set', `${options.dir} holds no verified root v${version - 1} to check v${version} against`);
     previous = entry.envelope.signed;
   }
   const listed = new Set([...(previous?.roles.root.keyids ?? []), ...(envelope.signed.roles?.root?.keyids ?? [])]);
   const keys = [];
   for (const path of options.keys) {
     const key = await readPrivateKeyFile(path, 'root');
-    if (!listed.has(key.keyid)) throw new KeyToolError('ERR_KEY_NOT_LISTED', `${basename(path)} (${key.keyid.slice(0, 16)}) is not a root key of v${version} or of its predecessor`);
+    if (!listed.has(key.keyid)) throw new KeyToolError('key_not_listed', `${basename(path)} (${key.keyid.slice(0, 16)}) is not a root key of v${version} or of its predecessor`);
     keys.push(key);
   }
   const before = new Set(envelope.signatures.map((s) => s.keyid));
   const signed = addSignatures(envelope, keys, nodeEd25519);
-  if (signed.signatures.length > MAX_SIGNATURES) throw new KeyToolError('ERR_TOO_MANY_SIGNATURES', `a root carries at most ${MAX_SIGNATURES} signatures`);
+  if (signed.signatures.length > MAX_SIGNATURES) throw new KeyToolError('too_many_signatures', `a root carries at most ${MAX_SIGNATURES} signatures`);
   const verdict = verifyRootStep(previous, signed);
   await writeRootFile(options.root, signed);
   return {

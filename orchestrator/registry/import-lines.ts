@@ -2,8 +2,11 @@
 // Bounded: a total byte limit and a per-line limit; a bad line is a coded failure, never a throw.
 import { StringDecoder } from 'node:string_decoder';
 import { parse as parseCsv } from 'csv-parse/sync';
-import { ApiError } from '../http/errors.js';
+import { RegistryError } from './errors.js';
 import { validateDeviceInput, type DeviceInputResult } from './validate-device.js';
+
+/** One import line: a device, or why not (its own format's codes beside the device's). */
+export type ImportLineResult = DeviceInputResult | { ok: false; code: 'bad_csv' | 'bad_json'; message: string };
 
 export type ImportFormat = 'ndjson' | 'csv';
 
@@ -17,7 +20,7 @@ export interface Line {
 
 /**
  * Splits a byte stream into lines (LF or CRLF) without holding more than one line. Throws
- * ApiError 413 `too_large` once more than `maxBytes` arrive.
+ * RegistryError `too_large` once more than `maxBytes` arrive.
  */
 export async function* readLines(source: AsyncIterable<Buffer | string>, limits: { maxBytes: number; maxLineChars: number }): AsyncGenerator<Line> {
   const decoder = new StringDecoder('utf8');
@@ -28,7 +31,7 @@ export async function* readLines(source: AsyncIterable<Buffer | string>, limits:
   for await (const chunk of source) {
     const bytes = typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.length;
     total += bytes;
-    if (total > limits.maxBytes) throw new ApiError(413, 'too_large', `import body exceeds ${limits.maxBytes} bytes`);
+    if (total > limits.maxBytes) throw new RegistryError('too_large', `import body exceeds ${limits.maxBytes} bytes`);
     const text = typeof chunk === 'string' ? chunk : decoder.write(chunk);
     let start = 0;
     for (let end = text.indexOf('\n'); end !== -1; end = text.indexOf('\n', start)) {
@@ -78,7 +81,7 @@ export function splitCsvRow(row: string): string[] | undefined {
 const CSV_REQUIRED = ['id', 'publicKey', 'vendorId', 'classId'] as const;
 const CSV_OPTIONAL = ['groups', 'tags'] as const;
 
-/** Column positions from a CSV header; throws ApiError 400 `bad_csv_header` unless usable. */
+/** Column positions from a CSV header; throws RegistryError `bad_csv_header` unless usable. */
 export function parseCsvHeader(text: string): Map<string, number> {
   const names = splitCsvRow(text.replace(/^\uFEFF/, ''));
   const columns = new Map<string, number>();
@@ -87,7 +90,7 @@ export function parseCsvHeader(text: string): Map<string, number> {
   const missing = CSV_REQUIRED.filter((name) => !columns.has(name));
   const unknown = [...columns.keys()].filter((name) => !known.has(name));
   if (!names || missing.length > 0 || unknown.length > 0 || columns.size !== names.length) {
-    throw new ApiError(400, 'bad_csv_header', `CSV header must name ${[...CSV_REQUIRED, ...CSV_OPTIONAL].join(',')} (groups and tags optional)`);
+    throw new RegistryError('bad_csv_header', `CSV header must name ${[...CSV_REQUIRED, ...CSV_OPTIONAL].join(',')} (groups and tags optional)`);
   }
   return columns;
 }
@@ -98,7 +101,7 @@ function semicolonList(text: string | undefined): string[] {
   return text.split(';').map((item) => item.trim()).filter((item) => item.length > 0);
 }
 
-export function parseCsvDevice(text: string, columns: Map<string, number>): DeviceInputResult {
+export function parseCsvDevice(text: string, columns: Map<string, number>): ImportLineResult {
   const fields = splitCsvRow(text);
   if (!fields) return { ok: false, code: 'bad_csv', message: 'malformed CSV row' };
   if (fields.length !== columns.size) return { ok: false, code: 'bad_csv', message: `expected ${columns.size} fields, got ${fields.length}` };
@@ -116,7 +119,7 @@ export function parseCsvDevice(text: string, columns: Map<string, number>): Devi
   });
 }
 
-export function parseNdjsonDevice(text: string): DeviceInputResult {
+export function parseNdjsonDevice(text: string): ImportLineResult {
   let value: unknown;
   try {
     value = JSON.parse(text);

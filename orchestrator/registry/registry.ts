@@ -1,8 +1,8 @@
 // The device registry service: one object binding the registry operations to a Redis connection
 // and key prefix. Routes and the rollout engine call it; it speaks no HTTP, though its refusals
-// are the orchestrator's coded ApiError (http/errors.ts).
+// are RegistryError codes (errors.ts; http/errors.ts gives their statuses).
 import type { RedisClient as Redis } from '../../state/redis.js';
-import { ApiError } from '../http/errors.js';
+import { RegistryError } from './errors.js';
 import type { DeviceRecord } from '../../state/device-record.js';
 import { computeFleetSummary, createSummaryCache, type FleetSummary } from './fleet-summary.js';
 import { importDevices, type ImportResult } from './import-devices.js';
@@ -17,13 +17,13 @@ import { validateDeviceInput, validateDevicePatch } from './validate-device.js';
 import { REGISTRY_LIMITS } from './limits.js';
 
 export interface Registry {
-  /** Registers one device; ApiError 400 (invalid_*), 409 device_exists. */
+  /** Registers one device; RegistryError invalid_*, device_exists. */
   register(input: unknown): Promise<DeviceRecord>;
   /** Bulk import from a streamed NDJSON or CSV body. */
   import(source: AsyncIterable<Buffer | string>, format: ImportFormat, options: { maxBytes: number; upsert?: boolean }): Promise<ImportResult>;
-  /** Replaces groups/tags and merges attributes; ApiError 400 (bad_schema, invalid_*), 404 not_found, 422 too_many_attributes. */
+  /** Replaces groups/tags and merges attributes; RegistryError bad_schema, invalid_*, not_found, too_many_attributes. */
   patch(deviceId: string, input: unknown): Promise<DeviceRecord>;
-  /** Revokes and publishes the id on the revocation channel; ApiError 404 if unknown. */
+  /** Revokes and publishes the id on the revocation channel; RegistryError not_found if unknown. */
   revoke(deviceId: string): Promise<DeviceRecord>;
   get(deviceId: string): Promise<DeviceRecord | undefined>;
   list(filter: DeviceFilter, page: { cursor?: string; limit?: number }): Promise<DevicePage>;
@@ -61,35 +61,35 @@ export function createRegistry(options: RegistryOptions): Registry {
   return {
     async register(input) {
       const parsed = validateDeviceInput(input);
-      if (!parsed.ok) throw new ApiError(400, parsed.code, parsed.message);
+      if (!parsed.ok) throw new RegistryError(parsed.code, parsed.message);
       // A single key is checked in full whatever the import mode: ~1 ms.
       if (!isAcceptableWireKey(parsed.device.publicKey)) {
-        throw new ApiError(400, 'invalid_public_key', 'publicKey is not an acceptable Ed25519 public key (curve point of prime order)');
+        throw new RegistryError('invalid_public_key', 'publicKey is not an acceptable Ed25519 public key (curve point of prime order)');
       }
       const [created] = await registerDevices(redis, prefix, [parsed.device], now());
-      if (!created) throw new ApiError(409, 'device_exists', `device ${parsed.device.id} is already registered`);
+      if (!created) throw new RegistryError('device_exists', `device ${parsed.device.id} is already registered`);
       keys.invalidate(parsed.device.id);
       const record = await getDevice(redis, prefix, parsed.device.id);
-      if (!record) throw new ApiError(500, 'internal', 'device vanished after registration');
+      if (!record) throw new Error('device vanished after registration');
       return record;
     },
     import: (source, format, importOptions) => importDevices(source, format, { redis, prefix, keyChecker, now, maxBytes: importOptions.maxBytes, upsert: importOptions.upsert ?? false }),
     async patch(deviceId, input) {
       const parsed = validateDevicePatch(input);
-      if (!parsed.ok) throw new ApiError(400, parsed.code, parsed.message);
+      if (!parsed.ok) throw new RegistryError(parsed.code, parsed.message);
       const [outcome] = await updateDevices(redis, prefix, [{ id: deviceId, ...parsed.patch }], REGISTRY_LIMITS.maxAttributesPerDevice);
-      if (outcome === 'not_found') throw new ApiError(404, 'not_found', `device ${deviceId} not found`);
-      if (outcome === 'too_many_attributes') throw new ApiError(422, 'too_many_attributes', `device ${deviceId} would have more than ${REGISTRY_LIMITS.maxAttributesPerDevice} attributes`);
+      if (outcome === 'not_found') throw new RegistryError('not_found', `device ${deviceId} not found`);
+      if (outcome === 'too_many_attributes') throw new RegistryError('too_many_attributes', `device ${deviceId} would have more than ${REGISTRY_LIMITS.maxAttributesPerDevice} attributes`);
       const record = await getDevice(redis, prefix, deviceId);
-      if (!record) throw new ApiError(404, 'not_found', `device ${deviceId} not found`);
+      if (!record) throw new RegistryError('not_found', `device ${deviceId} not found`);
       return record;
     },
     async revoke(deviceId) {
       const outcome = await revokeDevice(redis, prefix, deviceId, now());
       keys.invalidate(deviceId);
-      if (outcome === 'not_found') throw new ApiError(404, 'not_found', `device ${deviceId} not found`);
+      if (outcome === 'not_found') throw new RegistryError('not_found', `device ${deviceId} not found`);
       const record = await getDevice(redis, prefix, deviceId);
-      if (!record) throw new ApiError(404, 'not_found', `device ${deviceId} not found`);
+      if (!record) throw new RegistryError('not_found', `device ${deviceId} not found`);
       return record;
     },
     get: (deviceId) => getDevice(redis, prefix, deviceId),

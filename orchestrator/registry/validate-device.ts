@@ -2,6 +2,7 @@
 // every field, bounded lists, and the public key's 32-byte encoding. The curve checks on the
 // key are the key checker's job (they cost ~1 ms each; see key-checker.ts).
 import { decodePublicKey, isDeviceId, isNameId } from '../../protocol/index.js';
+import type { DeviceInputCode } from './errors.js';
 import { REGISTRY_LIMITS } from './limits.js';
 
 export interface DeviceInput {
@@ -14,11 +15,11 @@ export interface DeviceInput {
   tags: string[];
 }
 
-export type DeviceInputResult = { ok: true; device: DeviceInput } | { ok: false; code: string; message: string };
+export type DeviceInputResult = { ok: true; device: DeviceInput } | { ok: false; code: DeviceInputCode; message: string };
 
 const FIELDS = new Set(['id', 'publicKey', 'vendorId', 'classId', 'groups', 'tags']);
 
-function fail(code: string, message: string): DeviceInputResult {
+function fail(code: DeviceInputCode, message: string): DeviceInputResult {
   return { ok: false, code, message };
 }
 
@@ -60,7 +61,7 @@ export interface DevicePatch {
   attributes?: Record<string, string | null>;
 }
 
-export type DevicePatchResult = { ok: true; patch: DevicePatch } | { ok: false; code: string; message: string };
+export type DevicePatchResult = { ok: true; patch: DevicePatch } | { ok: false; code: DeviceInputCode; message: string };
 
 const PATCH_FIELDS = new Set(['groups', 'tags', 'attributes']);
 /** Attribute names: the registry's name syntax, so they can appear in filters and CSV headers. */

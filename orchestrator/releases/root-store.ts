@@ -3,7 +3,7 @@
 import type { RedisClient as Redis } from '../../state/redis.js';
 import { parseWireTime, ProtocolError, rootEnvelope, verifyNextRoot, verifyTrustAnchor, type RootEnvelope } from '../../protocol/index.js';
 import { nodeEd25519 } from '../../node-crypto/ed25519.js';
-import { ApiError } from '../http/errors.js';
+import { RootError } from './errors.js';
 import { currentRootVersion, publishRootVersion, readRootVersions, rootVersions } from '../../state/releases/index.js';
 
 export interface RootStore {
@@ -14,8 +14,8 @@ export interface RootStore {
   list(): Promise<RootEnvelope[]>;
   /**
    * Publishes a root: the first must pass verifyTrustAnchor, later ones verifyNextRoot against
-   * the current one (docs/protocol.md#root-chain: N+1 signed by N's root threshold and its own). ApiError codes:
-   * invalid_root 400, root_invalid / root_expired 422, root_conflict 409.
+   * the current one (docs/protocol.md#root-chain: N+1 signed by N's root threshold and its own). RootError codes:
+   * invalid_root, root_invalid, root_expired, root_conflict (errors.ts).
    */
   publish(envelope: unknown): Promise<RootEnvelope>;
 }
@@ -56,7 +56,7 @@ export function createRootStore(redis: Redis, prefix: string, now: () => Date = 
       const shape = rootEnvelope.safeParse(input);
       if (!shape.success) {
         const issue = shape.error.issues[0];
-        throw new ApiError(400, 'invalid_root', `not a root envelope${issue ? `: ${issue.path.join('.')}: ${issue.message}` : ''}`);
+        throw new RootError('invalid_root', `not a root envelope${issue ? `: ${issue.path.join('.')}: ${issue.message}` : ''}`);
       }
       const envelope = input as RootEnvelope;
       const trusted = await current();
@@ -66,19 +66,19 @@ export function createRootStore(redis: Redis, prefix: string, now: () => Date = 
       } catch (error) {
         if (error instanceof ProtocolError) {
           if (trusted && envelope.signed.version <= trusted.signed.version) {
-            throw new ApiError(409, 'root_conflict', `root version ${envelope.signed.version} is not newer than the current ${trusted.signed.version}`);
+            throw new RootError('root_conflict', `root version ${envelope.signed.version} is not newer than the current ${trusted.signed.version}`);
           }
-          throw new ApiError(422, error.code, error.message);
+          throw new RootError(error.code === 'root_expired' ? 'root_expired' : 'root_invalid', error.message);
         }
         throw error;
       }
       // A root that is already expired would make every device refuse (root_expired).
       const expiresAt = parseWireTime(envelope.signed.expiresAt);
       if (expiresAt === undefined || expiresAt * 1000 <= now().getTime()) {
-        throw new ApiError(422, 'root_expired', `root ${envelope.signed.version} expired at ${envelope.signed.expiresAt}`);
+        throw new RootError('root_expired', `root ${envelope.signed.version} expired at ${envelope.signed.expiresAt}`);
       }
       const stored = await publishRootVersion(redis, prefix, trusted ? trusted.signed.version : 0, envelope.signed.version, JSON.stringify(envelope));
-      if (!stored) throw new ApiError(409, 'root_conflict', 'another root was published meanwhile; retry against the new current root');
+      if (!stored) throw new RootError('root_conflict', 'another root was published meanwhile; retry against the new current root');
       parsed.set(envelope.signed.version, envelope);
       return envelope;
     },

@@ -16,9 +16,9 @@ import type { DirectiveSigner } from './directive-signer.js';
 export type DirectiveSignFn = ReturnType<DirectiveSigner['forContext']>;
 import { RolloutError } from './errors.js';
 import type { RolloutView } from './model.js';
-import { planWaves, WavePlanError } from './plan-waves.js';
+import { planWaves } from './plan-waves.js';
 import type { ReleaseSource, RootSource, TargetResolver } from './sources.js';
-import { rolloutSpecSchema, type RolloutSpecInput } from './spec.js';
+import { parseRolloutSpec, type RolloutSpecInput } from './spec.js';
 import type { RolloutRecord, RolloutStore } from './store.js';
 import { randomBytes } from 'node:crypto';
 import { queuePrefix } from '../../state/rollouts/keys.js';
@@ -133,7 +133,7 @@ export class RolloutEngine {
   // ---- operator actions -------------------------------------------------------------------
 
   async create(input: RolloutSpecInput): Promise<RolloutView> {
-    const spec = rolloutSpecSchema.parse(input);
+    const spec = parseRolloutSpec(input);
     const release = await this.deps.releases.get(spec.releaseId);
     if (!release) throw new RolloutError('release_not_found', `no release ${spec.releaseId}`);
     const { vendorId, classId } = release.envelope.signed;
@@ -141,13 +141,7 @@ export class RolloutEngine {
     const targets = await this.deps.targets.resolveTarget({ ...spec.target, vendorId, classId });
     if (targets.length === 0) throw new RolloutError('empty_target', 'the target matches no device of the release\'s vendor and class');
     const id = spec.id ?? `ro-${new Date().toISOString().slice(0, 10).replaceAll('-', '')}-${randomBytes(3).toString('hex')}`;
-    let waves: string[][];
-    try {
-      waves = planWaves(id, targets, spec.waves);
-    } catch (error) {
-      if (error instanceof WavePlanError) throw new RolloutError('invalid_waves', error.message);
-      throw error;
-    }
+    const waves = planWaves(id, targets, spec.waves);
     await this.deps.store.create({ id, spec, manifestSha256: release.digest, waves, now: this.now() });
     await this.deps.events.emit({ type: 'rollout.created', rolloutId: id });
     if (spec.start) await this.schedule(id, 'rollout.started');

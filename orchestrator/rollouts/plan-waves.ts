@@ -1,6 +1,7 @@
 // Deterministic wave assignment: the same rollout id and target always give the same waves,
 // and the result is recorded in Redis at creation, so a restart never reshuffles devices.
 import { createHash } from 'node:crypto';
+import { RolloutError } from './errors.js';
 import type { WaveSpec } from './spec.js';
 
 /** Order devices by a hash of (rolloutId, deviceId): spread across the fleet, yet reproducible. */
@@ -10,9 +11,6 @@ export function shuffleForRollout(rolloutId: string, deviceIds: readonly string[
   return keyed.map((k) => k.id);
 }
 
-export class WavePlanError extends Error {
-  readonly code = 'invalid_waves';
-}
 
 /**
  * Splits `targets` into waves. Canary waves (`deviceIds`) take exactly their devices (which must
@@ -25,7 +23,7 @@ export function planWaves(rolloutId: string, targets: readonly string[], waves: 
   const canaries = new Set<string>();
   for (const wave of waves) {
     for (const id of wave.deviceIds ?? []) {
-      if (!targetSet.has(id)) throw new WavePlanError(`canary ${id} is not in the rollout's target`);
+      if (!targetSet.has(id)) throw new RolloutError('invalid_waves', `canary ${id} is not in the rollout's target`);
       canaries.add(id);
     }
   }

@@ -3,18 +3,19 @@
 // validation, serialization and the OpenAPI document agree with the spec and the stored types.
 // Refusals before the engine runs: a spec problem keeps its own code (spec.ts), a release some
 // targets would reject as a rollback needs `force`, `approve` only promotes a manual wave.
-import type { FastifyInstance, FastifyPluginAsync, FastifyReply, onRequestHookHandler } from 'fastify';
+// Errors are thrown, never answered here: the app's error handler maps every code (http/errors.ts).
+import type { FastifyInstance, FastifyPluginAsync, onRequestHookHandler } from 'fastify';
 import type {} from '@fastify/swagger';
-import { z } from 'zod';
 import { DEVICE_STATES } from '../../protocol/index.js';
 import { EventLog } from '../events/event-log.js';
 import { idOf } from '../http/audit-hook.js';
+import { HttpError } from '../http/errors.js';
 import { errorResponses } from '../http/schemas.js';
 import { rolloutJsonSchemas as schemas } from '../http/rollout-schemas.js';
 import type { RolloutEngine } from './engine.js';
 import { DEVICE_PAGE_CURSOR } from '../../state/rollouts/device-page.js';
-import { isRolloutErrorCode, RolloutError } from './errors.js';
-import { rolloutSpecSchema, type RolloutSpec, type RolloutSpecInput } from './spec.js';
+import { RolloutError } from './errors.js';
+import { parseRolloutSpec, type RolloutSpec, type RolloutSpecInput } from './spec.js';
 import type { RolloutStore } from './store.js';
 
 type Role = 'operator' | 'read';
@@ -37,18 +38,6 @@ const replies = { ...errorResponses, 503: { $ref: 'ApiError#' } } as const;
  * up to it is already reflected in the body, so a client following /v1/events skips those.
  */
 export const EVENT_ID_HEADER = 'x-event-id';
-
-function send(reply: FastifyReply, error: unknown): FastifyReply {
-  if (error instanceof RolloutError) return reply.code(error.statusCode).send({ code: error.code, message: error.message });
-  if (error instanceof z.ZodError) {
-    // A spec rule with a stable code (spec.ts) answers that code; plain shape errors stay invalid_request.
-    const coded = error.issues.map((i) => (i as { params?: { code?: unknown } }).params?.code).find(isRolloutErrorCode);
-    const message = error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
-    if (coded) return send(reply, new RolloutError(coded, message));
-    return reply.code(400).send({ code: 'invalid_request', message });
-  }
-  throw error;
-}
 
 export interface RolloutPreflight {
   /** Devices the target resolves to. */
@@ -80,17 +69,13 @@ export function rolloutRoutes(engine: RolloutEngine, store: RolloutStore): Fasti
       config: { audit: { action: 'rollout.create', target: (_request, body) => idOf(body) } },
       schema: { operationId: 'createRollout', tags: ['rollouts'], summary: 'Create (and by default start) a staged rollout', body: schemas.spec, response: { 201: schemas.created, ...replies } },
     }, async (request, reply) => {
-      try {
-        const spec = rolloutSpecSchema.parse(request.body);
-        const preflight = app.services ? await preflightRollout(app.services, spec) : undefined;
-        if (preflight && preflight.willReject > 0 && !spec.force) {
-          throw new RolloutError('release_not_newer', `${preflight.willReject} of ${preflight.targets} target devices have sequence ${preflight.releaseSequence} or higher installed and will reject ${spec.releaseId} (rollback); set force to create it anyway`);
-        }
-        const view = await engine.create(request.body as RolloutSpecInput);
-        return reply.code(201).send(preflight ? { ...view, preflight } : view);
-      } catch (error) {
-        return send(reply, error);
+      const spec = parseRolloutSpec(request.body);
+      const preflight = app.services ? await preflightRollout(app.services, spec) : undefined;
+      if (preflight && preflight.willReject > 0 && !spec.force) {
+        throw new RolloutError('release_not_newer', `${preflight.willReject} of ${preflight.targets} target devices have sequence ${preflight.releaseSequence} or higher installed and will reject ${spec.releaseId} (rollback); set force to create it anyway`);
       }
+      const view = await engine.create(request.body as RolloutSpecInput);
+      return reply.code(201).send(preflight ? { ...view, preflight } : view);
     });
 
     app.get<{ Querystring: { limit: number; cursor?: number } }>('/rollouts', {
@@ -116,12 +101,8 @@ export function rolloutRoutes(engine: RolloutEngine, store: RolloutStore): Fasti
       ...reader,
       schema: { operationId: 'getRollout', tags: ['rollouts'], summary: 'A rollout: status, waves, counts by state and reason', params: idParams, response: { 200: schemas.view, ...replies } },
     }, async (request, reply) => {
-      try {
-        void reply.header(EVENT_ID_HEADER, await new EventLog(store.redis, store.prefix).lastId());
-        return await store.view(request.params.id);
-      } catch (error) {
-        return send(reply, error);
-      }
+      void reply.header(EVENT_ID_HEADER, await new EventLog(store.redis, store.prefix).lastId());
+      return await store.view(request.params.id);
     });
 
     app.get<{ Params: { id: string }; Querystring: { state?: string; wave?: number; cursor?: string; limit: number } }>('/rollouts/:id/devices', {
@@ -143,14 +124,10 @@ export function rolloutRoutes(engine: RolloutEngine, store: RolloutStore): Fasti
           },
         },
       },
-    }, async (request, reply) => {
-      try {
-        await store.require(request.params.id);
-        const { state, wave, cursor, limit } = request.query;
-        return await store.state.devicePage(request.params.id, { limit, ...(state ? { state } : {}), ...(wave !== undefined ? { wave } : {}), ...(cursor ? { cursor } : {}) });
-      } catch (error) {
-        return send(reply, error);
-      }
+    }, async (request) => {
+      await store.require(request.params.id);
+      const { state, wave, cursor, limit } = request.query;
+      return await store.state.devicePage(request.params.id, { limit, ...(state ? { state } : {}), ...(wave !== undefined ? { wave } : {}), ...(cursor ? { cursor } : {}) });
     });
 
     app.get<{ Params: { id: string; deviceId: string } }>('/rollouts/:id/devices/:deviceId', {
@@ -162,9 +139,9 @@ export function rolloutRoutes(engine: RolloutEngine, store: RolloutStore): Fasti
         params: { type: 'object', required: ['id', 'deviceId'], properties: { id: idParams.properties.id, deviceId: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,64}$' } } },
         response: { 200: schemas.device, ...replies },
       },
-    }, async (request, reply) => {
+    }, async (request) => {
       const entry = await store.state.deviceEntry(request.params.id, request.params.deviceId);
-      if (!entry) return reply.code(404).send({ code: 'not_found', message: `device ${request.params.deviceId} is not in rollout ${request.params.id}` });
+      if (!entry) throw new HttpError('not_found', `device ${request.params.deviceId} is not in rollout ${request.params.id}`);
       // A device in two rollouts belongs to the newer one; say which.
       const [owner] = await store.state.deviceOwners([request.params.deviceId]);
       return { id: request.params.deviceId, ...entry, ...(owner && owner !== request.params.id ? { supersededBy: owner } : {}) };
@@ -206,7 +183,7 @@ export function rolloutRoutes(engine: RolloutEngine, store: RolloutStore): Fasti
         preValidation: async (request) => {
           request.body ??= {};
         },
-        // Validation failures answer with this area's `invalid_request` code.
+        // Validation failures answer bad_request with a hint at the optional body.
         attachValidation: true,
         schema: {
           operationId: `${name}Rollout`,
@@ -217,16 +194,11 @@ export function rolloutRoutes(engine: RolloutEngine, store: RolloutStore): Fasti
           body: schemas.actionBody,
           response: { 200: schemas.view, ...replies },
         },
-      }, async (request, reply) => {
+      }, async (request) => {
         if (request.validationError) {
-          return reply.code(400).send({ code: 'invalid_request', message: `${request.validationError.message}; the body is optional, when given it is { "reason": "<at most 256 characters>" }` });
+          throw new HttpError('bad_request', `${request.validationError.message}; the body is optional, when given it is { "reason": "<at most 256 characters>" }`);
         }
-        const reason = request.body?.reason;
-        try {
-          return await run(request.params.id, reason);
-        } catch (error) {
-          return send(reply, error);
-        }
+        return await run(request.params.id, request.body?.reason);
       });
     }
   };

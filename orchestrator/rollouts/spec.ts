@@ -1,6 +1,7 @@
 // What an operator asks for when creating a rollout (docs/design.md#rollouts): validated with zod
 // at the HTTP boundary and stored with the rollout so every engine process reads the same plan.
 import { z } from 'zod';
+import { isRolloutErrorCode, RolloutError } from './errors.js';
 import { DEVICE_ID, NAME_ID } from '../../protocol/index.js';
 
 const HH_MM = /^([01]\d|2[0-3]):[0-5]\d$/;
@@ -68,7 +69,7 @@ export const rolloutSpecSchema = z.object({
   start: z.boolean().default(true),
 }).superRefine((spec, ctx) => {
   for (const problem of [...targetProblems(spec.target), ...waveProblems(spec.waves, spec.holdRemainder ?? false)]) {
-    // The stable code rides in params; routes.ts answers it instead of a generic invalid_request.
+    // The stable code rides in params; parseRolloutSpec throws it instead of the generic bad_request.
     ctx.addIssue({ code: 'custom', message: problem.message, path: problem.path, params: { code: problem.code } });
   }
 });
@@ -111,6 +112,18 @@ export function waveProblems(waves: ReadonlyArray<z.output<typeof waveSpecSchema
     problems.push({ code: 'invalid_waves', message: 'the last wave does not reach 100% of the target: end with a 100% wave, or set holdRemainder to leave the rest out of this rollout', path: ['waves', waves.length - 1] });
   }
   return problems;
+}
+
+/**
+ * The spec, or a RolloutError: the first coded rule broken (target_required, invalid_target,
+ * invalid_waves), else `bad_request`; the message names every problem.
+ */
+export function parseRolloutSpec(input: unknown): RolloutSpec {
+  const parsed = rolloutSpecSchema.safeParse(input);
+  if (parsed.success) return parsed.data;
+  const coded = parsed.error.issues.map((i) => (i as { params?: { code?: unknown } }).params?.code).find(isRolloutErrorCode);
+  const message = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+  throw new RolloutError(coded ?? 'bad_request', message);
 }
 
 export type RolloutSpecInput = z.input<typeof rolloutSpecSchema>;

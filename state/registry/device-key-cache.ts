@@ -6,6 +6,7 @@
 // overlapped a revocation does not cache its (maybe stale) answer. No signature checks here.
 import { duplicateRedis, type RedisClient as Redis } from '../redis.js';
 import { LRUCache } from 'lru-cache';
+import { FleetError } from '../../runtime/errors.js';
 import { decodePublicKey, isDeviceId } from '../../protocol/index.js';
 import { deviceKey } from './device-keys.js';
 import { revokedChannel } from './keys.js';
@@ -46,8 +47,11 @@ export const DEVICE_KEY_CACHE_DEFAULTS = {
   negativeTtlMs: 2_000,
 } as const;
 
-export class RegistryUnavailableError extends Error {
-  readonly code = 'ERR_REGISTRY_UNAVAILABLE';
+/** Redis failed or was slower than the timeout: the broker refuses the CONNECT (server unavailable). */
+export class RegistryUnavailableError extends FleetError<'registry_unavailable'> {
+  constructor(message: string) {
+    super('registry_unavailable', message);
+  }
 }
 
 interface Entry<K> {

@@ -4,6 +4,7 @@
 // are read first and passed in; the script refuses to act when they changed in between
 // (another writer raced it) and the batch retries those devices with fresh reads.
 import type { RedisClient as Redis } from '../redis.js';
+import { FleetError } from '../../runtime/errors.js';
 import { luaScript, runLua } from '../lua.js';
 import { deviceKey } from './device-keys.js';
 import { deviceShard } from './device-shard.js';
@@ -31,8 +32,11 @@ export type UpdateOutcome = 'updated' | 'not_found' | 'public_key_differs' | 'cl
  */
 const MAX_UPDATE_ROUNDS = 100;
 
-export class UpdateRaceError extends Error {
-  readonly code = 'ERR_DEVICE_UPDATE_RACE';
+/** Devices kept changing under a bulk update for MAX_UPDATE_ROUNDS rounds (runtime/errors.ts family). */
+export class UpdateRaceError extends FleetError<'device_update_race'> {
+  constructor(message: string) {
+    super('device_update_race', message);
+  }
 }
 
 // ARGV: maxAttributes, count, then per device 12 values: id, expected publicKey ('' any),

@@ -43,10 +43,10 @@ describe('fleet-ota broker', () => {
     expect(await proc.exited).toBe(0);
   }, 60_000);
 
-  it('exits 2 with ERR_CONFIG and the variable named for a bad value', async () => {
+  it('exits 2 with invalid_configuration and the variable named for a bad value', async () => {
     const proc = run(['broker'], { FLEET_BROKER_MAX_CONNECTIONS: 'lots', FLEET_KEY_PREFIX: prefix });
     expect(await proc.exited).toBe(2);
     expect(proc.err()).toContain('FLEET_BROKER_MAX_CONNECTIONS');
-    expect(proc.err()).toContain('ERR_CONFIG');
+    expect(proc.err()).toContain('invalid_configuration');
   }, 60_000);
 });

@@ -232,7 +232,7 @@ describe('docker-compose.yml: env against our config loaders', () => {
       try {
         changed = JSON.stringify(load({ ...env, [key]: 'zz-probe' })) !== reference;
       } catch (error) {
-        changed = (error as { code?: string }).code === 'ERR_CONFIG';
+        changed = (error as { code?: string }).code === 'invalid_configuration';
       }
       expect(changed, `${key} is not read by the loader`).toBe(true);
     }

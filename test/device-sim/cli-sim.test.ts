@@ -98,10 +98,10 @@ describe('fleet-ota sim', () => {
 
   it('refuses bad input with usage and refusal exit codes', async () => {
     const io = { signal: new AbortController().signal, out: new PassThrough(), isTTY: false };
-    await expect(runSim(base({ broker: broker.url, api: apiUrl, token: 'x', profile: 'sick:100' }), io)).rejects.toMatchObject({ code: 'ERR_PROFILE', exitCode: 2 });
-    await expect(runSim(base({ broker: broker.url }), io)).rejects.toMatchObject({ code: 'ERR_USAGE', exitCode: 2 });
-    await expect(runSim(base({ broker: broker.url, api: apiUrl, token: 'wrong-token-0123456789' }), io)).rejects.toMatchObject({ code: 'ERR_API_REFUSED', exitCode: 3 });
-    await expect(runSim(base({ broker: broker.url, api: 'http://127.0.0.1:9', register: false }), io)).rejects.toMatchObject({ code: 'ERR_API_UNREACHABLE', exitCode: 1 });
+    await expect(runSim(base({ broker: broker.url, api: apiUrl, token: 'x', profile: 'sick:100' }), io)).rejects.toMatchObject({ code: 'invalid_profile', exitCode: 2 });
+    await expect(runSim(base({ broker: broker.url }), io)).rejects.toMatchObject({ code: 'usage', exitCode: 2 });
+    await expect(runSim(base({ broker: broker.url, api: apiUrl, token: 'wrong-token-0123456789' }), io)).rejects.toMatchObject({ code: 'api_refused', exitCode: 3 });
+    await expect(runSim(base({ broker: broker.url, api: 'http://127.0.0.1:9', register: false }), io)).rejects.toMatchObject({ code: 'api_unreachable', exitCode: 1 });
   });
 
   it('keeps its identities across restarts in its state dir, and says why when they conflict', async () => {
@@ -122,7 +122,7 @@ describe('fleet-ota sim', () => {
     // The old behaviour: new keys in memory for ids the registry knows. Refused with the reason.
     const io = { signal: new AbortController().signal, out: new PassThrough(), isTTY: false };
     await expect(runSim({ ...options, stateDir: false }, io)).rejects.toMatchObject({
-      code: 'ERR_IDENTITY_CONFLICT',
+      code: 'identity_conflict',
       exitCode: 3,
       message: expect.stringMatching(/3 devices are registered with other keys .*rs-00000.*--state-dir/),
     });

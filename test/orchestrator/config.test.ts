@@ -1,4 +1,5 @@
-// loadOrchestratorConfig: defaults, derived public URL, and one ERR_CONFIG naming every bad variable.
+// loadOrchestratorConfig: defaults, derived public URL, and one invalid_configuration naming every bad variable.
+import { hostname } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadOrchestratorConfig } from '../../orchestrator/config.js';
 
@@ -26,7 +27,7 @@ describe('loadOrchestratorConfig', () => {
     expect(loadOrchestratorConfig({})).toMatchObject({ reconcileIntervalMs: 60_000, reconcilePerSecond: 500 });
     expect(loadOrchestratorConfig({ FLEET_RECONCILE_INTERVAL_MS: '0', FLEET_RECONCILE_PER_SEC: '50' })).toMatchObject({ reconcileIntervalMs: 0, reconcilePerSecond: 50 });
     for (const env of [{ FLEET_RECONCILE_INTERVAL_MS: '500' }, { FLEET_RECONCILE_INTERVAL_MS: 'soon' }, { FLEET_RECONCILE_PER_SEC: '0' }]) {
-      expect(() => loadOrchestratorConfig(env)).toThrow(expect.objectContaining({ code: 'ERR_CONFIG', problems: [expect.stringMatching(new RegExp(`^${Object.keys(env)[0]}:`))] }));
+      expect(() => loadOrchestratorConfig(env)).toThrow(expect.objectContaining({ code: 'invalid_configuration', issues: [expect.stringMatching(new RegExp(`^${Object.keys(env)[0]}:`))] }));
     }
   });
 
@@ -53,7 +54,7 @@ describe('loadOrchestratorConfig', () => {
     expect(loadOrchestratorConfig({ FLEET_HTTP_HOST: '::1' }).publicUrl).toBe('http://[::1]:8080');
   });
 
-  it('names every bad variable in one ERR_CONFIG error and never echoes a value', () => {
+  it('names every bad variable in one invalid_configuration error and never echoes a value', () => {
     let caught: unknown;
     try {
       loadOrchestratorConfig({ REDIS_URL: 'http://nope', FLEET_HTTP_PORT: '70000', FLEET_PUBLIC_URL: 'ftp://x', FLEET_MAX_BODY_BYTES: '-1', FLEET_OPERATOR_TOKEN: 'short-secret', FLEET_IMPORT_KEY_CHECK: 'none' });
@@ -62,14 +63,37 @@ describe('loadOrchestratorConfig', () => {
     }
     expect(caught).toBeInstanceOf(ConfigError);
     const error = caught as ConfigError;
-    expect(error.code).toBe('ERR_CONFIG');
-    expect(error.problems.map((p) => p.split(':')[0]).sort()).toEqual(
+    expect(error.code).toBe('invalid_configuration');
+    expect(error.issues.map((p) => p.split(':')[0]).sort()).toEqual(
       ['FLEET_HTTP_PORT', 'FLEET_IMPORT_KEY_CHECK', 'FLEET_MAX_BODY_BYTES', 'FLEET_OPERATOR_TOKEN', 'FLEET_PUBLIC_URL', 'REDIS_URL'],
     );
     expect(error.message).not.toContain('short-secret');
   });
 
+  it('reads FLEET_INSTANCE_ID (an MQTT client id; default the host name)', () => {
+    expect(loadOrchestratorConfig({}).instanceId).toBe(hostname());
+    expect(loadOrchestratorConfig({ FLEET_INSTANCE_ID: 'orch-a.1' }).instanceId).toBe('orch-a.1');
+    for (const bad of ['has space', 'x'.repeat(65)]) {
+      expect(() => loadOrchestratorConfig({ FLEET_INSTANCE_ID: bad })).toThrow(expect.objectContaining({ code: 'invalid_configuration', issues: [expect.stringMatching(/^FLEET_INSTANCE_ID:/)] }));
+    }
+  });
+
+  it('with requireEngine, names what the engine needs beside the other problems, in one error', () => {
+    let caught: unknown;
+    try {
+      loadOrchestratorConfig({ FLEET_HTTP_PORT: 'eighty', FLEET_BROKER_USERNAME: 'orchestrator' }, { requireEngine: true });
+    } catch (error) {
+      caught = error;
+    }
+    expect((caught as ConfigError).code).toBe('invalid_configuration');
+    expect((caught as ConfigError).issues.map((p) => p.split(':')[0])).toEqual(['FLEET_HTTP_PORT', 'FLEET_BROKER_URL', 'FLEET_DIRECTOR_KEY', 'FLEET_BROKER_USERNAME / FLEET_BROKER_SECRET']);
+    const engine = { FLEET_BROKER_URL: 'mqtt://127.0.0.1:1884', FLEET_DIRECTOR_KEY: '/keys/director.key' };
+    expect(loadOrchestratorConfig(engine, { requireEngine: true })).toMatchObject({ brokerUrl: 'mqtt://127.0.0.1:1884', directorKeyPath: '/keys/director.key' });
+    // The HTTP service alone needs neither.
+    expect(loadOrchestratorConfig({}).brokerUrl).toBeUndefined();
+  });
+
   it('refuses the same token for both roles', () => {
-    expect(() => loadOrchestratorConfig({ FLEET_OPERATOR_TOKEN: 'same-token-0123456789', FLEET_READONLY_TOKEN: 'same-token-0123456789' })).toThrow(expect.objectContaining({ code: 'ERR_CONFIG' }));
+    expect(() => loadOrchestratorConfig({ FLEET_OPERATOR_TOKEN: 'same-token-0123456789', FLEET_READONLY_TOKEN: 'same-token-0123456789' })).toThrow(expect.objectContaining({ code: 'invalid_configuration' }));
   });
 });

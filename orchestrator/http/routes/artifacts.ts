@@ -10,7 +10,8 @@ import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { pipeline, Transform, type Readable } from 'node:stream';
 import { decideRange, etagMatches, ifRangeAllows } from '../../artifacts/range.js';
 import type { RouteOptions } from '../app.js';
-import { ApiError } from '../errors.js';
+import { FleetError } from '../../../runtime/errors.js';
+import { HttpError } from '../errors.js';
 import { abandonBody } from '../streamed-body.js';
 import { artifactSchema, bearer, errorResponses, SHA256_PATTERN } from '../schemas.js';
 
@@ -25,7 +26,7 @@ export const artifactRoutes: FastifyPluginAsync<RouteOptions> = async (app, { co
       app.requireRole('operator'),
       async (request) => {
         const length = Number(request.headers['content-length'] ?? 0);
-        if (length > config.maxArtifactBytes) throw new ApiError(413, 'too_large', `artifact exceeds ${config.maxArtifactBytes} bytes`);
+        if (length > config.maxArtifactBytes) throw new HttpError('too_large', `artifact exceeds ${config.maxArtifactBytes} bytes`);
       },
     ],
     schema: {
@@ -40,16 +41,16 @@ export const artifactRoutes: FastifyPluginAsync<RouteOptions> = async (app, { co
     },
   }, async (request, reply) => {
     if (!String(request.headers['content-type'] ?? '').toLowerCase().startsWith('application/octet-stream')) {
-      throw new ApiError(415, 'unsupported_media_type', 'send the artifact as application/octet-stream');
+      throw new HttpError('unsupported_media_type', 'send the artifact as application/octet-stream');
     }
     let stored;
     try {
       stored = await store.put(request.body as Readable, { maxBytes: config.maxArtifactBytes });
     } catch (error) {
       abandonBody(request, reply);
-      if (error instanceof ApiError) throw error;
+      if (error instanceof FleetError) throw error;
       // The client went away mid-upload: the store already removed its temp file.
-      if (request.raw.destroyed || request.raw.readableAborted) throw new ApiError(400, 'upload_aborted', 'the upload was interrupted');
+      if (request.raw.destroyed || request.raw.readableAborted) throw new HttpError('upload_aborted', 'the upload was interrupted');
       throw error;
     }
     const uri = `${config.publicUrl}/v1/artifacts/${stored.sha256}`;
@@ -59,7 +60,7 @@ export const artifactRoutes: FastifyPluginAsync<RouteOptions> = async (app, { co
   const download = async (request: FastifyRequest<{ Params: { sha256: string } }>, reply: FastifyReply) => {
     const { sha256 } = request.params;
     const info = await store.stat(sha256);
-    if (!info) throw new ApiError(404, 'not_found', `artifact ${sha256} not found`);
+    if (!info) throw new HttpError('not_found', `artifact ${sha256} not found`);
     // Content-addressed: the hash is a strong validator that never changes.
     const etag = `"${sha256}"`;
     void reply.header('etag', etag).header('accept-ranges', 'bytes').header('cache-control', 'public, max-age=31536000, immutable');

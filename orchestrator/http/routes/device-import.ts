@@ -3,7 +3,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { RouteOptions } from '../app.js';
 import { counts } from '../audit-hook.js';
-import { ApiError } from '../errors.js';
+import { HttpError } from '../errors.js';
 import { bearer, errorResponses, importResultSchema } from '../schemas.js';
 import { abandonBody, bodyChunks } from '../streamed-body.js';
 
@@ -25,7 +25,7 @@ export const deviceImportRoutes: FastifyPluginAsync<RouteOptions> = async (app, 
       async (request) => {
         // A declared oversize body is refused before a byte is read: nothing changes.
         const length = Number(request.headers['content-length'] ?? 0);
-        if (length > config.maxImportBytes) throw new ApiError(413, 'too_large', `import body exceeds ${config.maxImportBytes} bytes`);
+        if (length > config.maxImportBytes) throw new HttpError('too_large', `import body exceeds ${config.maxImportBytes} bytes`);
       },
     ],
     schema: {
@@ -43,7 +43,7 @@ export const deviceImportRoutes: FastifyPluginAsync<RouteOptions> = async (app, 
   }, async (request, reply) => {
     const mediaType = String(request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
     const format = FORMATS[mediaType];
-    if (!format) throw new ApiError(415, 'unsupported_media_type', 'send application/x-ndjson or text/csv');
+    if (!format) throw new HttpError('unsupported_media_type', 'send application/x-ndjson or text/csv');
     try {
       return await app.services.registry.import(bodyChunks(request), format, { maxBytes: config.maxImportBytes, upsert: request.query.upsert ?? false });
     } catch (error) {

@@ -4,7 +4,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { timeLimit } from '../../../runtime/time-limit.js';
 import type { RouteOptions } from '../app.js';
-import { ApiError } from '../errors.js';
+import { HttpError } from '../errors.js';
 
 const READY_TIMEOUT_MS = 1000;
 
@@ -19,7 +19,7 @@ export const healthRoutes: FastifyPluginAsync<RouteOptions> = async (app, { redi
         throw new Error('timeout');
       });
     } catch {
-      throw new ApiError(503, 'not_ready', 'Redis is not reachable');
+      throw new HttpError('not_ready', 'Redis is not reachable');
     }
     const problems = readiness.list();
     // Sent as is (a thrown 5xx would hide its message): the reasons are what an operator needs.

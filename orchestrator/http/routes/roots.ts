@@ -3,7 +3,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { RouteOptions } from '../app.js';
 import { rootTarget } from '../audit-hook.js';
-import { ApiError } from '../errors.js';
+import { HttpError } from '../errors.js';
 import { bearer, envelopeInputSchema, errorResponses } from '../schemas.js';
 
 export const rootRoutes: FastifyPluginAsync<RouteOptions> = async (app) => {
@@ -36,7 +36,7 @@ export const rootRoutes: FastifyPluginAsync<RouteOptions> = async (app) => {
     schema: { operationId: 'getCurrentRoot', summary: 'The current root (public)', tags: ['roots'], response: { 200: { $ref: 'Envelope#' }, 404: { $ref: 'ApiError#' } } },
   }, async () => {
     const current = await roots.current();
-    if (!current) throw new ApiError(404, 'no_root', 'no root has been published');
+    if (!current) throw new HttpError('not_found', 'no root has been published');
     return current;
   });
 };

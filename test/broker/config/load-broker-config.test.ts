@@ -1,9 +1,9 @@
-// Configuration: defaults, env over file, one clear message per bad value (code ERR_CONFIG).
+// Configuration: defaults, env over file, one clear message per bad value (code invalid_configuration).
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { BrokerConfigError, DEFAULT_LIMITS, hashServiceSecret, loadBrokerConfig } from '../../../broker/index.js';
+import { ConfigError, DEFAULT_LIMITS, hashServiceSecret, loadBrokerConfig } from '../../../broker/index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'fleet-broker-config-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -12,11 +12,11 @@ function issuesOf(env: NodeJS.ProcessEnv, file?: string): string[] {
   try {
     loadBrokerConfig(env, file);
   } catch (error) {
-    expect(error).toBeInstanceOf(BrokerConfigError);
-    expect((error as BrokerConfigError).code).toBe('ERR_CONFIG');
-    return [...(error as BrokerConfigError).issues];
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).code).toBe('invalid_configuration');
+    return [...(error as ConfigError).issues];
   }
-  throw new Error('expected ERR_CONFIG');
+  throw new Error('expected invalid_configuration');
 }
 
 const account = { username: 'orchestrator', secretSha256: hashServiceSecret('s3cret'), role: 'orchestrator' };

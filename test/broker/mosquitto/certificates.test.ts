@@ -90,8 +90,8 @@ describe('device CA', () => {
     expect(Buffer.from(parsed.publicKey.export({ format: 'jwk' }).x!, 'base64url')).toEqual(Buffer.from(a.publicKey));
     expect(parsed.keyUsage).toEqual(['1.3.6.1.5.5.7.3.2']);
     expect((await loadDeviceCa(join(dir, 'ca'))).certificatePem).toBe(ca.certificatePem);
-    await expect(createDeviceCa(join(dir, 'ca'), { nowSeconds: now() })).rejects.toMatchObject({ code: 'ERR_DEVICE_CA' });
-    await expect(issueDeviceCertificate(ca, { deviceId: 'a/b', publicKey: a.publicKey, nowSeconds: now() })).rejects.toMatchObject({ code: 'ERR_BAD_INPUT' });
+    await expect(createDeviceCa(join(dir, 'ca'), { nowSeconds: now() })).rejects.toMatchObject({ code: 'device_ca' });
+    await expect(issueDeviceCertificate(ca, { deviceId: 'a/b', publicKey: a.publicKey, nowSeconds: now() })).rejects.toMatchObject({ code: 'bad_input' });
   });
 });
 

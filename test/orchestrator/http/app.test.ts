@@ -5,7 +5,9 @@
 import { Readable } from 'node:stream';
 import type { FastifyPluginAsync } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ApiError } from '../../../orchestrator/http/errors.js';
+import { HttpError } from '../../../orchestrator/http/errors.js';
+import { RolloutError } from '../../../orchestrator/rollouts/errors.js';
+import { ConfigError, FleetError } from '../../../runtime/errors.js';
 import { auth, countPrefix, randomDeviceKey, startTestApp, type TestApp } from '../helpers.js';
 
 const extra: FastifyPluginAsync = async (app) => {
@@ -18,10 +20,17 @@ const extra: FastifyPluginAsync = async (app) => {
     throw new Error('secret detail from deep inside');
   });
   app.get('/extra/unavailable', async () => {
-    throw new ApiError(503, 'engine_down', 'the engine holds a secret too');
+    throw new HttpError('not_ready', 'the engine holds a secret too');
   });
   app.get('/extra/teapot', async () => {
-    throw new ApiError(409, 'rollout_conflict', 'rollout r1 is running');
+    throw new RolloutError('invalid_state', 'rollout r1 is running');
+  });
+  app.get('/extra/uncoded', async () => {
+    // A FleetError whose code has no HTTP status (not an API error): a hidden 500.
+    throw new ConfigError(['FLEET_SECRET: the value is s3cret']);
+  });
+  app.get('/extra/unknown-code', async () => {
+    throw new FleetError('made_up_code', 'a secret detail');
   });
 };
 
@@ -111,13 +120,17 @@ describe('errors', () => {
     expect(boom.json()).toEqual({ code: 'internal', message: 'internal error' });
     const down = await t.app.inject({ method: 'GET', url: '/v1/extra/unavailable' });
     expect(down.statusCode).toBe(503);
-    expect(down.json()).toEqual({ code: 'engine_down', message: 'internal error' });
+    expect(down.json()).toEqual({ code: 'not_ready', message: 'internal error' });
+    for (const url of ['/v1/extra/uncoded', '/v1/extra/unknown-code']) {
+      const reply = await t.app.inject({ method: 'GET', url });
+      expect([reply.statusCode, reply.json()]).toEqual([500, { code: 'internal', message: 'internal error' }]);
+    }
   });
 
-  it('passes a 4xx ApiError through as { code, message }', async () => {
+  it('answers a domain error with the status the one table gives its code, as { code, message }', async () => {
     const reply = await t.app.inject({ method: 'GET', url: '/v1/extra/teapot' });
     expect(reply.statusCode).toBe(409);
-    expect(reply.json()).toEqual({ code: 'rollout_conflict', message: 'rollout r1 is running' });
+    expect(reply.json()).toEqual({ code: 'invalid_state', message: 'rollout r1 is running' });
   });
 });
 

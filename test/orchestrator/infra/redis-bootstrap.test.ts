@@ -90,27 +90,27 @@ describe('ensureRedis', () => {
     expect(new URL(handle.url).pathname).toBe('/3');
   });
 
-  it('fails with ERR_NO_REDIS, in one paragraph naming the remedies, when spawning is disabled', async () => {
+  it('fails with no_redis, in one paragraph naming the remedies, when spawning is disabled', async () => {
     const closed = await closedPort();
     const error = await ensureRedis({ url: `redis://127.0.0.1:${closed}`, allowSpawn: false }).catch((e: unknown) => e);
-    expect(error).toMatchObject({ code: 'ERR_NO_REDIS' });
+    expect(error).toMatchObject({ code: 'no_redis' });
     const message = (error as Error).message;
     expect(message).not.toContain('\n');
     for (const remedy of ['docker compose up -d redis', 'apt-get install redis-server', 'brew install redis', 'REDIS_URL']) expect(message).toContain(remedy);
     expect(await listening(closed)).toBe(false);
   });
 
-  it('fails with ERR_NO_REDIS when redis-server is not on PATH', async () => {
+  it('fails with no_redis when redis-server is not on PATH', async () => {
     const closed = await closedPort();
-    await expect(ensureRedis({ url: `redis://127.0.0.1:${closed}`, redisServer: 'redis-server-not-installed-here' })).rejects.toMatchObject({ code: 'ERR_NO_REDIS' });
+    await expect(ensureRedis({ url: `redis://127.0.0.1:${closed}`, redisServer: 'redis-server-not-installed-here' })).rejects.toMatchObject({ code: 'no_redis' });
   });
 
-  it('fails with ERR_REDIS_REFUSED (and starts nothing) when the Redis there refuses PING', async () => {
+  it('fails with redis_refused (and starts nothing) when the Redis there refuses PING', async () => {
     // A password on a Redis that has none: the server answers with an error reply.
     const url = new URL(RUNNING);
     url.username = 'fleet-ota-no-such-user';
     url.password = 'wrong-password';
-    await expect(ensureRedis({ url: url.toString() })).rejects.toMatchObject({ code: 'ERR_REDIS_REFUSED' });
+    await expect(ensureRedis({ url: url.toString() })).rejects.toMatchObject({ code: 'redis_refused' });
   });
 
   it('never shows the password of the URL', () => {

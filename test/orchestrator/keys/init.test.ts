@@ -58,10 +58,10 @@ describe('fleet-ota keys init', { timeout: CLI_TEST_TIMEOUT_MS }, () => {
     expect(show.roots).toMatchObject([{ version: 1, verified: true }]);
   });
 
-  it('refuses to overwrite an existing key set without --force (exit 1, ERR_KEY_SET_EXISTS)', async () => {
+  it('refuses to overwrite an existing key set without --force (exit 1, key_set_exists)', async () => {
     const before = await readFile(join(dir, 'root-1.key'), 'utf8');
     const again = await runCli(['keys', 'init', '--dir', dir]);
-    expect([again.status, again.code]).toEqual([1, 'ERR_KEY_SET_EXISTS']);
+    expect([again.status, again.code]).toEqual([1, 'key_set_exists']);
     expect(await readFile(join(dir, 'root-1.key'), 'utf8')).toBe(before);
   });
 

@@ -90,11 +90,11 @@ describe('fleet-ota keys owner-*', { timeout: CLI_TEST_TIMEOUT_MS }, () => {
     expect(partial).toMatchObject({ complete: false, signatures: 1, threshold: 2 });
     const refused = await runCli(['keys', 'sign-release', '--as-owner', '--key', alice, '--sha256', 'cd'.repeat(32), '--size', '7', '--uri', 'https://o.example.test/x.bin',
       '--release-id', 'x', '--version', '1.0.0', '--sequence', '1', '--vendor', 'acme', '--class', 'gw-2', '--out', join(temp.path, 'x.json')]);
-    expect({ status: refused.status, code: refused.code }).toEqual({ status: 2, code: 'ERR_USAGE' });
+    expect({ status: refused.status, code: refused.code }).toEqual({ status: 2, code: 'usage' });
     // A release key is not an owner key.
     const wrongRole = await runCli(['keys', 'sign-release', '--as-owner', '--device', 'dev-1', '--key', join(dir, 'release-1.key'), '--sha256', 'cd'.repeat(32), '--size', '7', '--uri', 'https://o.example.test/x.bin',
       '--release-id', 'x', '--version', '1.0.0', '--sequence', '1', '--vendor', 'acme', '--class', 'gw-2', '--out', join(temp.path, 'y.json')]);
     expect(wrongRole.status).toBe(1);
-    expect(wrongRole.code).toBe('ERR_KEY_FILE');
+    expect(wrongRole.code).toBe('key_file');
   });
 });

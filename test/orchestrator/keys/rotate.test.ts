@@ -87,7 +87,7 @@ describe('fleet-ota keys rotate, revoke and sign-root', { timeout: CLI_TEST_TIME
 
   it('revoking the only release key is refused: the threshold could not be met (exit 2)', async () => {
     const result = await runCli(['keys', 'revoke', '--dir', dir, '--role', 'release', '--keyid', 'release-1.key']);
-    expect([result.status, result.code]).toEqual([2, 'ERR_THRESHOLD_UNMEETABLE']);
+    expect([result.status, result.code]).toEqual([2, 'threshold_unmeetable']);
   });
 
   it('revoking a release key (after adding a second) makes manifests it signs fail with release_signature', async () => {
@@ -109,7 +109,7 @@ describe('fleet-ota keys rotate, revoke and sign-root', { timeout: CLI_TEST_TIME
     await rename(join(dir, 'root-4.key'), join(officers, 'root-4.key'));
 
     const refused = await runCli(['keys', 'rotate', '--dir', dir, '--role', 'director']);
-    expect([refused.status, refused.code]).toEqual([1, 'ERR_THRESHOLD_NOT_MET']);
+    expect([refused.status, refused.code]).toEqual([1, 'threshold_not_met']);
     expect((await runJson<{ roots: unknown[] }>(['keys', 'show', '--dir', dir])).roots).toHaveLength(5);
 
     const partial = await runJson<{ root: { version: number; complete: boolean; signatures: number } }>(['keys', 'rotate', '--dir', dir, '--role', 'director', '--partial']);
@@ -118,10 +118,10 @@ describe('fleet-ota keys rotate, revoke and sign-root', { timeout: CLI_TEST_TIME
     const pending = await readRoot(dir, 6);
     expect(() => updateRoot(v5.signed, [pending], now, nodeEd25519)).toThrow(expect.objectContaining({ code: 'root_invalid' }));
     const blocked = await runCli(['keys', 'rotate', '--dir', dir, '--role', 'release', '--add']);
-    expect(blocked.code).toBe('ERR_PENDING_ROOT');
+    expect(blocked.code).toBe('pending_root');
 
     const wrongKey = await runCli(['keys', 'sign-root', '--dir', dir, '--root', join(dir, 'root.6.json'), '--key', join(dir, 'root-1.key')]);
-    expect(wrongKey.code).toBe('ERR_KEY_NOT_LISTED');
+    expect(wrongKey.code).toBe('key_not_listed');
 
     const signed = await runJson<{ version: number; complete: boolean; signatures: number }>(['keys', 'sign-root', '--dir', dir, '--root', join(dir, 'root.6.json'), '--key', join(officers, 'root-3.key')]);
     expect(signed).toMatchObject({ version: 6, complete: true, signatures: 2 });
@@ -133,10 +133,10 @@ describe('fleet-ota keys rotate, revoke and sign-root', { timeout: CLI_TEST_TIME
 
   it('refuses an unknown key and a role that does not exist', async () => {
     const unknown = await runCli(['keys', 'revoke', '--dir', dir, '--role', 'director', '--keyid', 'ffffffffffff']);
-    expect([unknown.status, unknown.code]).toEqual([2, 'ERR_UNKNOWN_KEY']);
+    expect([unknown.status, unknown.code]).toEqual([2, 'unknown_key']);
     const badRole = await runCli(['keys', 'rotate', '--dir', dir, '--role', 'device']);
     expect(badRole.status).toBe(2);
     const noSet = await runCli(['keys', 'rotate', '--dir', join(temp.path, 'nothing'), '--role', 'director']);
-    expect([noSet.status, noSet.code]).toEqual([1, 'ERR_NO_KEY_SET']);
+    expect([noSet.status, noSet.code]).toEqual([1, 'no_key_set']);
   });
 });

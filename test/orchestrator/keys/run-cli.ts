@@ -16,7 +16,7 @@ export interface CliResult {
   status: number | null;
   stdout: string;
   stderr: string;
-  /** The `(ERR_...)` code main.ts prints after the message, if any. */
+  /** The `(<code>)` main.ts prints after the message, if any (snake_case, docs/design.md#errors). */
   code: string | undefined;
 }
 
@@ -28,7 +28,7 @@ export function runCli(args: string[], cwd?: string): Promise<CliResult> {
     child.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d; });
     child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
     child.on('error', reject);
-    child.on('close', (status) => resolve({ status, stdout, stderr, code: /\((ERR_[A-Z_]+)\)\s*$/.exec(stderr)?.[1] }));
+    child.on('close', (status) => resolve({ status, stdout, stderr, code: /\(([a-z][a-z0-9_]*)\)\s*$/.exec(stderr)?.[1] }));
   });
 }
 

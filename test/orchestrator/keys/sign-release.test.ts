@@ -71,26 +71,26 @@ describe('fleet-ota keys sign-release', { timeout: CLI_TEST_TIMEOUT_MS }, () => 
     expect('expiresAt' in release.signed).toBe(false);
   });
 
-  it('refuses a missing key file (exit 1, ERR_KEY_FILE) and writes nothing', async () => {
+  it('refuses a missing key file (exit 1, key_file) and writes nothing', async () => {
     const out = join(temp.path, 'missing-key.json');
     const result = await runCli(['keys', 'sign-release', '--key', join(dir, 'release-9.key'), '--artifact', join(temp.path, 'fw-7.bin'), ...manifestArgs(out)]);
-    expect([result.status, result.code]).toEqual([1, 'ERR_KEY_FILE']);
+    expect([result.status, result.code]).toEqual([1, 'key_file']);
     await expect(stat(out)).rejects.toThrow();
   });
 
-  it('refuses a key file readable by others (mode 0644: ERR_KEY_PERMISSIONS)', async () => {
+  it('refuses a key file readable by others (mode 0644: key_permissions)', async () => {
     const exposed = join(temp.path, 'exposed-release.key');
     await copyFile(join(dir, 'release-1.key'), exposed);
     await chmod(exposed, 0o644);
     const out = join(temp.path, 'exposed.json');
     const result = await runCli(['keys', 'sign-release', '--key', exposed, '--sha256', 'ab'.repeat(32), '--size', '1', ...manifestArgs(out)]);
-    expect([result.status, result.code]).toEqual([1, 'ERR_KEY_PERMISSIONS']);
+    expect([result.status, result.code]).toEqual([1, 'key_permissions']);
     await expect(stat(out)).rejects.toThrow();
   });
 
-  it('refuses a director key in place of a release key (ERR_KEY_FILE)', async () => {
+  it('refuses a director key in place of a release key (key_file)', async () => {
     const result = await runCli(['keys', 'sign-release', '--key', join(dir, 'director-1.key'), '--sha256', 'ab'.repeat(32), '--size', '1', ...manifestArgs(join(temp.path, 'x.json'))]);
-    expect([result.status, result.code]).toEqual([1, 'ERR_KEY_FILE']);
+    expect([result.status, result.code]).toEqual([1, 'key_file']);
   });
 
   it.each([
@@ -99,7 +99,7 @@ describe('fleet-ota keys sign-release', { timeout: CLI_TEST_TIMEOUT_MS }, () => 
     ['a bad sha256', ['--sha256', 'xyz', '--size', '1']],
   ])('exits 2 on a usage error: %s', async (_what, extra) => {
     const result = await runCli(['keys', 'sign-release', '--key', join(dir, 'release-1.key'), ...extra, ...manifestArgs(join(temp.path, 'usage.json'))], temp.path);
-    expect([result.status, result.code]).toEqual([2, 'ERR_USAGE']);
+    expect([result.status, result.code]).toEqual([2, 'usage']);
   });
 
   it('exits 2 on a bad version or a missing required option', async () => {
@@ -116,7 +116,7 @@ describe('fleet-ota keys sign-release', { timeout: CLI_TEST_TIMEOUT_MS }, () => 
     const out = join(temp.path, 'twice.json');
     const args = ['keys', 'sign-release', '--key', join(dir, 'release-1.key'), '--sha256', 'cd'.repeat(32), '--size', '2', ...manifestArgs(out)];
     expect((await runCli(args)).status).toBe(0);
-    expect(await runCli(args)).toMatchObject({ status: 1, code: 'ERR_OUTPUT_EXISTS' });
+    expect(await runCli(args)).toMatchObject({ status: 1, code: 'output_exists' });
     expect((await runCli([...args, '--force'])).status).toBe(0);
   });
 });

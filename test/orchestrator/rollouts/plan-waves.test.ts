@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { planWaves, shuffleForRollout, WavePlanError } from '../../../orchestrator/rollouts/plan-waves.js';
+import { planWaves, shuffleForRollout } from '../../../orchestrator/rollouts/plan-waves.js';
 import { rolloutSpecSchema, waveSpecSchema } from '../../../orchestrator/rollouts/spec.js';
 
 const ids = Array.from({ length: 1000 }, (_, i) => `dev-${String(i).padStart(4, '0')}`);
@@ -35,7 +35,7 @@ describe('planWaves', () => {
   });
 
   it('refuses a canary outside the target', () => {
-    expect(() => planWaves('r1', ids, [wave({ deviceIds: ['nope'] })])).toThrow(WavePlanError);
+    expect(() => planWaves('r1', ids, [wave({ deviceIds: ['nope'] })])).toThrow(expect.objectContaining({ code: 'invalid_waves' }));
   });
 });
 

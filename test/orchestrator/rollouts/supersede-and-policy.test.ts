@@ -60,7 +60,7 @@ describe('Redis eviction policy', () => {
         }).on('error', () => resolve(false));
       }), { timeout: 10_000, interval: 50 }).toBe(true);
       const config = { ...loadOrchestratorConfig({}), redisUrl: `redis://127.0.0.1:${port}`, httpPort: 0, keyPrefix: 'test:eviction:' };
-      await expect(startOrchestrator(config, {}, silentLogger())).rejects.toMatchObject({ code: 'ERR_REDIS_EVICTION_POLICY', message: expect.stringContaining('noeviction') });
+      await expect(startOrchestrator(config, {}, silentLogger())).rejects.toMatchObject({ code: 'redis_eviction_policy', message: expect.stringContaining('noeviction') });
     } finally {
       redis.kill('SIGTERM');
     }
@@ -73,6 +73,6 @@ describe('operator action bodies', () => {
     expect(missing.status).toBe(404);
     const bad = await fetch(`${stack.apiUrl}/v1/rollouts/nope/pause`, { method: 'POST', headers: { authorization: `Bearer ${stack.operatorToken}`, 'content-type': 'application/json' }, body: JSON.stringify({ reason: 'x'.repeat(257) }) });
     expect(bad.status).toBe(400);
-    expect(await bad.json()).toMatchObject({ code: 'invalid_request' });
+    expect(await bad.json()).toMatchObject({ code: 'bad_request' });
   });
 });

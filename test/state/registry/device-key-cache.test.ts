@@ -130,7 +130,7 @@ describe('DeviceKeyCache (in memory)', () => {
     const cache = cacheWith(registry, { now: 0 }, { timeoutMs: 50 });
     await expect(cache.lookupOne('d1')).rejects.toBeInstanceOf(RegistryUnavailableError);
     const failing = cacheWith(failingRegistry, { now: 0 });
-    await expect(failing.lookupOne('d1')).rejects.toMatchObject({ code: 'ERR_REGISTRY_UNAVAILABLE' });
+    await expect(failing.lookupOne('d1')).rejects.toMatchObject({ code: 'registry_unavailable' });
   });
 });
 
