@@ -65,7 +65,7 @@ describe('Redis Cluster (3 masters)', () => {
     await cluster.nodes[2]!.admin.config('SET', 'maxmemory-policy', 'allkeys-lru');
     try {
       expect(await readEvictionPolicy(redis)).toBe('allkeys-lru');
-      await expect(assertNoEviction(redis)).rejects.toMatchObject({ code: 'ERR_REDIS_EVICTION_POLICY' });
+      await expect(assertNoEviction(redis)).rejects.toMatchObject({ code: 'redis_eviction_policy' });
     } finally {
       await cluster.nodes[2]!.admin.config('SET', 'maxmemory-policy', 'noeviction');
     }

@@ -29,7 +29,7 @@ describe('REDIS_URL', () => {
     const url = 'redis+cluster://127.0.0.1:7000,127.0.0.1:7001';
     expect(loadOrchestratorConfig({ REDIS_URL: url }).redisUrl).toBe(url);
     expect(loadBrokerConfig({ REDIS_URL: url }).redisUrl).toBe(url);
-    expect(() => loadOrchestratorConfig({ REDIS_URL: 'redis+cluster://h' })).toThrow(expect.objectContaining({ code: 'ERR_CONFIG', problems: [expect.stringMatching(/^REDIS_URL:/)] }));
+    expect(() => loadOrchestratorConfig({ REDIS_URL: 'redis+cluster://h' })).toThrow(expect.objectContaining({ code: 'invalid_configuration', issues: [expect.stringMatching(/^REDIS_URL:/)] }));
     let problems: string[] = [];
     try {
       loadBrokerConfig({ REDIS_URL: 'redis+cluster://:hunter2@h' });
@@ -52,7 +52,7 @@ describe('FLEET_KEY_PREFIX', () => {
   });
 
   it('is refused by both config loaders with that reason', () => {
-    expect(() => loadOrchestratorConfig({ FLEET_KEY_PREFIX: '{fleet}:' })).toThrow(expect.objectContaining({ code: 'ERR_CONFIG', problems: [expect.stringMatching(/^FLEET_KEY_PREFIX: .*hash tags.*one slot/)] }));
-    expect(() => loadBrokerConfig({ FLEET_KEY_PREFIX: '{fleet}:' })).toThrow(expect.objectContaining({ code: 'ERR_CONFIG', issues: [expect.stringMatching(/^FLEET_KEY_PREFIX: .*hash tags.*one slot/)] }));
+    expect(() => loadOrchestratorConfig({ FLEET_KEY_PREFIX: '{fleet}:' })).toThrow(expect.objectContaining({ code: 'invalid_configuration', issues: [expect.stringMatching(/^FLEET_KEY_PREFIX: .*hash tags.*one slot/)] }));
+    expect(() => loadBrokerConfig({ FLEET_KEY_PREFIX: '{fleet}:' })).toThrow(expect.objectContaining({ code: 'invalid_configuration', issues: [expect.stringMatching(/^FLEET_KEY_PREFIX: .*hash tags.*one slot/)] }));
   });
 });
