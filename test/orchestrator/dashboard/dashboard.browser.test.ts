@@ -159,9 +159,12 @@ describe('ops dashboard in Chromium', () => {
     const box = (await chart.boundingBox())!;
     await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
     await expect.poll(async () => page.getByTestId('rollout-chart').locator('.u-legend .u-series').first().locator('.u-value').textContent()).toMatch(/^\d\d:\d\d:\d\d$/);
-    // The device table is ordered by state (as protocol lists them) then id.
-    const rows = await page.getByTestId('device-row').evaluateAll((trs) => trs.map((tr) => [tr.children[2]!.textContent!, tr.children[0]!.textContent!]));
+    // The device table is ordered by state (as protocol lists them) then id. It follows the
+    // live stream, so it may trail the counts by a refresh: wait until it shows only final states.
+    const readRows = () => page.getByTestId('device-row').evaluateAll((trs) => trs.map((tr) => [tr.children[2]!.textContent!, tr.children[0]!.textContent!]));
     const order = ['succeeded', 'failed'];
+    await expect.poll(async () => (await readRows()).every((row) => order.includes(row[0]!)), { timeout: 20_000 }).toBe(true);
+    const rows = await readRows();
     expect(rows).toEqual([...rows].sort((a, b) => order.indexOf(a[0]!) - order.indexOf(b[0]!) || (a[1]! < b[1]! ? -1 : 1)));
     await shot(page, 'rollout-completed');
     await page.close();
