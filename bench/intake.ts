@@ -1,6 +1,6 @@
 // `npx tsx bench/intake.ts [--reports N] [--publishers P] [--mode batched|one-at-a-time]`: how
-// many status messages per second one intake connection takes from the broker into the intake
-// stream, each acknowledged only once durable. The broker is a plain Aedes in a child process
+// many status messages per second the MQTT intake bridge (FLEET_INTAKE_MODE=bridge) takes from
+// the broker into the intake shards, each acknowledged only once durable. The broker is a plain Aedes in a child process
 // (bench/lib/raw-broker-child.ts); P publishers send N QoS 1 messages of a status report's size
 // to the intake's persistent session while it is away, then the intake connects and the clock
 // stops when every one is in the stream and acknowledged by the intake. `one-at-a-time` is the intake before batching (one XADD, then the
@@ -12,7 +12,8 @@ import { parseArgs } from 'node:util';
 import mqtt, { type MqttClient } from 'mqtt';
 import { silentLogger } from '../runtime/logger.js';
 import { createRedis, deleteKeysWithPrefix, duplicateRedis } from '../state/redis.js';
-import { createIntakeWriter, ingestStreamKey, installIntakeHandler, subscribeIntake } from '../orchestrator/ingestion/intake.js';
+import { createIntakeWriter, installIntakeHandler, subscribeIntake } from '../orchestrator/ingestion/intake.js';
+import { DEFAULT_INTAKE_SHARDS, intakeBacklog, intakeStreamKey, shardOf } from '../state/intake/index.js';
 import { statusTopic } from '../protocol/index.js';
 import { startBrokerChild } from './lib/broker-child.js';
 
@@ -50,7 +51,7 @@ try {
   }));
 
   const writer = mode === 'batched' ? createIntakeWriter(duplicateRedis(redis), prefix, silentLogger()) : undefined;
-  const key = ingestStreamKey(prefix);
+  const layout = { prefix, shards: DEFAULT_INTAKE_SHARDS };
   let acked = 0;
   const started = performance.now();
   const service = mqtt.connect(url, { clientId, clean: false, reconnectPeriod: 0 });
@@ -64,11 +65,11 @@ try {
     // The intake as it was: one XADD per message, the PUBACK after it, the next message after that.
     service.handleMessage = (packet, callback) => {
       if (packet.cmd !== 'publish') return callback();
-      redis.xadd(key, '*', 't', packet.topic, 'p', Buffer.from(packet.payload), 'r', Date.now()).then(() => callback(), (error: Error) => callback(error));
+      redis.xadd(intakeStreamKey(prefix, shardOf(packet.topic.split('/')[2] ?? '', layout.shards)), '*', 't', packet.topic, 'p', Buffer.from(packet.payload), 'r', Date.now()).then(() => callback(), (error: Error) => callback(error));
     };
   }
   for (;;) {
-    if (acked >= total && (await redis.xlen(key)) >= total) break;
+    if (acked >= total && (await intakeBacklog(redis, layout)).messages >= total) break;
     await sleep(5);
   }
   const seconds = (performance.now() - started) / 1000;

@@ -12,6 +12,8 @@ import { timeLimit } from '../runtime/time-limit.js';
 import { brokerEventsChannel } from '../state/logs/index.js';
 import { DeviceKeyCache } from '../state/registry/index.js';
 import { createRedis, duplicateRedis } from '../state/redis.js';
+import { ensureIntakeLayout, IntakeWriter } from '../state/intake/index.js';
+import { installEdgePresence } from './adapter/edge-intake.js';
 import { createConnectHooks } from './adapter/connect-hooks.js';
 import { liveClients, type AdapterContext } from './adapter/context.js';
 import { publishPresence } from './adapter/presence.js';
@@ -82,10 +84,25 @@ export async function startBroker(config: BrokerConfig, deps: BrokerDeps = {}): 
     if (ownsRedis) redis.disconnect();
     throw error;
   }
+  // The edge write (FLEET_INTAKE_MODE=edge): on a connection of its own, so its batches never
+  // queue behind registry reads. The shard count is checked against the deployment's first.
+  let intakeRedis: Redis | undefined;
+  let intake: IntakeWriter | undefined;
+  if (config.intakeMode === 'edge') {
+    try {
+      const layout = await ensureIntakeLayout(redis, config.keyPrefix, config.intakeShards);
+      intakeRedis = duplicateRedis(redis);
+      intake = new IntakeWriter(intakeRedis, layout, logger);
+    } catch (error) {
+      if (ownsRedis) redis.disconnect();
+      throw new StartupError('broker_start', (error as Error).message);
+    }
+  }
   const tls = config.tls ? { key: readFileSync(config.tls.keyFile), cert: readFileSync(config.tls.certFile) } : undefined;
   const { limits } = config;
 
   if (config.cluster === 'redis' && config.persistence !== 'redis') {
+    intakeRedis?.disconnect();
     if (ownsRedis) redis.disconnect();
     throw new StartupError('broker_start', 'a clustered broker needs persistence "redis": the nodes share sessions through it');
   }
@@ -134,6 +151,7 @@ export async function startBroker(config: BrokerConfig, deps: BrokerDeps = {}): 
     record: (reason) => recorder.record(reason),
     now,
     shuttingDown: false,
+    ...(intake ? { intake } : {}),
   };
 
   // Clustered takeover: when another node registers a client id this node holds, Aedes closes
@@ -149,6 +167,7 @@ export async function startBroker(config: BrokerConfig, deps: BrokerDeps = {}): 
   });
 
   installDropFilter(aedes);
+  if (intake) installEdgePresence(aedes, intake);
   const shared = new SharedSubscriptions(aedes);
   const connectHooks = createConnectHooks(context);
   const publishHooks = createPublishHooks(context);
@@ -201,7 +220,7 @@ export async function startBroker(config: BrokerConfig, deps: BrokerDeps = {}): 
   }
 
   const url = urlOf(tls ? 'mqtts' : 'mqtt', config.host, listener.port);
-  logger.info({ url, cluster: config.cluster, persistence: config.persistence, brokerId: aedes.id, serviceAccounts: config.serviceAccounts.length }, 'broker listening');
+  logger.info({ url, cluster: config.cluster, persistence: config.persistence, intake: config.intakeMode, brokerId: aedes.id, serviceAccounts: config.serviceAccounts.length }, 'broker listening');
 
   let closing: Promise<void> | undefined;
   async function shutdown(): Promise<void> {
@@ -217,6 +236,9 @@ export async function startBroker(config: BrokerConfig, deps: BrokerDeps = {}): 
     }
     await timeLimit(Promise.all(presence), SHUTDOWN_PRESENCE_TIMEOUT_MS, () => undefined);
     await new Promise<void>((resolve) => aedes.close(() => resolve()));
+    // What is written gets acknowledged; what is not stays with its device, which resends it.
+    await intake?.close();
+    intakeRedis?.disconnect();
     connectHooks.close();
     await listener.close();
     await stored?.close();

@@ -1,12 +1,13 @@
 // Orchestrator configuration from the environment, validated once at boot (zod): every bad
 // variable is named in one ConfigError (invalid_configuration). It reads no files and opens no
 // connections. The only module of orchestrator/ that reads the environment.
-import { availableParallelism, hostname } from 'node:os';
+import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 import { keyPrefixProblem } from '../state/key-prefix.js';
 import { ConfigError } from '../runtime/errors.js';
 import { DEFAULT_KEY_PREFIX, DEFAULT_REDIS_URL } from '../state/redis.js';
 import { parseRedisUrl } from '../state/redis-url.js';
+import { DEFAULT_INTAKE_SHARDS, MAX_INTAKE_SHARDS } from '../state/intake/index.js';
 
 const MiB = 1024 * 1024;
 
@@ -24,7 +25,12 @@ export const CONFIG_DEFAULTS = {
   reconcilePerSecond: 500,
   /** How often a running orchestrator re-reads Redis' maxmemory-policy (readiness). */
   redisPolicyCheckMs: 10_000,
+  intakeMode: 'edge',
+  intakeShards: DEFAULT_INTAKE_SHARDS,
 } as const;
+
+/** edge: the embedded broker writes the intake shards; bridge: this process subscribes over MQTT and writes them. */
+export type IntakeMode = 'edge' | 'bridge';
 
 export type ImportKeyCheck = 'full' | 'decode';
 
@@ -76,12 +82,10 @@ export interface OrchestratorConfig {
   reconcileIntervalMs: number;
   /** Directives republished or reissued per second by reconciliation, per process. */
   reconcilePerSecond: number;
-  /**
-   * Names this orchestrator's persistent intake session on the broker (FLEET_INSTANCE_ID,
-   * default the host name): a process restarted under the same id receives the status reports
-   * the broker queued while it was down.
-   */
-  instanceId: string;
+  /** Who writes status reports into the intake shards (FLEET_INTAKE_MODE, README: Reliability). */
+  intakeMode: IntakeMode;
+  /** Intake shards (FLEET_INTAKE_SHARDS): the same for every broker and orchestrator of a deployment. */
+  intakeShards: number;
 }
 
 export { ConfigError };
@@ -132,8 +136,8 @@ const envSchema = z.object({
   FLEET_BROKER_SECRET: optionalText,
   FLEET_RECONCILE_INTERVAL_MS: z.coerce.number().int().min(0).max(86_400_000).refine((ms) => ms === 0 || ms >= 1_000, '0 (off) or at least 1000').default(CONFIG_DEFAULTS.reconcileIntervalMs),
   FLEET_RECONCILE_PER_SEC: z.coerce.number().int().min(1).max(100_000).default(CONFIG_DEFAULTS.reconcilePerSecond),
-  // An MQTT client id (the broker's limit is 64 characters).
-  FLEET_INSTANCE_ID: z.string().min(1).max(64).regex(/^[A-Za-z0-9:._-]+$/, 'letters, digits, ":", ".", "_", "-"').optional(),
+  FLEET_INTAKE_MODE: z.enum(['edge', 'bridge']).default(CONFIG_DEFAULTS.intakeMode),
+  FLEET_INTAKE_SHARDS: z.coerce.number().int().min(1).max(MAX_INTAKE_SHARDS).default(CONFIG_DEFAULTS.intakeShards),
 });
 
 function isRedisUrl(text: string): boolean {
@@ -199,6 +203,7 @@ export function loadOrchestratorConfig(env: NodeJS.ProcessEnv = process.env, opt
     brokerSecret: e.FLEET_BROKER_SECRET,
     reconcileIntervalMs: e.FLEET_RECONCILE_INTERVAL_MS,
     reconcilePerSecond: e.FLEET_RECONCILE_PER_SEC,
-    instanceId: e.FLEET_INSTANCE_ID ?? hostname(),
+    intakeMode: e.FLEET_INTAKE_MODE,
+    intakeShards: e.FLEET_INTAKE_SHARDS,
   };
 }

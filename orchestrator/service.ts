@@ -1,16 +1,15 @@
 // The whole orchestrator process: the HTTP service (server.ts) plus the rollout engine, the
 // status intake and ingestion, wired to one Redis and one broker service account.
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
-import { hostname } from 'node:os';
 import type { RedisClient as Redis } from '../state/redis.js';
 import type { MqttClient } from 'mqtt';
 import type { SigningKey } from '../protocol/index.js';
 import type { OrchestratorConfig } from './config.js';
 import { EventLog } from './events/event-log.js';
 import { createLogger, type Logger } from '../runtime/logger.js';
-import { StatusConsumer, type IngestOptions } from './ingestion/consumer.js';
-import { createIntakeWriter, installIntakeHandler, subscribeIntake } from './ingestion/intake.js';
-import type { IntakeWriter, IntakeWriterOptions } from './ingestion/intake-writer.js';
+import type { IngestOptions, StatusConsumer } from './ingestion/consumer.js';
+import { startIngestion, type RunningIngestion } from './ingestion/start-ingestion.js';
+import type { IntakeWriterOptions } from '../state/intake/index.js';
 import { readPrivateKeyFile } from './keys/key-file.js';
 import { connectService } from './mqtt/service-client.js';
 import { DirectiveSigner } from './rollouts/directive-signer.js';
@@ -22,7 +21,7 @@ import { startOrchestrator } from './server.js';
 import { dashboardRoutes } from './dashboard/routes.js';
 import { BrokerRelay } from './events/broker-relay.js';
 import { eventRoutes } from './events/sse-routes.js';
-import { createRedis, duplicateRedis } from '../state/redis.js';
+import { createRedis } from '../state/redis.js';
 import { createOrchestratorMetrics } from './metrics/index.js';
 import { StartupError } from '../runtime/errors.js';
 
@@ -35,20 +34,8 @@ export interface FleetOrchestratorOptions {
   ingest?: Partial<IngestOptions>;
   /** Overrides of the reconciler's options (the config's FLEET_RECONCILE_* otherwise). */
   reconcile?: Partial<ReconcileOptions>;
-  /** Batching and retry of the intake's durable writes (ingestion/intake-writer.ts). */
+  /** Batching and retry of the bridge's durable writes (FLEET_INTAKE_MODE=bridge; state/intake/intake-writer.ts). */
   intake?: Partial<IntakeWriterOptions>;
-  /**
-   * Names this orchestrator's persistent intake session on the broker (FLEET_INSTANCE_ID,
-   * default the host name): a process restarted under the same id receives the status reports
-   * the broker queued while it was down.
-   */
-  instanceId?: string;
-  /**
-   * Intake connections. 1 (default): one persistent session that subscribes to every report.
-   * More: a shared-subscription group for throughput, which the broker does not queue for
-   * while every member is away (see README).
-   */
-  intakeConnections?: number;
   /** Extra /v1 route plugins. */
   extraRoutes?: FastifyPluginAsync[];
   /** Serve the dashboard at /dashboard/ (default true). */
@@ -102,12 +89,9 @@ export async function startFleetOrchestrator(options: FleetOrchestratorOptions):
   let relay: BrokerRelay | undefined;
 
   const mqttClients: MqttClient[] = [];
-  let consumer: StatusConsumer | undefined;
+  let ingestion: RunningIngestion | undefined;
   let engine: RolloutEngine | undefined;
   let reconciler: DirectiveReconciler | undefined;
-  let reader: Redis | undefined;
-  let intakeRedis: Redis | undefined;
-  let writer: IntakeWriter | undefined;
   const running = await startOrchestrator(config, {
     extraRoutes: [routes, eventRoutes({ redis: observer, prefix: config.keyPrefix }), ...(options.extraRoutes ?? [])],
     topLevelRoutes,
@@ -158,13 +142,10 @@ export async function startFleetOrchestrator(options: FleetOrchestratorOptions):
       // may have restarted and lost the retained directives, so they are published again.
       const rec = reconciler;
       publisher.on('connect', () => rec.requestSweep('broker reconnect'));
-      reader = duplicateRedis(ctx.redis);
-      consumer = new StatusConsumer(ctx.redis, reader, prefix, events, logger, options.ingest);
-      consumer.onReportApplied = (report, wave) => metrics.reportApplied(report, wave);
       // A report applied may settle a wave: evaluate those rollouts soon rather than at the next
       // scheduled tick, but at most once per INGEST_TICK_MS each however many batches arrive.
       const soon = new Map<string, NodeJS.Timeout>();
-      consumer.onApplied = (ids) => {
+      const tickSoon = (ids: Set<string>) => {
         for (const id of ids) {
           if (soon.has(id)) continue;
           soon.set(id, setTimeout(() => {
@@ -173,41 +154,38 @@ export async function startFleetOrchestrator(options: FleetOrchestratorOptions):
           }, INGEST_TICK_MS));
         }
       };
-      consumer.onOnline = (ids) => rec.devicesOnline(ids);
-      consumer.onExpired = ({ deviceId, rolloutId, counter }) => rec.directiveExpired(deviceId, rolloutId, counter);
-      await consumer.start();
-      // The intake writes on a connection of its own: its batches never queue behind applies.
-      intakeRedis = duplicateRedis(ctx.redis);
-      writer = createIntakeWriter(intakeRedis, prefix, logger, ctx.readiness, options.intake);
-      metrics.observeIntake(writer);
       metrics.observeReadiness(ctx.readiness);
-      const connections = options.intakeConnections ?? 1;
-      const instanceId = options.instanceId ?? process.env.FLEET_INSTANCE_ID ?? hostname();
-      for (let i = 0; i < connections; i++) {
-        const install = (client: MqttClient) => installIntakeHandler(client, writer!);
-        const intake = await connectService(broker, 'intake', connections === 1 ? instanceId : undefined, install);
-        // A session the broker no longer has means it lost its memory: reconcile what it held.
-        intake.on('connect', (connack) => {
-          if (!connack.sessionPresent) rec.requestSweep('intake session lost');
-        });
-        mqttClients.push(intake);
-        metrics.observeMqtt(intake);
-        await subscribeIntake(intake, connections > 1);
-      }
+      ingestion = await startIngestion({
+        redis: ctx.redis,
+        prefix,
+        events,
+        logger,
+        mode: config.intakeMode,
+        shards: config.intakeShards,
+        broker,
+        readiness: ctx.readiness,
+        ...(options.ingest ? { options: options.ingest } : {}),
+        ...(options.intake ? { writer: options.intake } : {}),
+        sinks: {
+          onApplied: tickSoon,
+          onReportApplied: (report, wave) => metrics.reportApplied(report, wave),
+          onOnline: (ids) => rec.devicesOnline(ids),
+          onExpired: ({ deviceId, rolloutId, counter }) => rec.directiveExpired(deviceId, rolloutId, counter),
+          // The broker no longer had the bridge's session: it may have lost its memory.
+          onSessionLost: () => rec.requestSweep('intake session lost'),
+        },
+        observe: { mqtt: (client) => metrics.observeMqtt(client), intake: (writer) => metrics.observeIntake(writer) },
+      });
       holder.store = store;
       holder.engine = engine;
     },
     onClose: async () => {
-      // Intake first (what is written gets its PUBACK, then no new acks), then ingestion
-      // drains, then the engine's workers.
-      await writer?.close();
-      await Promise.all(mqttClients.slice(1).map((c) => c.endAsync().catch(() => undefined)));
-      intakeRedis?.disconnect();
-      await consumer?.stop();
+      // Ingestion first (a bridge's written reports get their PUBACK, the batch in flight is
+      // applied, the shards go back to the other members), then the engine's workers.
+      await ingestion?.stop();
       await reconciler?.stop();
       await engine?.close();
       await mqttClients[0]?.endAsync().catch(() => undefined);
-      reader?.disconnect();
       await relay?.stop();
       await metricsServer?.close();
       await metrics.close();
@@ -228,7 +206,7 @@ export async function startFleetOrchestrator(options: FleetOrchestratorOptions):
     store: holder.store!,
     events: new EventLog(running.redis, config.keyPrefix),
     engine: engine!,
-    consumer: consumer!,
+    consumer: ingestion!.consumer,
     reconciler: reconciler!,
     mqtt: mqttClients[0]!,
     close: running.close,

@@ -9,6 +9,7 @@ import type { BrokerConfig, ServiceAccount } from '../config/broker-config.js';
 import type { GuardedConnection } from '../net/guarded-connection.js';
 import type { BrokerMetrics } from '../observability/metrics.js';
 import type { RefusalReason } from '../refusals.js';
+import type { IntakeWriter } from '../../state/intake/index.js';
 
 /** Aedes 1.2.0 members used here that its typings leave out (read in node_modules/aedes/lib). */
 export interface AedesInternals {
@@ -62,6 +63,8 @@ export interface AdapterContext {
   now(): number;
   /** Set while closing: wills are replaced by the broker's own `offline`. */
   shuttingDown: boolean;
+  /** The edge writer of the intake shards (FLEET_INTAKE_MODE=edge); absent in bridge mode. */
+  intake?: IntakeWriter;
 }
 
 export function internals(client: Client): ClientInternals {

@@ -8,6 +8,7 @@ import { RefusalError } from '../errors.js';
 import type { RefusalReason } from '../refusals.js';
 import { ClientBuckets } from '../limits/client-buckets.js';
 import { isDropped, markDropped, type AdapterContext } from './context.js';
+import { isStatusTopic, writeStatusAtEdge } from './edge-intake.js';
 
 type Callback = (error?: Error | null) => void;
 type WillPacket = { topic: string; payload: Buffer | string; clientId?: string; cmd?: string };
@@ -70,7 +71,11 @@ export function createPublishHooks(context: AdapterContext) {
     const session = context.sessions.get(client);
     if (!session) return callback(new RefusalError('publish_denied'));
     const decision = canPublish(session.identity, { topic: packet.topic, payload: payloadBytes(packet.payload), retain: packet.retain }, limits);
-    if (decision.ok) return callback(null);
+    if (decision.ok) {
+      // The edge write: durable in its shard before Aedes sends the PUBACK (edge-intake.ts).
+      if (context.intake && session.identity.kind === 'device' && isStatusTopic(packet.topic)) return writeStatusAtEdge(context.intake, packet, callback);
+      return callback(null);
+    }
     if (decision.action === 'drop') return drop(packet, decision.reason, callback);
     context.record(decision.reason);
     context.logger.info({ clientId: client.id, reason: decision.reason }, 'client disconnected by publish check');

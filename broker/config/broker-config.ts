@@ -1,6 +1,7 @@
 // The broker's configuration: one typed object with safe defaults for every limit. Loading and
 // validation live in load-broker-config.ts; this file holds only the shape and the defaults.
 import { LIMITS } from '../../protocol/index.js';
+import { DEFAULT_INTAKE_SHARDS } from '../../state/intake/index.js';
 
 export type ServiceRole = 'orchestrator' | 'dashboard';
 
@@ -62,6 +63,14 @@ export interface BrokerConfig {
    * restart; `memory` loses all of it with the process (tests, throwaway brokers).
    */
   persistence: 'redis' | 'memory';
+  /**
+   * How status reports reach the orchestrators (FLEET_INTAKE_MODE): `edge` (default) the broker
+   * writes each report and presence change to its device's intake shard before the PUBACK;
+   * `bridge` it does not, and orchestrators subscribe over MQTT instead (external brokers).
+   */
+  intakeMode: 'edge' | 'bridge';
+  /** Intake shards (FLEET_INTAKE_SHARDS): the same value for every broker and orchestrator. */
+  intakeShards: number;
   /** Aedes broker id; stable ids let a restarted node's persisted wills be recognised. */
   brokerId?: string;
   /** Plain HTTP server for GET /metrics and GET /healthz; absent means none. */
@@ -101,6 +110,8 @@ export const DEFAULT_CONFIG: BrokerConfig = {
   limits: DEFAULT_LIMITS,
   cluster: 'none',
   persistence: 'redis',
+  intakeMode: 'edge',
+  intakeShards: DEFAULT_INTAKE_SHARDS,
 };
 
 /** A config for embedding (tests, demo): defaults plus overrides, limits merged field by field. */

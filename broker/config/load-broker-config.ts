@@ -8,6 +8,7 @@ import { ConfigError } from '../../runtime/errors.js';
 import { DEFAULT_CONFIG, DEFAULT_LIMITS, type BrokerConfig, type BrokerLimits, type ServiceAccount } from './broker-config.js';
 import { keyPrefixProblem } from '../../state/key-prefix.js';
 import { parseRedisUrl, redactRedisUrl } from '../../state/redis-url.js';
+import { MAX_INTAKE_SHARDS } from '../../state/intake/index.js';
 
 type Source = { value: unknown; where: string; baseDir: string };
 
@@ -54,6 +55,8 @@ export const BROKER_ENV = {
   brokerId: 'FLEET_BROKER_ID',
   metricsPort: 'FLEET_BROKER_METRICS_PORT',
   metricsHost: 'FLEET_BROKER_METRICS_HOST',
+  intakeMode: 'FLEET_INTAKE_MODE',
+  intakeShards: 'FLEET_INTAKE_SHARDS',
   ...Object.fromEntries(Object.entries(LIMIT_FIELDS).map(([k, v]) => [k, v.env])),
 } as const;
 
@@ -70,6 +73,7 @@ const redisUrlSchema = z.string().max(2048).refine((text) => {
 const brokerIdSchema = z.string().regex(/^[A-Za-z0-9._-]{1,64}$/);
 const clusterSchema = z.enum(['none', 'redis']);
 const persistenceSchema = z.enum(['redis', 'memory']);
+const intakeModeSchema = z.enum(['edge', 'bridge']);
 const serviceAccountSchema = z.strictObject({
   username: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'username: 1-64 characters of [A-Za-z0-9._-]'),
   secretSha256: z.string().regex(/^[0-9a-f]{64}$/, 'secretSha256: 64 lowercase hex characters (sha256 of the secret)'),
@@ -82,7 +86,7 @@ const serviceAccountsSchema = z
 
 const FILE_KEYS = new Set([
   'host', 'port', 'redisUrl', 'keyPrefix', 'serviceAccounts', 'serviceAccountsFile', 'limits', 'tls',
-  'cluster', 'persistence', 'brokerId', 'metricsPort', 'metricsHost',
+  'cluster', 'persistence', 'brokerId', 'metricsPort', 'metricsHost', 'intakeMode', 'intakeShards',
 ]);
 
 function show(value: unknown): string {
@@ -180,6 +184,8 @@ export function loadBrokerConfig(env: NodeJS.ProcessEnv = process.env, file?: st
   const keyPrefix = checkKeyPrefix(pick(BROKER_ENV.keyPrefix, fileObject.keyPrefix, 'keyPrefix'), c.issues);
   const cluster = c.check(pick(BROKER_ENV.cluster, fileObject.cluster, 'cluster'), clusterSchema, '"none" or "redis"', DEFAULT_CONFIG.cluster);
   const persistence = c.check(pick(BROKER_ENV.persistence, fileObject.persistence, 'persistence'), persistenceSchema, '"redis" or "memory"', DEFAULT_CONFIG.persistence);
+  const intakeMode = c.check(pick(BROKER_ENV.intakeMode, fileObject.intakeMode, 'intakeMode'), intakeModeSchema, '"edge" or "bridge"', DEFAULT_CONFIG.intakeMode);
+  const intakeShards = c.check(pick(BROKER_ENV.intakeShards, fileObject.intakeShards, 'intakeShards'), integer(1, MAX_INTAKE_SHARDS), `an integer from 1 to ${MAX_INTAKE_SHARDS}`, DEFAULT_CONFIG.intakeShards);
   const brokerIdSource = pick(BROKER_ENV.brokerId, fileObject.brokerId, 'brokerId');
   const brokerId = c.check(brokerIdSource, brokerIdSchema.optional(), '1-64 characters of [A-Za-z0-9._-]', undefined);
   const metricsPort = c.check(pick(BROKER_ENV.metricsPort, fileObject.metricsPort, 'metricsPort'), portSchema.optional(), 'an integer port from 0 to 65535', undefined);
@@ -232,7 +238,7 @@ export function loadBrokerConfig(env: NodeJS.ProcessEnv = process.env, file?: st
   }
   if (issues.length > 0) throw new ConfigError(issues, 'broker configuration');
 
-  const config: BrokerConfig = { host, port, redisUrl, keyPrefix, serviceAccounts, limits, cluster, persistence };
+  const config: BrokerConfig = { host, port, redisUrl, keyPrefix, serviceAccounts, limits, cluster, persistence, intakeMode, intakeShards };
   if (tls) config.tls = tls;
   if (brokerId !== undefined) config.brokerId = brokerId;
   if (metricsPort !== undefined) config.metricsPort = metricsPort;

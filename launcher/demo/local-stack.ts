@@ -66,11 +66,8 @@ export interface LocalStack {
   vendorId: string;
   classId: string;
   workDir: string;
-  /**
-   * Starts one more orchestrator on the same Redis prefix and broker: a new instance, or a
-   * restart of a stopped one when given its instance id (it resumes that intake session).
-   */
-  spawnOrchestrator(instanceId?: string): Promise<FleetOrchestrator>;
+  /** Starts one more orchestrator on the same Redis prefix and broker (it joins the ingestion group). */
+  spawnOrchestrator(): Promise<FleetOrchestrator>;
   /** Registers devices through `POST /v1/devices/import` (NDJSON). */
   registerDevices(devices: ReadonlyArray<{ id: string; publicKey: string; groups?: string[]; tags?: string[] }>): Promise<number>;
   /** Uploads `payload` as an artifact, signs its manifest offline with the release key, imports it. */
@@ -141,8 +138,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       ...(options.engine ? { engine: options.engine } : {}),
       ...(options.extraRoutes ? { extraRoutes: options.extraRoutes } : {}),
     };
-    let instances = 1;
-    const orchestrator = await startFleetOrchestrator({ ...orchestratorOptions, instanceId: `${prefix}orchestrator-1` });
+    const orchestrator = await startFleetOrchestrator(orchestratorOptions);
     closers.push(() => orchestrator.close());
     const client = createApiClient({ baseUrl: orchestrator.url, token: operatorToken });
     const api = client.json;
@@ -165,8 +161,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       vendorId,
       classId,
       workDir,
-      async spawnOrchestrator(instanceId) {
-        const another = await startFleetOrchestrator({ ...orchestratorOptions, instanceId: instanceId ?? `${prefix}orchestrator-${++instances}` });
+      async spawnOrchestrator() {
+        const another = await startFleetOrchestrator(orchestratorOptions);
         closers.push(() => another.close());
         return another;
       },

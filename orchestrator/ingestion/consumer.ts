@@ -1,52 +1,91 @@
-// Status ingestion: reads the intake stream in batches (a consumer group, so several
-// orchestrators share the work), verifies each report with the device's registered key,
-// applies it with one Lua call each in one pipeline, then acknowledges and deletes the batch.
-// Entries of a consumer that died are claimed after a while and applied (idempotently).
-import { setTimeout as sleep } from 'node:timers/promises';
+// Status ingestion: one member of the ingestion group. Each orchestrator process runs one; the
+// members split the intake shards between them (state/intake/shard-leases.ts: a lease per shard,
+// an exactly fair share each), so every report is applied by one member, and a device's reports,
+// which all sit in one shard, in order. A member reads its shards in batches, verifies each
+// report with the device's registered key, applies it with one Lua call each in one pipeline,
+// then acknowledges and deletes the batch. When it takes a shard over (a member died or left) it
+// first applies what the previous owner left pending, then reads new entries. Applying is
+// seq-guarded, so a report applied twice (a paused member waking up) changes nothing.
 import type { RedisClient as Redis } from '../../state/redis.js';
 import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { DEFAULT_STATUS_EPOCH, formatWireTime, parseDeviceTopic, verifyStatusReport, PRESENCE_OFFLINE, PRESENCE_ONLINE, type StatusSigned } from '../../protocol/index.js';
 import { nodeEd25519 } from '../../node-crypto/ed25519.js';
 import type { EventLog } from '../events/event-log.js';
 import type { Logger } from '../../runtime/logger.js';
 import { registryKeys } from '../../state/device-record.js';
+import {
+  DEFAULT_INTAKE_SHARDS,
+  assignedShards,
+  claimPending,
+  ensureIntakeGroups,
+  ensureIntakeLayout,
+  forgetIdleConsumers,
+  heartbeatMember,
+  holdShardLease,
+  ingestOutcomesKey,
+  leaveMembers,
+  queueAcks,
+  readShards,
+  releaseShardLease,
+  renewShardLeases,
+  type IntakeEntry,
+  type IntakeLayout,
+} from '../../state/intake/index.js';
 import { RolloutState } from '../../state/rollouts/rollout-state.js';
 import type { StatusApplyResult, StatusReportInput } from '../../state/rollouts/status-apply.js';
 import { DeviceKeyCache } from './device-keys.js';
-import { ingestStreamKey } from './intake.js';
-
-export const INGEST_GROUP = 'ingest';
 
 export interface IngestOptions {
   batchSize: number;
   blockMs: number;
-  /** Pending entries idle this long belong to a dead consumer and are claimed. */
-  claimIdleMs: number;
   /** After a small batch, wait this long so the next one is worth a round of pipelines. */
   lingerMs: number;
+  /** Intake shards (FLEET_INTAKE_SHARDS); pinned in Redis by the first writer or reader. */
+  shards: number;
+  /** Heartbeat and lease renewal period. */
+  heartbeatMs: number;
+  /**
+   * Heartbeat and lease lifetime: a member silent this long is dead to the others, who take its
+   * shards (and what it left pending) at their next heartbeat.
+   */
+  leaseMs: number;
+  /** One XREADGROUP per shard instead of one over all (a Redis Cluster puts shards in different slots). */
+  readPerShard: boolean;
 }
 
-export const DEFAULT_INGEST_OPTIONS: IngestOptions = { batchSize: 1_000, blockMs: 200, claimIdleMs: 30_000, lingerMs: 15 };
+export const DEFAULT_INGEST_OPTIONS: IngestOptions = {
+  batchSize: 1_000,
+  blockMs: 200,
+  lingerMs: 15,
+  shards: DEFAULT_INTAKE_SHARDS,
+  heartbeatMs: 1_000,
+  leaseMs: 5_000,
+  readPerShard: false,
+};
 
 /** Outcomes counted per report: `applied`, or why it changed nothing. */
 export type IngestOutcome =
-  | 'applied' | 'stale' | 'stale_epoch' | 'unknown_rollout' | 'other_directive' | 'after_terminal' | 'backwards' | 'expired'
+  | 'applied' | 'stale' | 'unknown_rollout' | 'other_directive' | 'after_terminal' | 'backwards' | 'expired'
   | 'too_large' | 'bad_schema' | 'wrong_topic' | 'bad_signature' | 'unknown_device' | 'bad_topic' | 'presence';
 
 export interface IngestStats {
   outcomes: Partial<Record<IngestOutcome, number>>;
   /** Milliseconds from intake to applied, for the last batch's oldest entry. */
   lagMs: number;
+  /** Shards this member reads now. */
+  shards: number[];
+  /** Entries taken over from a previous owner of a shard. */
+  claimed: number;
 }
 
+/** The Redis hash of outcome counts, summed over every member (metrics, tests). */
 export function ingestStatsKey(prefix: string): string {
-  return `${prefix}ingest:outcomes`;
+  return ingestOutcomesKey(prefix);
 }
-
-type Entry = [id: string, fields: Buffer[]];
 
 interface PreparedBatch {
-  ids: string[];
+  entries: IntakeEntry[];
   parsed: Array<{ deviceId: string; kind: string; payload: Buffer; receivedAt: number }>;
   /** Presence writes of the batch (registry fields), sent beside the status apply. */
   presence: ReturnType<Redis['pipeline']>;
@@ -59,20 +98,32 @@ interface PreparedBatch {
 }
 
 export class StatusConsumer {
-  private readonly key: string;
-  private readonly consumer = `c-${randomBytes(5).toString('hex')}`;
+  /** This member's name in the group, the heartbeat set and the shard leases. */
+  readonly member = `m-${randomBytes(6).toString('hex')}`;
   private readonly rollouts: RolloutState;
   private readonly deviceKeys: DeviceKeyCache;
   private readonly options: IngestOptions;
+  private layout?: IntakeLayout;
   private running = false;
   private loop?: Promise<void>;
-  readonly stats: IngestStats = { outcomes: {}, lagMs: 0 };
+  private heartbeat?: NodeJS.Timeout;
+  private beating?: Promise<void>;
+  /** Live members at the last heartbeat (undefined until the first one answered). */
+  private members?: string[];
+  /** Shards held and read. */
+  private readonly owned = new Set<number>();
+  /** Shards whose lease was lost: dropped by the loop before its next read. */
+  private readonly lost = new Set<number>();
+  private lastBalance = 0;
+  readonly stats: IngestStats = { outcomes: {}, lagMs: 0, shards: [], claimed: 0 };
   /** Called after each applied batch with the rollouts it touched. */
   onApplied?: (rolloutIds: Set<string>) => void;
   /** Devices whose presence `online` the batch applied (the reconciler checks their directive). */
   onOnline?: (deviceIds: Set<string>) => void;
   /** A device reported its current directive expired (`rejected: directive_expired`): it needs a fresh one. */
   onExpired?: (report: { deviceId: string; rolloutId: string; counter: number }) => void;
+  /** Called for each status report read from the intake, before verification (metrics). */
+  onReportRead?: (payload: Buffer) => void;
   /** Called for each report applied (once: a replay of it is `stale`), with its wave (metrics). */
   onReportApplied?: (report: StatusSigned, wave: number) => void;
 
@@ -84,7 +135,6 @@ export class StatusConsumer {
     private readonly logger: Logger,
     options: Partial<IngestOptions> = {},
   ) {
-    this.key = ingestStreamKey(prefix);
     this.rollouts = new RolloutState(redis, prefix);
     // Key lookups ride the reader connection, so they never queue behind an apply in flight.
     this.deviceKeys = new DeviceKeyCache(reader, prefix);
@@ -92,33 +142,101 @@ export class StatusConsumer {
   }
 
   async start(): Promise<void> {
-    try {
-      await this.redis.xgroup('CREATE', this.key, INGEST_GROUP, '0', 'MKSTREAM');
-    } catch (error) {
-      if (!String((error as Error).message).includes('BUSYGROUP')) throw error;
-    }
+    this.layout = await ensureIntakeLayout(this.redis, this.prefix, this.options.shards);
+    await ensureIntakeGroups(this.redis, this.layout);
     this.running = true;
+    await this.beat();
+    this.heartbeat = setInterval(() => void this.beat(), this.options.heartbeatMs);
     this.loop = this.run();
   }
 
+  /** Stops reading, finishes the batch in flight, gives the shards back and leaves the group. */
   async stop(): Promise<void> {
     this.running = false;
+    clearInterval(this.heartbeat);
     await this.loop;
+    await this.beating;
+    await Promise.all([...this.owned].map((shard) => releaseShardLease(this.redis, this.prefix, shard, this.member).catch(() => undefined)));
+    this.owned.clear();
+    this.stats.shards = [];
+    await leaveMembers(this.redis, this.prefix, this.member).catch(() => undefined);
+  }
+
+  /** Heartbeat and lease renewal, on a timer of their own so a long batch cannot let them lapse. */
+  private beat(): Promise<void> {
+    if (this.beating) return this.beating;
+    this.beating = (async () => {
+      try {
+        // On the reader connection's sibling: never queued behind a pipeline of applies.
+        this.members = await heartbeatMember(this.reader, this.prefix, this.member, this.options.leaseMs);
+        const gone = await renewShardLeases(this.reader, this.prefix, [...this.owned], this.member, this.options.leaseMs);
+        for (const shard of gone) this.lost.add(shard);
+      } catch (error) {
+        this.logger.warn({ err: (error as Error).message }, 'ingestion heartbeat failed');
+      } finally {
+        this.beating = undefined;
+      }
+    })();
+    return this.beating;
+  }
+
+  /**
+   * Moves toward this member's fair share: drops shards whose lease was lost or that belong to
+   * another member now (after the batch in flight is applied, so the next owner starts after
+   * it), and takes free shards that are its own, applying what their previous owner left pending
+   * before anything new is read from them.
+   */
+  private async rebalance(inFlight: Promise<void> | undefined): Promise<void> {
+    const members = this.members;
+    if (!members) return;
+    const layout = this.layout!;
+    const wanted = new Set(assignedShards(members, this.member, layout.shards));
+    const leaving = [...this.owned].filter((shard) => this.lost.has(shard) || !wanted.has(shard));
+    if (leaving.length > 0) {
+      await inFlight;
+      for (const shard of leaving) {
+        this.owned.delete(shard);
+        if (!this.lost.has(shard)) await releaseShardLease(this.redis, this.prefix, shard, this.member);
+      }
+    }
+    this.lost.clear();
+    for (const shard of wanted) {
+      if (this.owned.has(shard) || !this.running) continue;
+      if (!(await holdShardLease(this.redis, this.prefix, shard, this.member, this.options.leaseMs))) continue;
+      await inFlight;
+      await this.takeOver(shard, new Set(members));
+      this.owned.add(shard);
+    }
+    this.stats.shards = [...this.owned].sort((a, b) => a - b);
+  }
+
+  /** Applies, in order, every entry of `shard` still pending for a previous owner. */
+  private async takeOver(shard: number, live: ReadonlySet<string>): Promise<void> {
+    let cursor = '0-0';
+    do {
+      const { next, entries } = await claimPending(this.redis, this.prefix, shard, this.member, cursor, this.options.batchSize);
+      if (entries.length > 0) {
+        this.stats.claimed += entries.length;
+        await this.processBatch(entries);
+      }
+      cursor = next;
+    } while (cursor !== '0-0' && this.running);
+    await forgetIdleConsumers(this.redis, this.prefix, shard, live).catch(() => undefined);
   }
 
   private async run(): Promise<void> {
-    let lastClaim = 0;
     let inFlight: Promise<void> | undefined;
     while (this.running) {
       try {
-        if (Date.now() - lastClaim > this.options.claimIdleMs / 2) {
-          lastClaim = Date.now();
-          await this.claimAbandoned();
+        if (this.lost.size > 0 || Date.now() - this.lastBalance >= this.options.heartbeatMs) {
+          this.lastBalance = Date.now();
+          await this.rebalance(inFlight);
         }
-        const reply = (await this.reader.xreadgroupBuffer(
-          'GROUP', INGEST_GROUP, this.consumer, 'COUNT', this.options.batchSize, 'BLOCK', this.options.blockMs, 'STREAMS', this.key, '>',
-        )) as Array<[Buffer, Entry[]]> | null;
-        const entries = reply?.[0]?.[1] ?? [];
+        if (this.owned.size === 0) {
+          await sleep(Math.min(this.options.blockMs, this.options.heartbeatMs));
+          continue;
+        }
+        const entries = await readShards(this.reader, this.prefix, [...this.owned], this.member, this.options.batchSize, this.options.blockMs, this.options.readPerShard);
         if (entries.length > 0) {
           // Two batches overlap: this one is verified (CPU here) while the previous one is
           // applied (Lua in Redis). Applies still run in order on the one connection.
@@ -131,25 +249,17 @@ export class StatusConsumer {
         // batch grow for a moment (bounded latency) before reading again.
         if (entries.length > 0 && entries.length < this.options.batchSize / 20) await sleep(this.options.lingerMs);
       } catch (error) {
+        await inFlight?.catch(() => undefined);
         inFlight = undefined;
         if (!this.running) break;
-        // Unacknowledged entries stay pending and are claimed again (claimAbandoned).
+        // Unacknowledged entries stay pending: this member's shards are re-taken from scratch
+        // (claimed again, in order) once the error passes; applying them twice changes nothing.
         this.logger.error({ err: (error as Error).message }, 'ingestion batch failed; retrying');
+        for (const shard of this.owned) this.lost.add(shard);
         await sleep(500);
       }
     }
     await inFlight?.catch(() => undefined);
-  }
-
-  private async claimAbandoned(): Promise<void> {
-    let cursor = '0-0';
-    for (let round = 0; round < 100; round++) {
-      const [next, entries] = (await this.redis.callBuffer('XAUTOCLAIM', this.key, INGEST_GROUP, this.consumer, this.options.claimIdleMs, cursor, 'COUNT', this.options.batchSize)) as unknown as [Buffer, Entry[]];
-      const live = entries.filter((e) => e && e[1]);
-      if (live.length > 0) await this.processBatch(live);
-      cursor = next.toString();
-      if (cursor === '0-0') return;
-    }
   }
 
   private count(outcome: IngestOutcome, n = 1): void {
@@ -157,24 +267,20 @@ export class StatusConsumer {
   }
 
   /** Verifies and applies one batch; acknowledges only after Redis has applied it. */
-  async processBatch(entries: Entry[]): Promise<void> {
+  async processBatch(entries: IntakeEntry[]): Promise<void> {
     await this.commit(await this.prepare(entries));
   }
 
   /** Parses and verifies a batch, and builds the pipeline that applies it (not sent yet). */
-  private async prepare(entries: Entry[]): Promise<PreparedBatch> {
-    const ids: string[] = [];
+  private async prepare(entries: IntakeEntry[]): Promise<PreparedBatch> {
     const parsed: Array<{ deviceId: string; kind: string; payload: Buffer; receivedAt: number }> = [];
-    for (const [rawId, fields] of entries) {
-      ids.push(rawId.toString());
-      const map = new Map<string, Buffer>();
-      for (let i = 0; i + 1 < fields.length; i += 2) map.set(fields[i]!.toString(), fields[i + 1]!);
-      const topic = parseDeviceTopic(map.get('t')?.toString() ?? '');
+    for (const entry of entries) {
+      const topic = parseDeviceTopic(entry.topic);
       if (!topic || topic.kind === 'directive') {
         this.count('bad_topic');
         continue;
       }
-      parsed.push({ deviceId: topic.deviceId, kind: topic.kind, payload: map.get('p') ?? Buffer.alloc(0), receivedAt: Number(map.get('r')?.toString() ?? Date.now()) });
+      parsed.push({ deviceId: topic.deviceId, kind: topic.kind, payload: entry.payload, receivedAt: entry.receivedAt });
     }
     const keys = await this.deviceKeys.lookup(parsed.filter((p) => p.kind === 'status').map((p) => p.deviceId));
     const registry = registryKeys(this.prefix);
@@ -195,6 +301,7 @@ export class StatusConsumer {
         this.count('presence');
         continue;
       }
+      this.onReportRead?.(item.payload);
       const publicKey = keys.get(item.deviceId);
       if (!publicKey) {
         outcomes.push('unknown_device');
@@ -209,11 +316,11 @@ export class StatusConsumer {
       reports.push({ deviceId: r.deviceId, rolloutId: r.rolloutId, counter: r.counter, seq: r.seq, state: r.state, progress: r.progress ?? 0, reason: r.reason ?? '', at: r.at, installedReleaseId: r.installed.releaseId, installedSequence: r.installed.sequence, rootVersion: r.rootVersion, epoch: r.epoch ?? DEFAULT_STATUS_EPOCH });
       outcomes.push(r);
     }
-    return { ids, parsed, presence, presenceWrites, reports, outcomes, online };
+    return { entries, parsed, presence, presenceWrites, reports, outcomes, online };
   }
 
   /** Sends the batch's pipeline, then acknowledges it: never an ack before Redis applied it. */
-  private async commit({ ids, parsed, presence, presenceWrites, reports, outcomes, online }: PreparedBatch): Promise<void> {
+  private async commit({ entries, parsed, presence, presenceWrites, reports, outcomes, online }: PreparedBatch): Promise<void> {
     // A failure throws before the ack: the batch stays pending and is claimed again (applying is idempotent).
     const [presenceReplies, results] = await Promise.all([
       presenceWrites > 0 ? presence.exec() : Promise.resolve([]),
@@ -243,8 +350,7 @@ export class StatusConsumer {
     }
     for (const [outcome, n] of Object.entries(tally)) this.count(outcome as IngestOutcome, n);
     const ack = this.redis.pipeline();
-    ack.xack(this.key, INGEST_GROUP, ...ids);
-    ack.xdel(this.key, ...ids);
+    queueAcks(ack, this.prefix, entries);
     for (const [outcome, n] of Object.entries(tally)) ack.hincrby(ingestStatsKey(this.prefix), outcome, n);
     await ack.exec();
     await Promise.all(rejections);

@@ -1,9 +1,9 @@
-// Counters of this process's intake writer (ingestion/intake-writer.ts) and its readiness
+// Counters of this process's intake writer (state/intake/intake-writer.ts) and its readiness
 // conditions, read at scrape time. Per process, like the MQTT counters: sum them across
 // orchestrators. The readiness gauge says why /v1/readyz answers 503.
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Readiness, ReadinessCheck } from '../infra/readiness.js';
-import type { IntakeWriterStats } from '../ingestion/intake-writer.js';
+import type { IntakeWriterStats } from '../../state/intake/index.js';
 
 /** What the metrics read from the intake writer. */
 export interface IntakeSource {

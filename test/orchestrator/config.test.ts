@@ -1,5 +1,4 @@
 // loadOrchestratorConfig: defaults, derived public URL, and one invalid_configuration naming every bad variable.
-import { hostname } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadOrchestratorConfig } from '../../orchestrator/config.js';
 
@@ -68,29 +67,6 @@ describe('loadOrchestratorConfig', () => {
       ['FLEET_HTTP_PORT', 'FLEET_IMPORT_KEY_CHECK', 'FLEET_MAX_BODY_BYTES', 'FLEET_OPERATOR_TOKEN', 'FLEET_PUBLIC_URL', 'REDIS_URL'],
     );
     expect(error.message).not.toContain('short-secret');
-  });
-
-  it('reads FLEET_INSTANCE_ID (an MQTT client id; default the host name)', () => {
-    expect(loadOrchestratorConfig({}).instanceId).toBe(hostname());
-    expect(loadOrchestratorConfig({ FLEET_INSTANCE_ID: 'orch-a.1' }).instanceId).toBe('orch-a.1');
-    for (const bad of ['has space', 'x'.repeat(65)]) {
-      expect(() => loadOrchestratorConfig({ FLEET_INSTANCE_ID: bad })).toThrow(expect.objectContaining({ code: 'invalid_configuration', issues: [expect.stringMatching(/^FLEET_INSTANCE_ID:/)] }));
-    }
-  });
-
-  it('with requireEngine, names what the engine needs beside the other problems, in one error', () => {
-    let caught: unknown;
-    try {
-      loadOrchestratorConfig({ FLEET_HTTP_PORT: 'eighty', FLEET_BROKER_USERNAME: 'orchestrator' }, { requireEngine: true });
-    } catch (error) {
-      caught = error;
-    }
-    expect((caught as ConfigError).code).toBe('invalid_configuration');
-    expect((caught as ConfigError).issues.map((p) => p.split(':')[0])).toEqual(['FLEET_HTTP_PORT', 'FLEET_BROKER_URL', 'FLEET_DIRECTOR_KEY', 'FLEET_BROKER_USERNAME / FLEET_BROKER_SECRET']);
-    const engine = { FLEET_BROKER_URL: 'mqtt://127.0.0.1:1884', FLEET_DIRECTOR_KEY: '/keys/director.key' };
-    expect(loadOrchestratorConfig(engine, { requireEngine: true })).toMatchObject({ brokerUrl: 'mqtt://127.0.0.1:1884', directorKeyPath: '/keys/director.key' });
-    // The HTTP service alone needs neither.
-    expect(loadOrchestratorConfig({}).brokerUrl).toBeUndefined();
   });
 
   it('refuses the same token for both roles', () => {

@@ -123,8 +123,10 @@ export interface ProcessStack {
   /** Set with `broker: 'mosquitto'`. */
   deviceTls?: DeviceTls;
   orchestrator: ChildHandle;
-  /** Starts another orchestrator process (after a kill: the same instance id resumes its session). */
+  /** Starts another orchestrator process on the first one's HTTP port (after a kill or stop). */
   restartOrchestrator(): Promise<ChildHandle>;
+  /** Starts one more orchestrator process beside the running ones (its own HTTP port); stopped by close(). */
+  addOrchestrator(env?: Record<string, string>): Promise<{ child: ChildHandle; url: string; api: JsonCall }>;
   /** SIGKILLs the broker and starts it again on the same port (extra environment for the new one). */
   restartBroker(env?: Record<string, string>): Promise<ChildHandle>;
   /**
@@ -201,11 +203,12 @@ export async function startProcessStack(options: ProcessStackOptions = {}): Prom
       FLEET_BROKER_URL: serviceBrokerUrl,
       FLEET_BROKER_USERNAME: serviceAccount.username,
       FLEET_BROKER_SECRET: serviceAccount.secret,
-      FLEET_INSTANCE_ID: `${prefix}orchestrator`,
+      // Mosquitto cannot write the intake shards: the orchestrators' MQTT bridge does.
+      ...(options.broker === 'mosquitto' ? { FLEET_INTAKE_MODE: 'bridge' } : {}),
       ...options.orchestratorEnv,
     };
-    const startOrchestrator = async () => {
-      const { child, match: url } = await startChild(['serve'], orchestratorEnv, /listening on (http:\/\/[\d.]+:\d+)/, CHILD_START_TIMEOUT_MS, options.orchestratorNodeArgs ?? []);
+    const startOrchestrator = async (env: Record<string, string> = {}) => {
+      const { child, match: url } = await startChild(['serve'], { ...orchestratorEnv, ...env }, /listening on (http:\/\/[\d.]+:\d+)/, CHILD_START_TIMEOUT_MS, options.orchestratorNodeArgs ?? []);
       children.push(child);
       return { child, url: url[1]! };
     };
@@ -255,6 +258,10 @@ export async function startProcessStack(options: ProcessStackOptions = {}): Prom
         return child;
       },
       startBroker,
+      async addOrchestrator(env = {}) {
+        const { child, url } = await startOrchestrator({ FLEET_HTTP_PORT: '0', ...env });
+        return { child, url, api: createApiClient({ baseUrl: url, token: operatorToken }).json };
+      },
       async registerDevices(devices) {
         await registerDevicesViaApi(client, devices, { vendorId, classId });
       },

@@ -3,18 +3,15 @@
 // device's last-seen: `presence`/`presenceAt` in the registry); an unclean close says it once
 // (the will, not the broker again); a connection taken over by a newer one says nothing.
 import { Redis } from 'ioredis';
-import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatWireTime, presenceTopic } from '../../../protocol/index.js';
 import { EventLog } from '../../../orchestrator/events/event-log.js';
 import { silentLogger } from '../../../runtime/logger.js';
 import { StatusConsumer } from '../../../orchestrator/ingestion/consumer.js';
-import { createIntakeWriter, startIntake } from '../../../orchestrator/ingestion/intake.js';
-import type { IntakeWriter } from '../../../orchestrator/ingestion/intake-writer.js';
 import { registryKeys } from '../../../state/device-record.js';
 import type { RunningBroker } from '../../../broker/index.js';
 import {
-  REDIS_URL, ORCHESTRATOR_SECRET, collect, connectDevice, connectService, deleteByPrefix, endAll, provisionDevice,
+  REDIS_URL, collect, connectDevice, connectService, deleteByPrefix, endAll, provisionDevice,
   startTestBroker, testPrefix, uniqueId, waitFor, type TestDevice,
 } from '../helpers.js';
 
@@ -22,27 +19,21 @@ let redis: Redis;
 let reader: Redis;
 let prefix: string;
 let broker: RunningBroker;
-let intake: MqttClient;
 let consumer: StatusConsumer;
-let writer: IntakeWriter;
 
 beforeAll(async () => {
   redis = new Redis(REDIS_URL);
   reader = redis.duplicate();
   prefix = testPrefix('presence');
   broker = await startTestBroker(prefix);
-  // The orchestrator's own intake and consumer, as `fleet-ota serve` runs them.
-  intake = await mqtt.connectAsync(broker.url, { clientId: uniqueId('intake'), username: 'orchestrator', password: ORCHESTRATOR_SECRET, reconnectPeriod: 0, protocolVersion: 4 });
-  writer = createIntakeWriter(redis, prefix, silentLogger());
-  await startIntake(intake, writer, false);
+  // The broker writes presence to the intake shards (the edge write); the orchestrator's
+  // ingestion member applies it, as `fleet-ota serve` runs it.
   consumer = new StatusConsumer(redis, reader, prefix, new EventLog(redis, prefix), silentLogger(), { blockMs: 50 });
   await consumer.start();
 });
 
 afterAll(async () => {
   await consumer?.stop();
-  await endAll(intake);
-  await writer?.close();
   await broker?.close();
   await deleteByPrefix(redis, prefix);
   await reader.quit();

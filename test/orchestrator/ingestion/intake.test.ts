@@ -1,20 +1,22 @@
-// The status intake against a real Aedes, real MQTT.js clients and a private redis-server (so it
-// can be driven to maxmemory): reports are written in batches, in order, each PUBACKed only once
-// its batch is in the stream; a Redis that refuses writes holds the reports unacknowledged, makes
-// the process not ready and is retried until it accepts them again, with nothing lost.
+// The MQTT intake bridge against a real Aedes, real MQTT.js clients and a private redis-server
+// (so it can be driven to maxmemory): reports are written to their device's intake shard in
+// batches, in order, each PUBACKed only once its shard's transaction is durable; a Redis that
+// refuses writes holds the reports unacknowledged, makes the process not ready and is retried
+// until it accepts them again, with nothing lost.
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../../runtime/logger.js';
 import { Readiness } from '../../../orchestrator/infra/readiness.js';
 import { createRedis } from '../../../state/redis.js';
-import { createIntakeWriter, ingestStreamKey, startIntake } from '../../../orchestrator/ingestion/intake.js';
-import type { IntakeWriter } from '../../../orchestrator/ingestion/intake-writer.js';
+import { createIntakeWriter, startIntake } from '../../../orchestrator/ingestion/intake.js';
+import { DEFAULT_INTAKE_SHARDS, allIntakeStreamKeys, intakeStreamKey, shardOf } from '../../../state/intake/index.js';
+import type { IntakeWriter } from '../../../state/intake/index.js';
 import { statusTopic } from '../../../protocol/index.js';
 import { startPlainBroker, type PlainBroker } from '../metrics/plain-broker.js';
 import { startPrivateRedis, type PrivateRedis } from '../../support/private-redis.js';
 
 const prefix = 'intake-test:';
-const key = ingestStreamKey(prefix);
+const keys = allIntakeStreamKeys({ prefix, shards: DEFAULT_INTAKE_SHARDS });
 
 let server: PrivateRedis;
 let broker: PlainBroker;
@@ -33,7 +35,7 @@ afterAll(async () => {
 afterEach(async () => {
   for (const close of closers.splice(0).reverse()) await close().catch(() => undefined);
   await server.admin.config('SET', 'maxmemory', '0');
-  await server.admin.del(key, 'junk');
+  await server.admin.del(...keys, 'junk');
 });
 
 async function intake(readiness?: Readiness, options: Parameters<typeof createIntakeWriter>[4] = {}): Promise<{ writer: IntakeWriter; service: MqttClient }> {
@@ -51,9 +53,10 @@ async function device(): Promise<MqttClient> {
   return client;
 }
 
-async function streamPayloads(): Promise<string[]> {
-  const entries = await server.admin.xrange(key, '-', '+');
-  return entries.map(([, fields]) => fields[fields.indexOf('p') + 1]!);
+/** Payloads of `deviceId`'s reports, in the order its shard holds them. */
+async function streamPayloads(deviceId: string): Promise<string[]> {
+  const entries = await server.admin.xrange(intakeStreamKey(prefix, shardOf(deviceId, DEFAULT_INTAKE_SHARDS)), '-', '+');
+  return entries.filter(([, fields]) => fields[fields.indexOf('t') + 1] === statusTopic(deviceId)).map(([, fields]) => fields[fields.indexOf('p') + 1]!);
 }
 
 async function until(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 15_000): Promise<void> {
@@ -98,7 +101,7 @@ function pubacks(service: MqttClient): () => number {
 }
 
 describe('status intake', () => {
-  it('writes reports in batches, in order, and PUBACKs each once it is in the stream', async () => {
+  it('writes reports in batches, in order, to the device\'s shard, and PUBACKs each once it is there', async () => {
     const { writer, service } = await intake();
     const acks = pubacks(service);
     const client = await device();
@@ -106,7 +109,7 @@ describe('status intake', () => {
     // All in flight at once, as a broker delivers a backlog: many go into one batch.
     await Promise.all(Array.from({ length: n }, (_, i) => client.publishAsync(statusTopic('dev-a'), `report-${i}`, { qos: 1 })));
     await until(() => acks() === n, 'every report acknowledged by the intake');
-    expect(await streamPayloads()).toEqual(Array.from({ length: n }, (_, i) => `report-${i}`));
+    expect(await streamPayloads('dev-a')).toEqual(Array.from({ length: n }, (_, i) => `report-${i}`));
     expect(writer.stats.written).toBe(n);
     expect(writer.stats.acked).toBe(n);
     expect(writer.stats.batches).toBeLessThan(n / 4);
@@ -126,12 +129,14 @@ describe('status intake', () => {
     expect(acks()).toBe(0);
     expect(writer.failing).toBe(true);
     expect(readiness.list().map((p) => p.check)).toEqual(['intake_writes']);
-    expect(await server.admin.exists(key)).toBe(0);
+    expect(await server.admin.exists(...keys)).toBe(0);
 
     // Memory returns: the same reports go in, in order, each acknowledged, and readiness clears.
     await server.admin.del('junk');
     await until(() => acks() === 20, 'the held reports acknowledged');
-    expect(await streamPayloads()).toEqual(Array.from({ length: 20 }, (_, i) => `held-${i}`));
+    for (const d of [0, 1, 2]) {
+      expect(await streamPayloads(`dev-${d}`)).toEqual(Array.from({ length: 20 }, (_, i) => `held-${i}`).filter((_, i) => i % 3 === d));
+    }
     expect(writer.failing).toBe(false);
     expect(readiness.list()).toEqual([]);
     expect(writer.stats.outages).toBe(1);
@@ -150,6 +155,6 @@ describe('status intake', () => {
     expect(acks()).toBe(0);
     await server.admin.del('junk');
     await until(() => acks() === 30, 'all acknowledged');
-    expect(await streamPayloads()).toEqual(Array.from({ length: 30 }, (_, i) => `p-${i}`));
+    expect(await streamPayloads('dev-p')).toEqual(Array.from({ length: 30 }, (_, i) => `p-${i}`));
   }, 30_000);
 });

@@ -1,13 +1,13 @@
 // Ingestion hears revocations: a report from a device revoked a moment ago is refused as
 // `unknown_device` at once, not after its cached key's time to live (30 s) runs out. Real Redis,
-// the real consumer; reports written to the intake stream as the intake writes them.
+// the real consumer; reports written to the device's intake shard as the broker writes them.
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildStatusBody, encodePublicKey, encodeStatusReport, formatWireTime, statusTopic } from '../../../protocol/index.js';
 import { nodeEd25519 } from '../../../node-crypto/ed25519.js';
 import { EventLog } from '../../../orchestrator/events/event-log.js';
 import { StatusConsumer } from '../../../orchestrator/ingestion/consumer.js';
-import { ingestStreamKey } from '../../../orchestrator/ingestion/intake.js';
+import { DEFAULT_INTAKE_SHARDS, intakeStreamKey, shardOf } from '../../../state/intake/index.js';
 import { generateSigningKey } from '../../../orchestrator/keys/key-file.js';
 import { silentLogger } from '../../../runtime/logger.js';
 import { DEVICE_KEY_CACHE_DEFAULTS, registerDevices, revokeDevice } from '../../../state/registry/index.js';
@@ -34,7 +34,7 @@ function report(seq: number): Buffer {
 }
 
 async function send(seq: number): Promise<void> {
-  await redis.xadd(ingestStreamKey(prefix), '*', 't', statusTopic(device.id), 'p', report(seq), 'r', Date.now());
+  await redis.xadd(intakeStreamKey(prefix, shardOf(device.id, DEFAULT_INTAKE_SHARDS)), '*', 't', statusTopic(device.id), 'p', report(seq), 'r', Date.now());
 }
 
 beforeAll(async () => {

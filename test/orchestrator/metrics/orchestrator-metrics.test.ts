@@ -12,8 +12,9 @@ import { nodeEd25519 } from '../../../node-crypto/ed25519.js';
 import { EventLog } from '../../../orchestrator/events/event-log.js';
 import { silentLogger } from '../../../runtime/logger.js';
 import { ingestStatsKey, StatusConsumer } from '../../../orchestrator/ingestion/consumer.js';
-import { createIntakeWriter, ingestStreamKey, startIntake } from '../../../orchestrator/ingestion/intake.js';
-import type { IntakeWriter } from '../../../orchestrator/ingestion/intake-writer.js';
+import { createIntakeWriter, startIntake } from '../../../orchestrator/ingestion/intake.js';
+import { DEFAULT_INTAKE_SHARDS, intakeBacklog, intakeStreamKey } from '../../../state/intake/index.js';
+import type { IntakeWriter } from '../../../state/intake/index.js';
 import { generateSigningKey } from '../../../orchestrator/keys/key-file.js';
 import { createOrchestratorMetrics, type OrchestratorMetrics } from '../../../orchestrator/metrics/index.js';
 import { publishDirective } from '../../../orchestrator/mqtt/service-client.js';
@@ -149,7 +150,7 @@ describe('GET /metrics', () => {
     for (const [topic, payload] of sends) await deviceClient.publishAsync(topic, payload, { qos: 1 });
     await until(async () => {
       const v = await store.view(ROLLOUT);
-      return (v.counts.succeeded ?? 0) === 4 && (v.counts.failed ?? 0) === 1 && (v.counts.rejected ?? 0) === 1 && (await redis.xlen(ingestStreamKey(prefix))) === 0;
+      return (v.counts.succeeded ?? 0) === 4 && (v.counts.failed ?? 0) === 1 && (v.counts.rejected ?? 0) === 1 && (await intakeBacklog(redis, { prefix, shards: DEFAULT_INTAKE_SHARDS })).messages === 0;
     });
     await queue.add('notify', { rolloutId: ROLLOUT }, { delay: 60_000, jobId: 'held' });
     await metrics.idle();
@@ -234,7 +235,8 @@ describe('GET /metrics', () => {
     const { app: lagApp, tokens: lagTokens } = await appWithRoles(redis, lagPrefix);
     await lagApp.register(lagMetrics.plugin);
     try {
-      await redis.xadd(ingestStreamKey(lagPrefix), `${Date.now() - 5_000}-0`, 't', 'fleet/v1/x/status', 'p', '{}', 'r', Date.now() - 5_000);
+      await redis.set(`${lagPrefix}{intake}:shards`, String(DEFAULT_INTAKE_SHARDS));
+      await redis.xadd(intakeStreamKey(lagPrefix, 3), `${Date.now() - 5_000}-0`, 't', 'fleet/v1/x/status', 'p', '{}', 'r', Date.now() - 5_000);
       const response = await lagApp.inject({ method: 'GET', url: '/metrics', headers: { authorization: `Bearer ${lagTokens.read}` } });
       const families = parsePrometheusText(response.body);
       expect(sampleValue(families, 'fleet_ingest_lag_seconds')).toBeGreaterThanOrEqual(5);
