@@ -169,6 +169,7 @@ export async function startFleetOrchestrator(options: FleetOrchestratorOptions):
         sinks: {
           onApplied: tickSoon,
           onReportApplied: (report, wave) => metrics.reportApplied(report, wave),
+          onReportRead: (payload) => metrics.statusRead(payload),
           onOnline: (ids) => rec.devicesOnline(ids),
           onExpired: ({ deviceId, rolloutId, counter }) => rec.directiveExpired(deviceId, rolloutId, counter),
           // The broker no longer had the bridge's session: it may have lost its memory.

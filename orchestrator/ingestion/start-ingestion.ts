@@ -22,6 +22,8 @@ export interface IngestionSinks {
   onExpired?(report: { deviceId: string; rolloutId: string; counter: number }): void;
   /** Each report applied (once), with its wave. */
   onReportApplied?(report: StatusSigned, wave: number): void;
+  /** Each status report read from the intake, before verification. */
+  onReportRead?(payload: Buffer): void;
   /** Bridge mode: the broker had no session for the bridge (it may have lost its memory). */
   onSessionLost?(): void;
 }
@@ -63,6 +65,7 @@ export async function startIngestion(deps: IngestionDeps): Promise<RunningIngest
   if (sinks.onOnline) consumer.onOnline = (ids) => sinks.onOnline!(ids);
   if (sinks.onExpired) consumer.onExpired = (report) => sinks.onExpired!(report);
   if (sinks.onReportApplied) consumer.onReportApplied = (report, wave) => sinks.onReportApplied!(report, wave);
+  if (sinks.onReportRead) consumer.onReportRead = (payload) => sinks.onReportRead!(payload);
   await consumer.start();
   let bridge: RunningBridge | undefined;
   let bridgeRedis: Redis | undefined;

@@ -1,10 +1,9 @@
 // Counters of this process's MQTT service connections: directives published (PUBLISH packets
-// leaving, MQTT.js `packetsend`; a DUP retransmission is the same directive, [MQTT-3.3.1-1])
-// and status reports received (`packetreceive`), by the state they claim. Verification
-// outcomes are fleet_ingest_outcomes_total. Per process: each orchestrator counts what passes
-// through its own connections. Directives are published once: sum() them across processes.
-// Reports: sum() when the intake shares one subscription across processes (each report reaches
-// one of them), max() when every process holds its own intake session (each receives all).
+// leaving, MQTT.js `packetsend`; a DUP retransmission is the same directive, [MQTT-3.3.1-1]);
+// and status reports this process read from the intake shards (`statusRead`, called by
+// ingestion), by the state they claim. Verification outcomes are fleet_ingest_outcomes_total.
+// Per process: sum() both across processes (each directive is published once, each report
+// read by the one member holding its shard; a report taken over from a dead member counts twice).
 import type { MqttClient } from 'mqtt';
 import { Counter, type Registry } from 'prom-client';
 import { parseDeviceTopic, REPORTED_STATES } from '../../protocol/index.js';
@@ -14,8 +13,10 @@ const MAX_STATUS_BYTES = 4_096;
 const STATES: ReadonlySet<string> = new Set(REPORTED_STATES);
 
 export interface MqttMetrics {
-  /** Counts directives sent and status reports received by this client; returns a function that stops. */
+  /** Counts directives sent by this client; returns a function that stops. */
   observe(client: MqttClient): () => void;
+  /** Counts a status report read from the intake, by the state it claims. */
+  statusRead(payload: Uint8Array): void;
 }
 
 /** The `state` a report claims, or `invalid` (bounded label values whatever arrives). */
@@ -37,7 +38,7 @@ export function registerMqttMetrics(registry: Registry): MqttMetrics {
   });
   const reports = new Counter({
     name: 'fleet_status_reports_total',
-    help: 'Status reports received by this process, by the state they claim (invalid: unreadable); verification outcomes are fleet_ingest_outcomes_total.',
+    help: 'Status reports this process read from the intake, by the state they claim (invalid: unreadable); verification outcomes are fleet_ingest_outcomes_total.',
     labelNames: ['state'] as const,
     registers: [registry],
   });
@@ -48,16 +49,11 @@ export function registerMqttMetrics(registry: Registry): MqttMetrics {
         if (packet.cmd !== 'publish' || packet.dup || typeof packet.topic !== 'string') return;
         if (parseDeviceTopic(packet.topic)?.kind === 'directive') directives.inc();
       };
-      const onReceive = (packet: { cmd?: string; topic?: unknown; dup?: boolean; payload?: unknown }) => {
-        if (packet.cmd !== 'publish' || typeof packet.topic !== 'string') return;
-        if (parseDeviceTopic(packet.topic)?.kind === 'status') reports.inc({ state: claimedState(packet.payload) });
-      };
       client.on('packetsend', onSend);
-      client.on('packetreceive', onReceive);
-      return () => {
-        client.off('packetsend', onSend);
-        client.off('packetreceive', onReceive);
-      };
+      return () => client.off('packetsend', onSend);
+    },
+    statusRead(payload) {
+      reports.inc({ state: claimedState(payload) });
     },
   };
 }

@@ -53,8 +53,10 @@ export interface OrchestratorMetrics {
   reportApplied: EventMetrics['reportApplied'];
   /** Settles work started by reportApplied (tests). */
   idle(): Promise<void>;
-  /** Counts directives sent and status reports received on this MQTT client; returns a function that stops. */
+  /** Counts directives sent on this MQTT client; returns a function that stops. */
   observeMqtt(client: MqttClient): () => void;
+  /** Counts a status report ingestion read from the intake (StatusConsumer.onReportRead). */
+  statusRead(payload: Uint8Array): void;
   /** Exports this process's intake writer counters. */
   observeIntake(writer: IntakeSource): void;
   /** Exports which readiness conditions are raised (fleet_not_ready). */
@@ -193,6 +195,7 @@ export function createOrchestratorMetrics(deps: OrchestratorMetricsDeps): Orches
     reportApplied: (report, wave) => events.reportApplied(report, wave),
     idle: () => events.idle(),
     observeMqtt: (client) => mqtt.observe(client),
+    statusRead: (payload) => mqtt.statusRead(payload),
     observeIntake: (writer) => intake.observeIntake(writer),
     observeReadiness: (readiness) => intake.observeReadiness(readiness),
     close: () => queues.close(),

@@ -2,7 +2,8 @@
 // loopback with real Redis, simulated devices in this process over real MQTT and HTTP. A staged
 // rollout to 200 devices pauses at a failure threshold and finishes after a fix and a resume; an
 // orchestrator killed with SIGKILL mid-wave is restarted and finishes the rollout exactly; status
-// reports sent while it is down reach the restarted one (README: persistent intake session).
+// reports sent while it is down reach the restarted one (README: the broker writes each report to
+// its intake shard before the PUBACK).
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectFleet, provisionFleet, type FleetHandle, type ProvisionedFleet, type SimDevice } from '../../device-sim/sim/index.js';
@@ -150,7 +151,7 @@ describe('staged rollout across processes', () => {
     await stack.createRollout({ id: rolloutId, releaseId: release.releaseId, target: { deviceIds: everyone }, waves: [{ count: 20 }, { percent: 100 }], maxNotificationsPerMinute: 900 });
     await waitUntil(() => (log.lastStates(rolloutId, everyone).succeeded ?? 0) >= 40, 60_000, 'wave 1 under way', 10);
     // Devices keep working and reporting through the crash: what they send while the
-    // orchestrator is down waits in its persistent intake session at the broker.
+    // orchestrator is down waits in the intake shards, written there by the broker.
     const before = await stack.api<RolloutView>('GET', `/v1/rollouts/${rolloutId}`);
     const victim = stack.orchestrator;
     await victim.kill();
@@ -182,9 +183,8 @@ describe('staged rollout across processes', () => {
     expect(await orchestratorReady(stack)).toMatchObject({ alive: true, status: 200 });
   }, TEST_TIMEOUT_MS);
 
-  // Messages the broker sends right behind CONNACK (the persistent session's queue: the reports
-  // that arrived while the orchestrator was down) must meet the intake handler, which is therefore
-  // installed before connecting. The lag proxy makes that read order certain.
+  // Reports that arrive while no orchestrator runs are written to the intake shards by the broker
+  // and applied by the next orchestrator, which claims what the dead one left pending first.
   it('status reports sent while the orchestrator is down reach the restarted orchestrator', async () => {
     const provisioned = await provisionFleet({ root: stack.root, vendorId: stack.vendorId, classId: stack.classId, seed: 13, count: 20, idPrefix: 'dn-', profiles: 'healthy' });
     await stack.registerDevices(provisioned.devices);
@@ -203,8 +203,8 @@ describe('staged rollout across processes', () => {
     await waitUntil(() => log.lastStates(rolloutId, everyone).succeeded === everyone.length, 60_000, 'every device to finish offline');
     await stack.orchestrator.kill();
 
-    // Back online: each device delivers its outbox to the broker, which queues it for the
-    // orchestrator's persistent intake session.
+    // Back online: each device delivers its outbox to the broker, which writes each report to
+    // its intake shard before acknowledging it.
     for (const runtime of fleet.runtimes) runtime.transport.resume();
     await waitUntil(() => fleet.runtimes.every((r) => r.agent.snapshot().outbox.length === 0), 30_000, 'outboxes delivered to the broker');
     await stack.restartOrchestrator();

@@ -103,6 +103,7 @@ beforeAll(async () => {
   await startIntake(service, writer, false);
   consumer = new StatusConsumer(redis, reader, prefix, new EventLog(redis, prefix), silentLogger(), { blockMs: 50 });
   consumer.onReportApplied = (r, wave) => metrics.reportApplied(r, wave);
+  consumer.onReportRead = (payload) => metrics.statusRead(payload);
   await consumer.start();
   const withRoles = await appWithRoles(redis, prefix);
   app = withRoles.app;
