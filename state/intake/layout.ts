@@ -4,6 +4,7 @@
 // here only; the broker (edge writer), the MQTT bridge and ingestion all go through it.
 import type { RedisClient as Redis } from '../redis.js';
 import { slotKey } from '../keys.js';
+import { fnv1a32 } from '../registry/device-shard.js';
 
 /** Default shard count (FLEET_INTAKE_SHARDS): more shards than orchestrators, so work spreads. */
 export const DEFAULT_INTAKE_SHARDS = 16;
@@ -23,17 +24,12 @@ export class IntakeLayoutError extends Error {
 }
 
 /**
- * FNV-1a (32-bit) of the device id's UTF-16 code units, modulo the shard count. Fixed forever for
- * a deployment: a device that changed shard while reports were queued could be applied out of
- * order, so the count is pinned in Redis (ensureIntakeLayout).
+ * FNV-1a 32 of the device id's UTF-8 bytes (the registry's hash, state/registry/device-shard.ts),
+ * modulo the shard count. Fixed for a deployment: a device that changed shard while reports were
+ * queued could be applied out of order, so the count is pinned in Redis (ensureIntakeLayout).
  */
 export function shardOf(deviceId: string, shards: number): number {
-  let hash = 0x811c9dc5;
-  for (let i = 0; i < deviceId.length; i++) {
-    hash ^= deviceId.charCodeAt(i);
-    hash = Math.imul(hash, 0x01000193) >>> 0;
-  }
-  return hash % shards;
+  return fnv1a32(deviceId) % shards;
 }
 
 /** The stream of shard `shard`: `${prefix}{intake:N}`. */
