@@ -28,6 +28,14 @@ export interface DeviceRecord {
   tags: string[];
   /** Free-form string map (PATCH /v1/devices/:id), bounded by REGISTRY_LIMITS; decoded as {} when never set. */
   attributes?: Record<string, string>;
+  /**
+   * What the device last reported about itself in a status report's `attributes`
+   * (docs/protocol.md#status-report: hwrev, freeStorage, free-form ones), replaced whole by each
+   * report that carries them; written by status ingestion.
+   */
+  reportedAttributes?: Record<string, string | number>;
+  /** The report time (`at`) of the report that carried `reportedAttributes`. */
+  reportedAt?: string;
   revoked: boolean;
   createdAt: string;
   revokedAt?: string;
@@ -57,6 +65,8 @@ export function encodeDeviceRecord(record: DeviceRecord): Record<string, string>
     createdAt: record.createdAt,
   };
   if (record.attributes !== undefined) fields.attributes = JSON.stringify(record.attributes);
+  if (record.reportedAttributes !== undefined) fields.reportedAttributes = JSON.stringify(record.reportedAttributes);
+  if (record.reportedAt !== undefined) fields.reportedAt = record.reportedAt;
   if (record.revokedAt !== undefined) fields.revokedAt = record.revokedAt;
   if (record.installedReleaseId !== undefined) fields.installedReleaseId = record.installedReleaseId;
   if (record.installedSequence !== undefined) fields.installedSequence = String(record.installedSequence);
@@ -93,6 +103,8 @@ export function decodeDeviceRecord(fields: Record<string, string>): DeviceRecord
     revoked: fields.revoked === '1',
     createdAt: fields.createdAt ?? '',
   };
+  if (fields.reportedAttributes !== undefined) record.reportedAttributes = parseJson<Record<string, string | number>>(fields.reportedAttributes, {});
+  if (fields.reportedAt !== undefined) record.reportedAt = fields.reportedAt;
   if (fields.revokedAt !== undefined) record.revokedAt = fields.revokedAt;
   if (fields.installedReleaseId !== undefined) record.installedReleaseId = fields.installedReleaseId;
   if (fields.installedSequence !== undefined) record.installedSequence = Number(fields.installedSequence);

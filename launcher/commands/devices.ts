@@ -27,6 +27,7 @@ function showDevice(d: Device): string {
     `groups       ${d.groups.join(', ') || '-'}`,
     `tags         ${d.tags.join(', ') || '-'}`,
     `attributes   ${Object.entries(d.attributes ?? {}).map(([k, v]) => `${k}=${v}`).join(', ') || '-'}`,
+    `reported     ${Object.entries(d.reportedAttributes ?? {}).map(([k, v]) => `${k}=${v}`).join(', ') || '-'}${d.reportedAt ? ` (at ${d.reportedAt})` : ''}`,
     `public key   ${d.publicKey}`,
     `revoked      ${d.revoked ? `yes (${d.revokedAt ?? 'time unknown'})` : 'no'}`,
     `registered   ${d.createdAt}`,
@@ -120,13 +121,14 @@ export function registerDevicesCommands(program: Command): void {
     .option('--class <classId>', 'only this class')
     .option('--installed <releaseId>', 'only devices that reported this installed release')
     .option('--revoked', 'only revoked devices')
+    .option('--query <q>', 'device query, e.g. \'hwrev==B;attributes.freeStorage=gt=100000;tag=in=(eu,beta)\' (README: Device queries)')
     .option('--limit <n>', 'page size (1-1000)', '100')
     .option('--cursor <id>', 'continue after this id')
     .option('--all', 'follow the cursor to the end')
-    .action(async (options: ApiOptions & { group?: string; tag?: string; vendor?: string; class?: string; installed?: string; revoked?: boolean; limit: string; cursor?: string; all?: boolean }) => {
+    .action(async (options: ApiOptions & { group?: string; tag?: string; vendor?: string; class?: string; installed?: string; revoked?: boolean; query?: string; limit: string; cursor?: string; all?: boolean }) => {
       const client = createApiClient(options);
       const query = new URLSearchParams({ limit: options.limit });
-      for (const [name, value] of [['group', options.group], ['tag', options.tag], ['vendorId', options.vendor], ['classId', options.class], ['installedReleaseId', options.installed]] as const) {
+      for (const [name, value] of [['group', options.group], ['tag', options.tag], ['vendorId', options.vendor], ['classId', options.class], ['installedReleaseId', options.installed], ['q', options.query]] as const) {
         if (value !== undefined) query.set(name, value);
       }
       if (options.revoked) query.set('revoked', 'true');

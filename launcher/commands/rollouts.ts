@@ -21,6 +21,7 @@ interface CreateOptions extends ApiOptions {
   group?: string[];
   tag?: string[];
   installedRelease?: string;
+  query?: string;
   all?: boolean;
   holdRemainder?: boolean;
   force?: boolean;
@@ -83,10 +84,11 @@ export function specFromOptions(o: CreateOptions): RolloutSpecInput {
   if (o.group?.length) target.groups = o.group;
   if (o.tag?.length) target.tags = o.tag;
   if (o.installedRelease) target.installedReleaseId = o.installedRelease;
+  if (o.query) target.query = o.query;
   // The whole fleet is never implied: an empty target is a usage error, --all says it.
-  if (o.all && Object.keys(target).length > 0) throw new CliError(CLI_EXIT.usage, 'invalid_target', '--all cannot be combined with --device, --group, --tag or --installed-release');
+  if (o.all && Object.keys(target).length > 0) throw new CliError(CLI_EXIT.usage, 'invalid_target', '--all cannot be combined with --device, --group, --tag, --installed-release or --query');
   if (o.all) target.all = true;
-  if (Object.keys(target).length === 0) throw new CliError(CLI_EXIT.usage, 'target_required', 'no target: give --device, --group, --tag or --installed-release, or --all for every device of the release\'s class');
+  if (Object.keys(target).length === 0) throw new CliError(CLI_EXIT.usage, 'target_required', 'no target: give --device, --group, --tag, --installed-release or --query, or --all for every device of the release\'s class');
   const maxPerMinute = number('--max-per-minute', o.maxPerMinute);
   return {
     releaseId: o.release,
@@ -153,6 +155,7 @@ export function registerRolloutsCommands(program: Command): void {
     .option('--group <name>', 'target group (repeatable)', collect)
     .option('--tag <name>', 'target tag (repeatable)', collect)
     .option('--installed-release <id>', 'only devices that have this release installed')
+    .option('--query <q>', 'only devices matching this device query, e.g. \'hwrev==B;attributes.freeStorage=gt=100000\' (README: Device queries)')
     .option('--all', 'target every device of the release\'s vendor and class (required when no other target is given)')
     .option('--waves <list>', 'waves: cumulative shares (strictly increasing) and/or counts, ending with 100% or all, e.g. 1%,10%,100% or 5,50,all', '1%,10%,100%')
     .option('--hold-remainder', 'let the waves end below 100%: devices left after the last wave stay out of this rollout')

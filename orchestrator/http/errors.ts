@@ -6,6 +6,7 @@
 import { FleetError } from '../../runtime/errors.js';
 import type { ArtifactErrorCode } from '../artifacts/errors.js';
 import type { RegistryErrorCode } from '../registry/errors.js';
+import type { QueryError } from '../registry/query/errors.js';
 import type { ReleaseErrorCode, RootErrorCode } from '../releases/errors.js';
 import type { RolloutErrorCode } from '../rollouts/errors.js';
 
@@ -25,7 +26,7 @@ export type HttpErrorCode =
 export class HttpError extends FleetError<HttpErrorCode> {}
 
 /** Every code an API reply may carry. */
-export type ApiErrorCode = HttpErrorCode | RegistryErrorCode | ReleaseErrorCode | RootErrorCode | ArtifactErrorCode | RolloutErrorCode;
+export type ApiErrorCode = HttpErrorCode | RegistryErrorCode | QueryError['code'] | ReleaseErrorCode | RootErrorCode | ArtifactErrorCode | RolloutErrorCode;
 
 /** The one table from code to HTTP status; `satisfies` makes a new code without a status a type error. */
 export const HTTP_STATUS = {
@@ -52,6 +53,8 @@ export const HTTP_STATUS = {
   too_many_attributes: 422,
   device_exists: 409,
   bad_csv_header: 400,
+  // Device queries (GET /v1/devices?q=, a rollout's target.query): the reply carries `position`.
+  invalid_query: 422,
   // Artifacts
   invalid_artifact_id: 400,
   // Releases and roots: not the shape (400), does not verify (422), conflicts with what is stored (409).
@@ -86,7 +89,7 @@ function isApiErrorCode(code: string): code is ApiErrorCode {
 
 export interface ErrorReply {
   statusCode: number;
-  body: { code: string; message: string };
+  body: { code: string; message: string; position?: number };
 }
 
 /** Fastify's own error codes for request problems, mapped to ours. */
@@ -109,7 +112,14 @@ function reply(code: ApiErrorCode, message: string): ErrorReply {
 
 /** Translates any thrown value into a reply; a code not in the table, or any other error, is a hidden 500. */
 export function toErrorReply(error: unknown): ErrorReply {
-  if (error instanceof FleetError) return isApiErrorCode(error.code) ? reply(error.code, error.message) : INTERNAL;
+  if (error instanceof FleetError) {
+    if (!isApiErrorCode(error.code)) return INTERNAL;
+    const answer = reply(error.code, error.message);
+    // A query error says where: clients point at the place (parse-query.ts).
+    const position = (error as { position?: unknown }).position;
+    if (typeof position === 'number') answer.body.position = position;
+    return answer;
+  }
   const e = error as { code?: unknown; statusCode?: unknown; validation?: unknown; message?: unknown; name?: unknown };
   if (e.validation !== undefined) return reply('bad_request', String(e.message));
   const mapped = typeof e.code === 'string' ? FASTIFY_CODES[e.code] : undefined;

@@ -19,6 +19,7 @@ export const errorSchema = {
     // The contract: clients match these codes (each has one status, http/errors.ts), never the message.
     code: { type: 'string', enum: Object.keys(HTTP_STATUS).sort(), description: 'Stable snake_case error code; each has exactly one HTTP status.' },
     message: { type: 'string' },
+    position: { type: 'integer', description: 'invalid_query: where in the query text (0-based) the problem starts' },
   },
 } as const;
 
@@ -82,6 +83,12 @@ export const deviceSchema = {
     groups: { type: 'array', items: { type: 'string' } },
     tags: { type: 'array', items: { type: 'string' } },
     attributes: { type: 'object', additionalProperties: { type: 'string' } },
+    reportedAttributes: {
+      type: 'object',
+      additionalProperties: { type: ['string', 'integer'] },
+      description: 'what the device last reported about itself (docs/protocol.md#status-report: hwrev, freeStorage, free-form); a query\'s attributes.<name> reads the operator\'s value first, then this',
+    },
+    reportedAt: { type: 'string', description: 'report time of the report that carried reportedAttributes' },
     revoked: { type: 'boolean' },
     createdAt: { type: 'string' },
     revokedAt: { type: 'string' },
@@ -128,6 +135,7 @@ export const deviceListQuery = {
     idPrefix: { type: 'string', pattern: DEVICE_ID_PATTERN, description: 'devices whose id starts with this' },
     presence: { type: 'string', enum: ['online', 'offline', 'unknown'] },
     lastState: { type: 'string', enum: [...DEVICE_STATES], description: 'state of the last status report' },
+    q: { type: 'string', description: 'device query (docs/design.md#device-queries), e.g. hwrev==B;attributes.freeStorage=gt=100000;tag=in=(eu,beta); at most 2048 characters; a bad one is 422 invalid_query with its position' },
     cursor: deviceId,
     limit: { type: 'integer', minimum: 1, maximum: 1000 },
   },

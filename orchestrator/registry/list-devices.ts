@@ -5,6 +5,8 @@ import type { RedisClient as Redis } from '../../state/redis.js';
 import type { DeviceRecord } from '../../state/device-record.js';
 import { pageIndex, readDevices, type DeviceIndex } from '../../state/registry/index.js';
 import { REGISTRY_LIMITS } from './limits.js';
+import { matchesQuery, queryIndex } from './query/match-query.js';
+import type { QueryNode } from './query/parse-query.js';
 
 export interface DeviceFilter {
   group?: string;
@@ -19,6 +21,8 @@ export interface DeviceFilter {
   presence?: 'online' | 'offline' | 'unknown';
   /** State of the device's last status report (`lastStatus.state`). */
   lastState?: string;
+  /** A parsed device query (query/parse-query.ts): every other criterion and this one must hold. */
+  query?: QueryNode;
 }
 
 export interface DevicePage {
@@ -37,6 +41,7 @@ function matches(record: DeviceRecord, filter: DeviceFilter): boolean {
   if (filter.idPrefix !== undefined && !record.id.startsWith(filter.idPrefix)) return false;
   if (filter.presence !== undefined && (record.presence ?? 'unknown') !== filter.presence) return false;
   if (filter.lastState !== undefined && record.lastStatus?.state !== filter.lastState) return false;
+  if (filter.query !== undefined && !matchesQuery(filter.query, record)) return false;
   return true;
 }
 
@@ -46,7 +51,7 @@ function drivingIndex(filter: DeviceFilter): DeviceIndex {
   if (filter.tag !== undefined) return { kind: 'tag', name: filter.tag };
   if (filter.vendorId !== undefined && filter.classId !== undefined) return { kind: 'class', vendorId: filter.vendorId, classId: filter.classId };
   if (filter.revoked === true) return { kind: 'revoked' };
-  return { kind: 'all' };
+  return (filter.query && queryIndex(filter.query)) ?? { kind: 'all' };
 }
 
 export async function listDevices(redis: Redis, prefix: string, filter: DeviceFilter, page: { cursor?: string; limit?: number }): Promise<DevicePage> {

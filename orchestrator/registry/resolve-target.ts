@@ -1,9 +1,11 @@
 // Resolves a rollout target to the sorted ids of the devices it names (docs/design.md#rollouts:
-// "by id list, group, tag, class, current version"). Every given criterion narrows the set;
+// "by id list, group, tag, class, current version, device query"). Every given criterion narrows the set;
 // a list (ids, groups, tags) matches any of its entries. Revoked devices are left out.
 import type { RedisClient as Redis } from '../../state/redis.js';
-import { deviceClasses, indexMembers, readDeviceField, registeredAmong, type DeviceIndex } from '../../state/registry/index.js';
+import { deviceClasses, indexMembers, readDeviceField, readDevices, registeredAmong, type DeviceIndex } from '../../state/registry/index.js';
 import { REGISTRY_LIMITS } from './limits.js';
+import { matchesQuery, queryIndex } from './query/match-query.js';
+import { parseQuery } from './query/parse-query.js';
 
 export interface TargetSelector {
   deviceIds?: string[];
@@ -13,6 +15,8 @@ export interface TargetSelector {
   classId?: string;
   /** Devices whose status ingestion last recorded this installed release. */
   installedReleaseId?: string;
+  /** A device query (query/parse-query.ts, docs/design.md#device-queries) every target must match. */
+  query?: string;
   /** Include revoked devices (never for directives: the broker refuses them anyway). */
   includeRevoked?: boolean;
 }
@@ -32,6 +36,9 @@ async function classIndexes(redis: Redis, prefix: string, vendorId?: string, cla
 
 export async function resolveTarget(redis: Redis, prefix: string, selector: TargetSelector): Promise<string[]> {
   let ids: Set<string> | undefined;
+  const query = selector.query !== undefined ? parseQuery(selector.query) : undefined;
+  const narrowing = query && queryIndex(query);
+  if (narrowing) ids = await indexMembers(redis, prefix, [narrowing]);
   if (selector.groups) ids = intersect(ids, await indexMembers(redis, prefix, selector.groups.map((name) => ({ kind: 'group', name }))));
   if (selector.tags) ids = intersect(ids, await indexMembers(redis, prefix, selector.tags.map((name) => ({ kind: 'tag', name }))));
   if (selector.vendorId !== undefined || selector.classId !== undefined) {
@@ -61,6 +68,19 @@ export async function resolveTarget(redis: Redis, prefix: string, selector: Targ
       });
     }
     result = installed;
+  }
+  if (query && result.length > 0) {
+    // The query reads whole records (attributes, reported values): one chunk at a time.
+    const matched: string[] = [];
+    for (let i = 0; i < result.length; i += REGISTRY_LIMITS.scanChunk) {
+      const chunk = result.slice(i, i + REGISTRY_LIMITS.scanChunk);
+      const records = await readDevices(redis, prefix, chunk);
+      chunk.forEach((id, j) => {
+        const record = records[j];
+        if (record && matchesQuery(query, record)) matched.push(id);
+      });
+    }
+    result = matched;
   }
   // Code-unit order: the same order ZRANGEBYLEX gives for these ASCII ids.
   return result.sort();

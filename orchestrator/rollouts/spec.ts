@@ -3,6 +3,8 @@
 import { z } from 'zod';
 import { isRolloutErrorCode, RolloutError } from './errors.js';
 import { DEVICE_ID, NAME_ID } from '../../protocol/index.js';
+import { QUERY_LIMITS } from '../registry/query/limits.js';
+import { parseQuery } from '../registry/query/parse-query.js';
 
 const HH_MM = /^([01]\d|2[0-3]):[0-5]\d$/;
 const fraction = z.number().min(0).max(1);
@@ -37,6 +39,8 @@ export const targetSchema = z.object({
   vendorId: z.string().regex(NAME_ID).optional(),
   classId: z.string().regex(NAME_ID).optional(),
   installedReleaseId: z.string().regex(NAME_ID).optional(),
+  /** A device query (docs/design.md#device-queries); a bad one is `invalid_query` with its position. */
+  query: z.string().max(QUERY_LIMITS.maxChars).optional(),
 });
 
 export const rolloutSpecSchema = z.object({
@@ -80,13 +84,13 @@ export interface SpecProblem {
   path: Array<string | number>;
 }
 
-const SELECTORS = ['deviceIds', 'groups', 'tags', 'vendorId', 'classId', 'installedReleaseId'] as const;
+const SELECTORS = ['deviceIds', 'groups', 'tags', 'vendorId', 'classId', 'installedReleaseId', 'query'] as const;
 
 /** A target names devices or says `all: true`; never both, never neither. */
 export function targetProblems(target: z.output<typeof targetSchema>): SpecProblem[] {
   const named = SELECTORS.filter((key) => target[key] !== undefined);
   if (target.all && named.length > 0) return [{ code: 'invalid_target', message: `target.all cannot be combined with ${named.join(', ')}`, path: ['target', 'all'] }];
-  if (!target.all && named.length === 0) return [{ code: 'target_required', message: 'the target names no device: give deviceIds, groups, tags, classId, installedReleaseId, or all: true for the whole fleet', path: ['target'] }];
+  if (!target.all && named.length === 0) return [{ code: 'target_required', message: 'the target names no device: give deviceIds, groups, tags, classId, installedReleaseId, query, or all: true for the whole fleet', path: ['target'] }];
   return [];
 }
 
@@ -116,11 +120,16 @@ export function waveProblems(waves: ReadonlyArray<z.output<typeof waveSpecSchema
 
 /**
  * The spec, or a RolloutError: the first coded rule broken (target_required, invalid_target,
- * invalid_waves), else `bad_request`; the message names every problem.
+ * invalid_waves), else `bad_request`; the message names every problem. A target.query that does
+ * not parse is a QueryError (`invalid_query`, with its position).
  */
 export function parseRolloutSpec(input: unknown): RolloutSpec {
   const parsed = rolloutSpecSchema.safeParse(input);
-  if (parsed.success) return parsed.data;
+  if (parsed.success) {
+    // QueryError (invalid_query, with the position in target.query) before anything is resolved.
+    if (parsed.data.target.query !== undefined) parseQuery(parsed.data.target.query);
+    return parsed.data;
+  }
   const coded = parsed.error.issues.map((i) => (i as { params?: { code?: unknown } }).params?.code).find(isRolloutErrorCode);
   const message = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
   throw new RolloutError(coded ?? 'bad_request', message);

@@ -4,6 +4,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { RouteOptions } from '../app.js';
 import { idOf } from '../audit-hook.js';
 import { notFound } from '../errors.js';
+import { parseQuery } from '../../registry/query/parse-query.js';
 import { bearer, deviceInputSchema, deviceListQuery, deviceParams, devicePatchSchema, errorResponses } from '../schemas.js';
 
 interface ListQuery {
@@ -16,6 +17,7 @@ interface ListQuery {
   idPrefix?: string;
   presence?: 'online' | 'offline' | 'unknown';
   lastState?: string;
+  q?: string;
   cursor?: string;
   limit?: number;
 }
@@ -35,7 +37,7 @@ export const deviceRoutes: FastifyPluginAsync<RouteOptions> = async (app) => {
     onRequest: read,
     schema: {
       operationId: 'listDevices',
-      summary: 'List devices (filters, cursor paging in id order)',
+      summary: 'List devices (filters, a device query `q`, cursor paging in id order)',
       tags: ['devices'],
       security: bearer,
       querystring: deviceListQuery,
@@ -49,8 +51,8 @@ export const deviceRoutes: FastifyPluginAsync<RouteOptions> = async (app) => {
       },
     },
   }, async (request) => {
-    const { cursor, limit, ...filter } = request.query;
-    return registry.list(filter, { ...(cursor !== undefined ? { cursor } : {}), ...(limit !== undefined ? { limit } : {}) });
+    const { cursor, limit, q, ...filter } = request.query;
+    return registry.list({ ...filter, ...(q !== undefined ? { query: parseQuery(q) } : {}) }, { ...(cursor !== undefined ? { cursor } : {}), ...(limit !== undefined ? { limit } : {}) });
   });
 
   app.get<{ Params: { id: string } }>('/devices/:id', {
