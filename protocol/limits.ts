@@ -11,6 +11,10 @@ export const LIMITS = {
   rootsPerMessage: 32,
   /** Unicode code points (not UTF-16 units) in a status report's `detail`. */
   statusDetailChars: 256,
+  /** Members of a status report's `attributes` (docs/protocol.md#status-report). */
+  statusAttributes: 16,
+  /** Unicode code points in one string value of a status report's `attributes`. */
+  statusAttributeValueChars: 64,
   /** Device ids a release manifest may name in `devices` (owner mode). */
   devicesPerRelease: 256,
   /** Keys a root document may list. */

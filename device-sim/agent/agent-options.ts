@@ -6,6 +6,7 @@ import type { Job } from './device-state.js';
 import type { Fetcher } from './fetcher.js';
 import type { AgentLogger } from './logger.js';
 import type { LocalWindow } from './policy-gate.js';
+import type { DeviceAttributes } from './reports.js';
 import type { Slots } from './slots.js';
 import type { DeviceStore } from './store.js';
 import type { Transport } from './transport.js';
@@ -28,6 +29,11 @@ export interface AgentOptions {
   consent?: (job: Job) => Consent;
   /** A device-local maintenance window (UTC), on top of the directive's. */
   localWindow?: LocalWindow;
+  /**
+   * What the device reports about itself in every status report (docs/protocol.md#status-report:
+   * hwrev, freeStorage, free-form), read when the report is built; absent: reports carry none.
+   */
+  attributes?: () => DeviceAttributes | undefined;
 }
 
 /** Counters of what was not reported, and why. */

@@ -58,6 +58,7 @@ export class DeviceAgent {
       signer: { key: deviceKeyOf(record, this.deps.ed25519), ed25519: this.deps.ed25519 },
       clock: this.deps.clock,
       maxOutbox: this.config.maxOutbox,
+      ...(this.options.attributes ? { attributes: this.options.attributes } : {}),
       stopped: () => this.stopped,
       die: (error) => this.die(error),
     });

@@ -5,7 +5,7 @@ import type { StatusSigned } from '../../protocol/index.js';
 import type { Clock } from './clock.js';
 import type { DeviceRecord } from './device-state.js';
 import { AgentError } from './errors.js';
-import { withReport, type ReportFields, type Signer } from './reports.js';
+import { withReport, type DeviceAttributes, type ReportFields, type Signer } from './reports.js';
 import type { DeviceStore } from './store.js';
 
 export interface KeeperDeps {
@@ -13,6 +13,8 @@ export interface KeeperDeps {
   signer: Signer;
   clock: Clock;
   maxOutbox: number;
+  /** The device's attributes, read when a report is built (undefined: the report carries none). */
+  attributes?: () => DeviceAttributes | undefined;
   stopped(): boolean;
   /** A save failed: the agent must stop acting on state it could not persist. */
   die(error: Error): void;
@@ -42,7 +44,7 @@ export class RecordKeeper {
     if (this.deps.stopped()) throw new AgentError('ERR_STOPPED', 'agent stopped');
     let next = change(this.record);
     let body: StatusSigned | undefined;
-    if (report) ({ record: next, report: body } = withReport(next, report, this.deps.clock.now(), this.deps.signer, this.deps.maxOutbox));
+    if (report) ({ record: next, report: body } = withReport(next, report, this.deps.clock.now(), this.deps.signer, this.deps.maxOutbox, this.deps.attributes?.()));
     this.record = next;
     await this.persist();
     return body;

@@ -19,13 +19,16 @@ export interface ReportFields {
   readonly detail?: string;
 }
 
+/** docs/protocol.md#status-report: what the device says about itself (hwrev, freeStorage, free-form). */
+export type DeviceAttributes = Readonly<Record<string, string | number>>;
+
 export interface Signer {
   readonly key: SigningKey;
   readonly ed25519: Ed25519;
 }
 
 /** The record with the report queued, and the report's body (for listeners). */
-export function withReport(record: DeviceRecord, fields: ReportFields, nowSeconds: number, signer: Signer, maxOutbox: number): { record: DeviceRecord; report: StatusSigned } {
+export function withReport(record: DeviceRecord, fields: ReportFields, nowSeconds: number, signer: Signer, maxOutbox: number, attributes?: DeviceAttributes): { record: DeviceRecord; report: StatusSigned } {
   // docs/protocol.md#status-report: seq strictly increasing within the record's epoch; it is persisted with the report.
   const seq = record.statusSeq + 1;
   const report = buildStatusBody({
@@ -40,6 +43,8 @@ export function withReport(record: DeviceRecord, fields: ReportFields, nowSecond
     ...(fields.detail !== undefined ? { detail: clipDetail(fields.detail) } : {}),
     installed: { releaseId: record.installed.releaseId, sequence: record.installed.sequence },
     rootVersion: record.root.version,
+    // Sent with every report: the orchestrator keeps the latest set (a few dozen bytes).
+    ...(attributes !== undefined ? { attributes: { ...attributes } } : {}),
     at: formatWireTime(nowSeconds),
   });
   const body = UTF8.decode(encodeStatusReport(report, signer.key, signer.ed25519));

@@ -6,6 +6,7 @@ import type { ReportedState, RootEnvelope, RootSigned, StatusSigned } from '../.
 import { systemClock, type Clock } from '../agent/clock.js';
 import { HttpFetcher } from '../agent/http-fetcher.js';
 import { silentAgentLogger, type AgentLogger } from '../agent/logger.js';
+import type { DeviceAttributes } from '../agent/reports.js';
 import { buildSimDevice, failingFetcher, type SimRuntime } from './device-kit.js';
 import type { Profile, ProfileMix } from './profiles.js';
 import { provisionFleet, type ProvisionedFleet, type ProvisionOptions, type SimDevice } from './provision.js';
@@ -27,6 +28,8 @@ export interface ConnectOptions {
   tls?: { ca?: string | Buffer; rejectUnauthorized?: boolean };
   /** Each device's X.509 client certificate (PEM), for a broker that authenticates by certificate. */
   certificateOf?: (deviceId: string) => string | undefined;
+  /** Each device's reported attributes, read at every report (default: device-kit's simulatedAttributes). */
+  attributesOf?: (deviceId: string, profile: Profile) => DeviceAttributes | undefined;
   /** Hears every report from the first one on: a device with a directive waiting for it may
    *  report (even finish) before connectFleet returns, too early for `onReport` on the handle. */
   onReport?: (event: FleetReport) => void;
@@ -85,6 +88,7 @@ export async function connectFleet(fleet: ProvisionedFleet, options: ConnectOpti
   const ctx = {
     brokerUrl: options.brokerUrl,
     ...(options.certificateOf ? { certificateOf: options.certificateOf } : {}),
+    ...(options.attributesOf ? { attributesOf: options.attributesOf } : {}),
     tokenLifetimeSeconds: options.tokenLifetimeSeconds ?? DEFAULT_CONNECT.tokenLifetimeSeconds,
     ed25519: fleet.ed25519,
     clock,

@@ -1,6 +1,7 @@
 // One simulated device: a DeviceAgent wired to real MQTT and HTTP adapters, bent by its
 // profile (bandwidth, dropped connections, failing slots, owner's consent, local window, clock).
 // The agent code is the reference agent unchanged; only its adapters and options differ.
+import { createHash } from 'node:crypto';
 import type { Ed25519 } from '../../protocol/index.js';
 import { sleep } from '../agent/backoff.js';
 import { skewedClock, type Clock } from '../agent/clock.js';
@@ -10,6 +11,7 @@ import type { Fetcher } from '../agent/fetcher.js';
 import type { AgentLogger } from '../agent/logger.js';
 import { MqttTransport } from '../agent/mqtt-transport.js';
 import type { LocalWindow } from '../agent/policy-gate.js';
+import type { DeviceAttributes } from '../agent/reports.js';
 import { MemorySlots } from '../agent/slots.js';
 import type { DeviceStore } from '../agent/store.js';
 import type { Profile } from './profiles.js';
@@ -21,6 +23,8 @@ export interface KitContext {
   /** One broker URL or several to fail over between (agent/mqtt-transport.ts). */
   brokerUrl: string | readonly string[];
   certificateOf?: (deviceId: string) => string | undefined;
+  /** Each device's reported attributes, read at every report (default: simulatedAttributes). */
+  attributesOf?: (deviceId: string, profile: Profile) => DeviceAttributes | undefined;
   tokenLifetimeSeconds: number;
   ed25519: Ed25519;
   clock: Clock;
@@ -42,6 +46,24 @@ export interface SimRuntime {
   /** Starts the agent and the profile's behaviour (drops, offline spell). */
   start(): Promise<void>;
   stop(): Promise<void>;
+}
+
+/** Hardware revisions a simulated device may have (by a hash of its id). */
+const SIM_HWREVS = ['A', 'B', 'C'] as const;
+/** Simulated free storage: between these many bytes, by a hash of the id, in whole MiB. */
+const SIM_FREE_STORAGE_MIB = { min: 16, spread: 240 } as const;
+
+/**
+ * What a simulated device reports about itself (docs/protocol.md#status-report): `hwrev` and
+ * `freeStorage` derived from its id (the same on every run), and its profile, free-form.
+ */
+export function simulatedAttributes(deviceId: string, profile: Profile): DeviceAttributes {
+  const h = createHash('sha256').update(deviceId).digest().readUInt32BE(0);
+  return {
+    hwrev: SIM_HWREVS[h % SIM_HWREVS.length]!,
+    freeStorage: (SIM_FREE_STORAGE_MIB.min + (Math.floor(h / SIM_HWREVS.length) % SIM_FREE_STORAGE_MIB.spread)) * 1024 * 1024,
+    profile,
+  };
 }
 
 /** Profile behaviour starts at the first connect, or after this long without one. */
@@ -97,6 +119,7 @@ export function buildSimDevice(ctx: KitContext, record: DeviceRecord, profile: P
       config: { deferRecheckMs: tuning.deferRecheckMs, progressStepPercent: tuning.progressStepPercent, progressIntervalSeconds: tuning.progressIntervalSeconds },
       // The simulated owner says yes to optional updates, except in declines-optional.
       consent: () => (profile === 'declines-optional' ? 'declined' : 'granted'),
+      attributes: () => (ctx.attributesOf ? ctx.attributesOf(id, profile) : simulatedAttributes(id, profile)),
       ...(profile === 'window-closed' ? { localWindow: windowOpeningLater(ctx.startedAt, tuning.windowOpensAfterSeconds, tuning.windowLengthMinutes) } : {}),
     },
   );

@@ -313,7 +313,7 @@ export class StatusConsumer {
         continue;
       }
       const r = check.report;
-      reports.push({ deviceId: r.deviceId, rolloutId: r.rolloutId, counter: r.counter, seq: r.seq, state: r.state, progress: r.progress ?? 0, reason: r.reason ?? '', at: r.at, installedReleaseId: r.installed.releaseId, installedSequence: r.installed.sequence, rootVersion: r.rootVersion, epoch: r.epoch ?? DEFAULT_STATUS_EPOCH });
+      reports.push({ deviceId: r.deviceId, rolloutId: r.rolloutId, counter: r.counter, seq: r.seq, state: r.state, progress: r.progress ?? 0, reason: r.reason ?? '', at: r.at, installedReleaseId: r.installed.releaseId, installedSequence: r.installed.sequence, rootVersion: r.rootVersion, epoch: r.epoch ?? DEFAULT_STATUS_EPOCH, ...(r.attributes ? { attributes: r.attributes } : {}) });
       outcomes.push(r);
     }
     return { entries, parsed, presence, presenceWrites, reports, outcomes, online };

@@ -6,6 +6,22 @@ import { REPORTED_STATES } from '../states.js';
 import { codePointLength } from '../status/detail.js';
 import { deviceId, envelopeOf, nameId, wireInteger, wireTime, type Envelope } from './common.js';
 
+/** docs/protocol.md#status-report: an attribute name (usable as `attributes.<name>` in device queries). */
+export const STATUS_ATTRIBUTE_NAME = /^[A-Za-z0-9._-]{1,32}$/;
+
+const attributeString = z.string().refine((v) => codePointLength(v) <= LIMITS.statusAttributeValueChars, `at most ${LIMITS.statusAttributeValueChars} code points`);
+
+/**
+ * What the device says about itself (docs/protocol.md#status-report): bounded in count, names
+ * and sizes; `hwrev` is a string and `freeStorage` an integer (bytes) when present, other names
+ * are free-form (a string or an integer).
+ */
+export const statusAttributes = z
+  .record(z.string().regex(STATUS_ATTRIBUTE_NAME), z.union([attributeString, wireInteger]))
+  .refine((a) => Object.keys(a).length <= LIMITS.statusAttributes, `at most ${LIMITS.statusAttributes} attributes`)
+  .refine((a) => a.hwrev === undefined || typeof a.hwrev === 'string', 'hwrev is a string')
+  .refine((a) => a.freeStorage === undefined || typeof a.freeStorage === 'number', 'freeStorage is an integer (bytes)');
+
 export const statusSigned = z.strictObject({
   _type: z.literal('status'),
   deviceId,
@@ -22,6 +38,8 @@ export const statusSigned = z.strictObject({
   detail: z.string().refine((d) => codePointLength(d) <= LIMITS.statusDetailChars, `at most ${LIMITS.statusDetailChars} code points`).optional(),
   installed: z.strictObject({ releaseId: nameId, sequence: wireInteger }),
   rootVersion: wireInteger.min(1),
+  // docs/protocol.md#status-report (issue 17): optional, so reports of devices that send none are unchanged.
+  attributes: statusAttributes.optional(),
   at: wireTime,
 }).refine(
   // docs/protocol.md#status-report: a device reports exactly one reason with `rejected` or `failed`, and only then.

@@ -334,7 +334,8 @@ return out
 
 /**
  * recordReports(KEYS: record1, history1, record2, history2, ...; ARGV per report: epoch, seq,
- * at, releaseId, installedSequence, rootVersion, rid, state, reason, from, progress, counter)
+ * at, releaseId, installedSequence, rootVersion, rid, state, reason, from, progress, counter,
+ * attributes JSON or '')
  * -> 'newer' per report recorded, else the refusal ('stale' | 'stale_epoch'). The device step
  * of a status apply, after the rollout step, ordered by protocol's reportOrder against the
  * device's last (epoch, seq): a refusal is counted and kept on the device (never a silent
@@ -345,9 +346,10 @@ const recordReports = `${shared}
 local out = {}
 for i = 1, #KEYS / 2 do
   local dev, hist = KEYS[i * 2 - 1], KEYS[i * 2]
-  local b = (i - 1) * 12
+  local b = (i - 1) * 13
   local epoch, seq, at, releaseId, installedSequence, rootVersion = tonumber(ARGV[b + 1]), tonumber(ARGV[b + 2]), ARGV[b + 3], ARGV[b + 4], ARGV[b + 5], ARGV[b + 6]
   local rid, state, reason, from, progress, counter = ARGV[b + 7], ARGV[b + 8], ARGV[b + 9], ARGV[b + 10], tonumber(ARGV[b + 11]), tonumber(ARGV[b + 12])
+  local attributes = ARGV[b + 13]
   local pos = redis.call('HMGET', dev, 'statusEpoch', 'statusSeq')
   local lastEpoch, last = tonumber(pos[1] or '0'), tonumber(pos[2] or '-1')
   local order = (epoch > lastEpoch and 'newer') or (epoch < lastEpoch and 'stale_epoch') or (seq > last and 'newer') or 'stale'
@@ -359,6 +361,8 @@ for i = 1, #KEYS / 2 do
   else
     redis.call('HSET', dev, 'statusEpoch', epoch, 'statusSeq', seq, 'lastSeenAt', at, 'installedReleaseId', releaseId, 'installedSequence', installedSequence, 'rootVersion', rootVersion,
       'lastStatus', cjson.encode({ rolloutId = rid, state = state, reason = (reason ~= '' and reason or nil), at = at }))
+    -- docs/protocol.md#status-report: attributes carried replace the whole reported set.
+    if attributes ~= '' then redis.call('HSET', dev, 'reportedAttributes', attributes, 'reportedAt', at) end
     if from ~= '' then
       local entry = { ms = nowMs(), rolloutId = rid, from = from, state = state, source = 'report',
         detail = { seq = seq, counter = counter, progress = progress, reportedAt = at, installedReleaseId = releaseId, installedSequence = tonumber(installedSequence) } }

@@ -24,6 +24,8 @@ export interface StatusReportInput {
   rootVersion: number;
   /** docs/protocol.md#status-report: the report's epoch (0 when it carries none). */
   epoch?: number;
+  /** docs/protocol.md#status-report: the device's attributes, when the report carries them (replace the stored set). */
+  attributes?: Record<string, string | number>;
 }
 
 /** `applied`, or why the report changed nothing in its rollout. */
@@ -82,7 +84,7 @@ export async function applyStatusReports(redis: Redis, prefix: string, reports: 
       const k = deviceRolloutKeys(prefix, r.deviceId);
       const from = first[index]!.outcome === 'applied' ? first[index]!.from : '';
       keys.push(k.record, k.history);
-      args.push(r.epoch ?? 0, r.seq, r.at, r.installedReleaseId, r.installedSequence, r.rootVersion, r.rolloutId, r.state, r.reason, from, r.progress, r.counter);
+      args.push(r.epoch ?? 0, r.seq, r.at, r.installedReleaseId, r.installedSequence, r.rootVersion, r.rolloutId, r.state, r.reason, from, r.progress, r.counter, r.attributes ? JSON.stringify(r.attributes) : '');
     }
     const flat = await runScript<string[]>(redis, 'recordReports', keys, args);
     group.forEach(({ item: { index } }, n) => {

@@ -8,7 +8,9 @@ import { queryInteger, type QueryField, type QueryNode } from './parse-query.js'
 function valuesOf(record: DeviceRecord, field: QueryField): string[] {
   if (field.kind === 'attribute') {
     // docs/design.md#device-queries: a value the operator set wins over the one the device reports.
-    const value = record.attributes?.[field.name] ?? record.reportedAttributes?.[field.name];
+    // Own members only: a name such as __proto__ must not reach Object.prototype.
+    const own = <T>(map: Record<string, T> | undefined) => (map && Object.hasOwn(map, field.name) ? map[field.name] : undefined);
+    const value = own(record.attributes) ?? own(record.reportedAttributes);
     return value === undefined ? [] : [String(value)];
   }
   switch (field.name) {

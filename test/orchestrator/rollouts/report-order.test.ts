@@ -88,3 +88,27 @@ describe('applyStatus (Lua) follows reportOrder', () => {
     expect(await redis.hget(rolloutKeys(prefix, rid).devices, id)).toMatch(/^verifying\|/);
   });
 });
+
+describe('reported attributes (docs/protocol.md#status-report)', () => {
+  it('a newer report with attributes replaces the set; one without leaves it; a stale one changes nothing', async () => {
+    const id = 'attr-1';
+    await redis.hset(rolloutKeys(prefix, rid).devices, id, 'notified|0|1|0|');
+    const report = (seq: number, at: string, attributes?: Record<string, string | number>) => ({
+      deviceId: id, rolloutId: rid, counter: 1, seq, state: 'accepted', progress: 0, reason: '', at, installedReleaseId: 'factory', installedSequence: 0, rootVersion: 1,
+      ...(attributes ? { attributes } : {}),
+    });
+    const stored = async () => {
+      // The device is not registered here (no key): the raw fields, decoded as the codec does.
+      const record = decodeDeviceRecord({ id, publicKey: 'k', ...(await redis.hgetall(deviceKey(prefix, id))) });
+      return [record?.reportedAttributes, record?.reportedAt];
+    };
+    await rollouts.applyStatusReports([report(1, '2030-01-01T00:00:01Z', { hwrev: 'B', freeStorage: 5_000_000, modem: 'EG25' })]);
+    expect(await stored()).toEqual([{ hwrev: 'B', freeStorage: 5_000_000, modem: 'EG25' }, '2030-01-01T00:00:01Z']);
+    await rollouts.applyStatusReports([report(2, '2030-01-01T00:00:02Z')]);
+    expect(await stored()).toEqual([{ hwrev: 'B', freeStorage: 5_000_000, modem: 'EG25' }, '2030-01-01T00:00:01Z']);
+    await rollouts.applyStatusReports([report(3, '2030-01-01T00:00:03Z', { hwrev: 'B', freeStorage: 4_000_000 })]);
+    expect(await stored()).toEqual([{ hwrev: 'B', freeStorage: 4_000_000 }, '2030-01-01T00:00:03Z']);
+    await rollouts.applyStatusReports([report(3, '2030-01-01T00:00:04Z', { hwrev: 'Z' })]);
+    expect(await stored()).toEqual([{ hwrev: 'B', freeStorage: 4_000_000 }, '2030-01-01T00:00:03Z']);
+  });
+});

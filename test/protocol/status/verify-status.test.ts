@@ -114,6 +114,30 @@ describe.each([nodeEd25519, nobleEd25519])('verifyStatusReport ($name)', (backen
     expect(verify(utf8(text.replace('"seq":3,', '"seq":3.0,')))).toBe('bad_schema');
   });
 
+  it('accepts attributes within their limits, and a report without them as before', () => {
+    const attributes = { hwrev: 'B', freeStorage: 123_456_789, modem: 'EG25-G', bootCount: 14, note: '🛰'.repeat(LIMITS.statusAttributeValueChars) };
+    const report = body({ attributes });
+    expect(verifyStatusReport(encodeStatusReport(report, device, nodeEd25519), 'dev-0001', device.publicKey, backend)).toEqual({ ok: true, report });
+    const many = Object.fromEntries(Array.from({ length: LIMITS.statusAttributes }, (_, i) => [`a${i}`, i]));
+    expect(verify(encodeStatusReport(body({ attributes: many }), device, nodeEd25519))).toBe('ok');
+  });
+
+  it.each([
+    ['too many attributes', Object.fromEntries(Array.from({ length: LIMITS.statusAttributes + 1 }, (_, i) => [`a${i}`, i]))],
+    ['a bad attribute name', { 'a b': 'x' }],
+    ['an attribute name too long', { ['n'.repeat(33)]: 'x' }],
+    ['an attribute value too long', { note: 'x'.repeat(LIMITS.statusAttributeValueChars + 1) }],
+    ['a non-integer attribute', { ratio: 0.5 }],
+    ['a negative attribute', { delta: -1 }],
+    ['an object attribute', { nested: { a: 1 } }],
+    ['a null attribute', { gone: null }],
+    ['hwrev as a number', { hwrev: 2 }],
+    ['freeStorage as a string', { freeStorage: '100' }],
+  ])('refuses %s (bad_schema), and the builder never builds it', (_what, attributes) => {
+    expect(verify(signedBytes({ ...body(), attributes }))).toBe('bad_schema');
+    expect(() => body({ attributes: attributes as never })).toThrow();
+  });
+
   it('parseStatusReport exposes the deviceId without verifying, for the key lookup', () => {
     const parsed = parseStatusReport(encodeStatusReport(body(), device, nodeEd25519));
     expect(parsed.ok && parsed.envelope.signed.deviceId).toBe('dev-0001');
