@@ -22,6 +22,7 @@ interface CreateOptions extends ApiOptions {
   tag?: string[];
   installedRelease?: string;
   query?: string;
+  dynamic?: boolean;
   all?: boolean;
   holdRemainder?: boolean;
   force?: boolean;
@@ -99,6 +100,7 @@ export function specFromOptions(o: CreateOptions): RolloutSpecInput {
     failureAction: o.failureAction ?? 'pause',
     ...(maxPerMinute !== undefined ? { maxNotificationsPerMinute: maxPerMinute } : {}),
     ...(o.holdRemainder ? { holdRemainder: true } : {}),
+    ...(o.dynamic ? { dynamic: true } : {}),
     ...(o.force ? { force: true } : {}),
     start: o.start,
   };
@@ -158,6 +160,7 @@ export function registerRolloutsCommands(program: Command): void {
     .option('--query <q>', 'only devices matching this device query, e.g. \'hwrev==B;attributes.freeStorage=gt=100000\' (README: Device queries)')
     .option('--all', 'target every device of the release\'s vendor and class (required when no other target is given)')
     .option('--waves <list>', 'waves: cumulative shares (strictly increasing) and/or counts, ending with 100% or all, e.g. 1%,10%,100% or 5,50,all', '1%,10%,100%')
+    .option('--dynamic', 'devices that come to match the target later (registered, re-tagged, attributes changed) join the last wave; the last wave then waits for `rollouts approve`, which closes the rollout')
     .option('--hold-remainder', 'let the waves end below 100%: devices left after the last wave stay out of this rollout')
     .option('--force', 'create even if some targets already run this sequence or a higher one (they will reject it as a rollback)')
     .option('--canary <ids>', 'comma-separated canary device ids: a first wave of exactly these')

@@ -9,6 +9,8 @@ export interface DecisionInput {
   failureAction: 'pause' | 'abort';
   currentWave: number;
   waveCount: number;
+  /** A dynamic rollout (spec.dynamic): its last wave waits for approval, open to joining devices. */
+  dynamic?: boolean;
   wave: {
     spec: WaveSpec;
     size: number;
@@ -80,8 +82,10 @@ export function decide(input: DecisionInput): Command {
   // A wave ends with every device settled (stragglers end by timing out), so its counts are final.
   if (successMet && baked && pending === 0) {
     const last = index + 1 >= input.waveCount;
-    // Manual promotion gates the next wave; after the last one there is nothing to approve.
-    if (wave.spec.promotion === 'manual' && !wave.approved && !last) {
+    // Manual promotion gates the next wave; after the last one there is nothing to approve,
+    // except in a dynamic rollout: its last wave stays open for joining devices until approved.
+    const gated = last ? input.dynamic === true : wave.spec.promotion === 'manual';
+    if (gated && !wave.approved) {
       return wave.status === 'awaiting_approval' ? { type: 'none' } : { type: 'await_approval', wave: index };
     }
     return { type: 'promote', wave: index, last };

@@ -22,6 +22,7 @@ import { parseRolloutSpec, type RolloutSpecInput } from './spec.js';
 import type { RolloutRecord, RolloutStore } from './store.js';
 import { randomBytes } from 'node:crypto';
 import { queuePrefix } from '../../state/rollouts/keys.js';
+import { devicesChangedSince, redisNowMs } from '../../state/registry/index.js';
 
 export interface EngineOptions {
   /** Devices per notify job: one signing + publishing batch. */
@@ -50,7 +51,17 @@ export interface EngineOptions {
   failedTicksKept: number;
   /** How long a notify slice of a paused or not yet started rollout waits before it looks again (ms). */
   heldSliceDelayMs: number;
+  /** Dynamic rollouts: least time between two reads of the registry's change log per rollout (ms). */
+  joinSweepMs: number;
+  /** Dynamic rollouts: changed devices read per device shard in one sweep (the rest in the next). */
+  joinScanPerShard: number;
 }
+
+/**
+ * A change stamped this long before a sweep's cursor is read again: on Redis Cluster the shards'
+ * clocks may differ a little (a repeated candidate is harmless: joining is idempotent).
+ */
+const JOIN_CLOCK_SLACK_MS = 5_000;
 
 export const DEFAULT_ENGINE_OPTIONS: EngineOptions = {
   sliceSize: 500,
@@ -66,6 +77,8 @@ export const DEFAULT_ENGINE_OPTIONS: EngineOptions = {
   failedJobsKept: 1000,
   failedTicksKept: 100,
   heldSliceDelayMs: 1_000,
+  joinSweepMs: 2_000,
+  joinScanPerShard: 2_000,
 };
 
 export interface EngineDeps {
@@ -84,7 +97,8 @@ export interface EngineDeps {
   options?: Partial<EngineOptions>;
 }
 
-interface NotifyJob { rolloutId: string; wave: number; slice: number; slices: number; offset: number; count: number }
+/** A slice of a wave (offset, count into its members), or devices that joined it late (`deviceIds`, slices 0). */
+interface NotifyJob { rolloutId: string; wave: number; slice: number; slices: number; offset: number; count: number; deviceIds?: string[] }
 interface CancelJob { rolloutId: string; deviceIds: string[]; issuedAt: number }
 interface TickJob { rolloutId: string }
 
@@ -137,12 +151,16 @@ export class RolloutEngine {
     const release = await this.deps.releases.get(spec.releaseId);
     if (!release) throw new RolloutError('release_not_found', `no release ${spec.releaseId}`);
     const { vendorId, classId } = release.envelope.signed;
+    // A dynamic rollout reads the registry's change log from before it resolves its target:
+    // a device changed meanwhile is looked at again (joining is idempotent).
+    const joinCursor = spec.dynamic ? await redisNowMs(this.deps.redis) : undefined;
     // Only devices of the release's vendor and class can install it.
     const targets = await this.deps.targets.resolveTarget({ ...spec.target, vendorId, classId });
-    if (targets.length === 0) throw new RolloutError('empty_target', 'the target matches no device of the release\'s vendor and class');
+    // A dynamic rollout may start empty: its devices may all be still to come.
+    if (targets.length === 0 && !spec.dynamic) throw new RolloutError('empty_target', 'the target matches no device of the release\'s vendor and class');
     const id = spec.id ?? `ro-${new Date().toISOString().slice(0, 10).replaceAll('-', '')}-${randomBytes(3).toString('hex')}`;
     const waves = planWaves(id, targets, spec.waves);
-    await this.deps.store.create({ id, spec, manifestSha256: release.digest, waves, now: this.now() });
+    await this.deps.store.create({ id, spec, manifestSha256: release.digest, waves, now: this.now(), ...(joinCursor !== undefined ? { joinCursor } : {}) });
     await this.deps.events.emit({ type: 'rollout.created', rolloutId: id });
     if (spec.start) await this.schedule(id, 'rollout.started');
     return this.deps.store.view(id);
@@ -238,6 +256,7 @@ export class RolloutEngine {
       if (!r) return;
       // History a crashed process left in the rollout's outbox reaches the devices.
       if (step === 0) await this.deps.store.state.flushHistory(id);
+      if (step === 0 && r.spec.dynamic && (r.status === 'running' || r.status === 'paused')) await this.joinChangedDevices(r);
       await this.emitCountsIfChanged(id);
       if (r.status === 'completed' || r.status === 'aborted') {
         await this.controlQueue.removeJobScheduler(`tick|${id}`);
@@ -250,6 +269,7 @@ export class RolloutEngine {
         failureAction: r.spec.failureAction,
         currentWave: r.currentWave,
         waveCount: r.waveCount,
+        ...(r.spec.dynamic ? { dynamic: true } : {}),
         wave: { spec: r.spec.waves[r.currentWave]!, size: wave.size, status: wave.status, approved: wave.approved, overridden: wave.overridden, counts, reasons, ...(wave.notifiedAt !== undefined ? { notifiedAt: wave.notifiedAt } : {}) },
         nowSeconds: this.now(),
       });
@@ -302,13 +322,15 @@ export class RolloutEngine {
   }
 
   private async startWave(r: RolloutRecord, wave: number): Promise<void> {
-    const record = await this.deps.store.state.getWave(r.id, wave);
     const startedAt = this.now();
     const cap = r.spec.maxNotificationsPerMinute;
     // Under a cap, slices are small and spaced so that no minute sees more than the cap.
     const sliceSize = cap ? Math.max(1, Math.min(this.options.sliceSize, Math.floor(cap / 60) || 1)) : this.options.sliceSize;
-    const slices = Math.ceil(record.size / sliceSize);
     if (!(await this.deps.store.state.casWave(r.id, wave, 'pending', 'notifying', 'notifyStartedAt', startedAt))) return;
+    // The size is read after the wave left `pending`: a device that joined before is in a slice,
+    // one that joins after sees `notifying` and is notified on its own (joinChangedDevices).
+    const record = await this.deps.store.state.getWave(r.id, wave);
+    const slices = Math.ceil(record.size / sliceSize);
     await this.deps.store.state.setWaveSlices(r.id, wave, slices);
     await this.deps.events.emit({ type: 'wave.notifying', rolloutId: r.id, wave, count: record.size });
     if (slices === 0) {
@@ -322,6 +344,54 @@ export class RolloutEngine {
         name: 'notify',
         data: { rolloutId: r.id, wave, slice, slices, offset: slice * sliceSize, count: sliceSize },
         opts: { jobId: `notify|${r.id}|${wave}|${slice}`, delay, removeOnComplete: true, removeOnFail: this.options.failedJobsKept, attempts: this.options.notifyAttempts, backoff: { type: 'exponential' as const, delay: this.options.retryBackoffMs } },
+      });
+    }
+    await this.notifyQueue.addBulk(jobs);
+  }
+
+  // ---- dynamic rollouts -------------------------------------------------------------------
+
+  /**
+   * Devices changed since the rollout last looked (the registry's change log) that now match
+   * its target join its last wave (docs/design.md#dynamic-rollouts); a device already running
+   * the release's sequence or a newer one does not. Joiners of a wave already sliced are
+   * notified on their own. At most once per joinSweepMs per rollout; safe to run concurrently.
+   */
+  private async joinChangedDevices(r: RolloutRecord): Promise<void> {
+    const state = this.deps.store.state;
+    const cursor = (await state.joinCursor(r.id)) ?? 0;
+    const now = await redisNowMs(this.deps.redis);
+    if (now - cursor < this.options.joinSweepMs) return;
+    const changed = await devicesChangedSince(this.deps.redis, this.deps.prefix, Math.max(0, cursor - JOIN_CLOCK_SLACK_MS), this.options.joinScanPerShard);
+    const next = changed.readThrough ?? now;
+    let candidates = [...new Set(changed.ids)];
+    if (r.spec.target.deviceIds) {
+      const named = new Set(r.spec.target.deviceIds);
+      candidates = candidates.filter((id) => named.has(id));
+    }
+    let matched: string[] = [];
+    if (candidates.length > 0) {
+      const release = await this.deps.releases.get(r.releaseId);
+      if (!release) throw new RolloutError('release_not_found', `release ${r.releaseId} vanished`);
+      const { vendorId, classId, sequence } = release.envelope.signed;
+      matched = await this.deps.targets.resolveTarget({ ...r.spec.target, deviceIds: candidates, vendorId, classId });
+      if (matched.length > 0 && this.deps.targets.installedSequences) {
+        const installed = await this.deps.targets.installedSequences(matched);
+        matched = matched.filter((_, i) => installed[i] === undefined || installed[i]! < sequence);
+      }
+    }
+    const wave = r.waveCount - 1;
+    const result = await state.joinWave(r.id, wave, next, matched);
+    if (result.closed || result.joined.length === 0) return;
+    await this.deps.events.emit({ type: 'wave.joined', rolloutId: r.id, wave, count: result.joined.length });
+    if (result.waveStatus === 'pending') return; // its slices are cut when it starts
+    const jobs = [];
+    for (let i = 0; i < result.joined.length; i += this.options.sliceSize) {
+      const deviceIds = result.joined.slice(i, i + this.options.sliceSize);
+      jobs.push({
+        name: 'notify',
+        data: { rolloutId: r.id, wave, slice: -1, slices: 0, offset: 0, count: deviceIds.length, deviceIds },
+        opts: { jobId: `notify|${r.id}|${wave}|join|${next}|${i}`, removeOnComplete: true, removeOnFail: this.options.failedJobsKept, attempts: this.options.notifyAttempts, backoff: { type: 'exponential' as const, delay: this.options.retryBackoffMs } },
       });
     }
     await this.notifyQueue.addBulk(jobs);
@@ -348,7 +418,7 @@ export class RolloutEngine {
         throw new DelayedError();
       }
     }
-    const ids = await this.deps.store.state.waveMembers(rolloutId, wave, offset, count);
+    const ids = job.data.deviceIds ?? await this.deps.store.state.waveMembers(rolloutId, wave, offset, count);
     const prepared = await this.deps.store.state.prepareSlice(r, ids, this.now());
     const counters = prepared.map((p) => p.counter);
     const signers = new Map<number, Promise<DirectiveSignFn>>();

@@ -155,7 +155,9 @@ export function rolloutRoutes(engine: RolloutEngine, store: RolloutStore): Fasti
       approve: async (id: string) => {
         const view = await store.view(id);
         const wave = view.waves[view.currentWave];
-        const manual = view.spec.waves[view.currentWave]?.promotion === 'manual';
+        const last = view.currentWave === view.waves.length - 1;
+        // The last wave of a dynamic rollout waits for approve: it closes the rollout to joiners.
+        const manual = view.spec.waves[view.currentWave]?.promotion === 'manual' || (view.spec.dynamic === true && last);
         // Approving anything else would only pre-approve silently (a paused rollout continues by resume).
         if (view.status !== 'running' || !wave || wave.status === 'done' || !(manual || wave.status === 'awaiting_approval')) {
           const why = view.status === 'paused'

@@ -16,4 +16,6 @@ export interface RootSource {
 export interface TargetResolver {
   /** Sorted ids of the non-revoked devices matching the target. */
   resolveTarget(target: Target): Promise<string[]>;
+  /** The installed sequence each device last reported (undefined: none yet), in input order. */
+  installedSequences?(deviceIds: readonly string[]): Promise<Array<number | undefined>>;
 }

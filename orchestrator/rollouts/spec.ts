@@ -54,6 +54,12 @@ export const rolloutSpecSchema = z.object({
    */
   // Optional, not defaulted: rollouts stored before these fields existed still serialize.
   holdRemainder: z.boolean().optional(),
+  /**
+   * Devices that come to match the target while the rollout is active (registered, re-tagged,
+   * attributes changed) join its last wave (docs/design.md#dynamic-rollouts); its last wave then
+   * waits for `approve` to complete, so the rollout stays open until the operator closes it.
+   */
+  dynamic: z.boolean().optional(),
   /** Create even though some targets have a sequence at or above the release's installed (they will reject it). */
   force: z.boolean().optional(),
   policy: z.object({
@@ -72,7 +78,10 @@ export const rolloutSpecSchema = z.object({
   /** Start notifying right away (default) or wait for an explicit start. */
   start: z.boolean().default(true),
 }).superRefine((spec, ctx) => {
-  for (const problem of [...targetProblems(spec.target), ...waveProblems(spec.waves, spec.holdRemainder ?? false)]) {
+  const dynamicProblems: SpecProblem[] = spec.dynamic && spec.holdRemainder
+    ? [{ code: 'invalid_target', message: 'a dynamic rollout adds joining devices to its last wave; holdRemainder leaves devices out of it: give one or the other', path: ['holdRemainder'] }]
+    : [];
+  for (const problem of [...targetProblems(spec.target), ...waveProblems(spec.waves, spec.holdRemainder ?? false), ...dynamicProblems]) {
     // The stable code rides in params; parseRolloutSpec throws it instead of the generic bad_request.
     ctx.addIssue({ code: 'custom', message: problem.message, path: problem.path, params: { code: problem.code } });
   }

@@ -20,7 +20,7 @@ export class RolloutStore {
   }
 
   /** Records a rollout and its waves: all of it or nothing. */
-  async create(input: { id: string; spec: RolloutSpec; manifestSha256: string; waves: string[][]; now: number }): Promise<RolloutRecord> {
+  async create(input: { id: string; spec: RolloutSpec; manifestSha256: string; waves: string[][]; now: number; joinCursor?: number }): Promise<RolloutRecord> {
     const at = formatWireTime(input.now);
     const record = await this.state.create({
       id: input.id,
@@ -30,6 +30,7 @@ export class RolloutStore {
       spec: input.spec,
       at,
       waves: input.waves,
+      ...(input.joinCursor !== undefined ? { joinCursor: input.joinCursor } : {}),
     });
     if (!record) throw new RolloutError('rollout_exists', `rollout ${input.id} exists`);
     return record;

@@ -2,7 +2,8 @@
 // orchestrator's registry, the broker and ingestion call. Re-exports only.
 export { DEVICE_SHARD_COUNT, DEVICE_SHARDS, deviceShard, deviceShardTag, fnv1a32 } from './device-shard.js';
 export { deviceHistoryKey, deviceKey, deviceTag } from './device-keys.js';
-export { classesKey, indexKey, revokedChannel, type DeviceIndex } from './keys.js';
+export { changedKey, classesKey, indexKey, revokedChannel, type DeviceIndex } from './keys.js';
+export { DEVICE_CHANGE_HORIZON_MS, devicesChangedSince, redisNowMs, type ChangedDevices } from './device-changes.js';
 export { registerDevices, type NewDevice } from './register-devices.js';
 export { updateDevices, UpdateRaceError, type DeviceUpdate, type UpdateOutcome } from './update-devices.js';
 export { revokeDevice, type RevokeOutcome } from './revoke-device.js';

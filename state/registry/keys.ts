@@ -35,6 +35,15 @@ export function classesKey(prefix: string, shard: number): string {
   return slotKey(prefix, deviceShardTag(shard), 'devices', 'classes');
 }
 
+/**
+ * Sorted set of the shard's device ids by the time (Redis' clock, ms) each last changed in a
+ * way that can make it match a target: registered, groups / tags / attributes changed, reported
+ * attributes or installed release changed (device-changes.ts). Dynamic rollouts read it.
+ */
+export function changedKey(prefix: string, shard: number): string {
+  return slotKey(prefix, deviceShardTag(shard), 'devices', 'changed');
+}
+
 /** Pub/sub channel: a revoked device id is published here; caches and brokers drop it at once. */
 export function revokedChannel(prefix: string): string {
   return `${prefix}events:device-revoked`;

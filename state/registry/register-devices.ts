@@ -6,20 +6,22 @@ import { encodeDeviceRecord, type DeviceRecord } from '../device-record.js';
 import { luaScript, runLua } from '../lua.js';
 import { deviceKey } from './device-keys.js';
 import { deviceShard } from './device-shard.js';
-import { classesKey, indexKey } from './keys.js';
+import { changedKey, classesKey, indexKey } from './keys.js';
+import { MARK_CHANGED_LUA } from './device-changes.js';
 
 /** What registration stores; the rest of a DeviceRecord is filled in here or by later writers. */
 export type NewDevice = Pick<DeviceRecord, 'id' | 'publicKey' | 'vendorId' | 'classId' | 'groups' | 'tags'>;
 
-// KEYS: shard's device index, shard's classes set, then per device: its record hash and its
+// KEYS: shard's device index, shard's classes set, shard's changed set (device-changes.ts), then per device: its record hash and its
 // index keys (class, groups..., tags...). ARGV: deviceCount, then per device: id, fieldCount,
 // fields (name, value)..., indexCount, classMember. Returns 1 created / 0 exists per device.
 // Index entries are collected per key and written with one multi-member ZADD each: far fewer
 // calls than one ZADD per device and index.
-const REGISTER = luaScript('register-devices', `
+const REGISTER = luaScript('register-devices', `${MARK_CHANGED_LUA}
 local n = tonumber(ARGV[1])
 local at = 2
-local k = 3
+local k = 4
+trimChanged(KEYS[3])
 local out = {}
 local zsets = {}
 local classes = {}
@@ -44,6 +46,7 @@ for i = 1, n do
     add(KEYS[1], id)
     for j = k + 1, k + indexCount do add(KEYS[j], id) end
     classes[classMember] = true
+    markChanged(KEYS[3], id)
     out[i] = 1
   end
   k = k + 1 + indexCount
@@ -59,7 +62,7 @@ return out
 `);
 
 async function registerShard(redis: Redis, prefix: string, shard: number, devices: ReadonlyArray<NewDevice>, createdAt: string): Promise<boolean[]> {
-  const keys: string[] = [indexKey(prefix, shard, { kind: 'all' }), classesKey(prefix, shard)];
+  const keys: string[] = [indexKey(prefix, shard, { kind: 'all' }), classesKey(prefix, shard), changedKey(prefix, shard)];
   const args: Array<string | number> = [devices.length];
   for (const device of devices) {
     const fields = encodeDeviceRecord({ ...device, revoked: false, createdAt });

@@ -8,7 +8,8 @@ import { FleetError } from '../../runtime/errors.js';
 import { luaScript, runLua } from '../lua.js';
 import { deviceKey } from './device-keys.js';
 import { deviceShard } from './device-shard.js';
-import { indexKey } from './keys.js';
+import { changedKey, indexKey } from './keys.js';
+import { MARK_CHANGED_LUA } from './device-changes.js';
 
 export interface DeviceUpdate {
   id: string;
@@ -42,13 +43,14 @@ export class UpdateRaceError extends FleetError<'device_update_race'> {
 // ARGV: maxAttributes, count, then per device 12 values: id, expected publicKey ('' any),
 // expected "vendor/class" ('' any), groups JSON ('' keep), tags JSON ('' keep), attributes patch
 // JSON ('' keep), groups JSON as read, tags JSON as read, then the counts of old group, new
-// group, old tag and new tag index keys. KEYS per device: record hash, then those index keys in
+// group, old tag and new tag index keys. KEYS: the shard's changed set (device-changes.ts), then per device: record hash, then those index keys in
 // that order. Returns one outcome per device; 'changed' when the groups or tags read before
 // are no longer the stored ones.
-const UPDATE = luaScript('update-devices', `
+const UPDATE = luaScript('update-devices', `${MARK_CHANGED_LUA}
 local maxAttributes, n = tonumber(ARGV[1]), tonumber(ARGV[2])
 local out = {}
-local at, k = 3, 1
+local at, k = 3, 2
+trimChanged(KEYS[1])
 for i = 1, n do
   local id, wantKey, wantClass = ARGV[at], ARGV[at + 1], ARGV[at + 2]
   local groups, tags, patch = ARGV[at + 3], ARGV[at + 4], ARGV[at + 5]
@@ -96,6 +98,7 @@ for i = 1, n do
         -- cjson encodes an empty table as {}: the right answer for a map.
         redis.call('HSET', key, 'attributes', count == 0 and '{}' or cjson.encode(attributes))
       end
+      markChanged(KEYS[1], id)
       out[i] = 'updated'
     end
   end
@@ -115,7 +118,7 @@ function names(json: string): string[] {
 async function updateShard(redis: Redis, prefix: string, shard: number, updates: readonly DeviceUpdate[], maxAttributes: number): Promise<Array<UpdateOutcome | 'changed'>> {
   // The groups and tags stored now: their index entries are the ones to remove.
   const seen = await Promise.all(updates.map((u) => (u.groups || u.tags ? redis.hmget(deviceKey(prefix, u.id), 'groups', 'tags') : Promise.resolve([null, null]))));
-  const keys: string[] = [];
+  const keys: string[] = [changedKey(prefix, shard)];
   const args: Array<string | number> = [maxAttributes, updates.length];
   updates.forEach((u, i) => {
     const seenGroups = seen[i]![0] ?? '[]';

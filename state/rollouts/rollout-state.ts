@@ -7,7 +7,7 @@ import { packEntry, parseEntry, type DeviceRolloutEntry } from './entry.js';
 import { pageRolloutDevices, type DevicePageQuery } from './device-page.js';
 import { deviceRolloutKeys, rolloutIndexKeys, rolloutKeys, waveCountsField } from './keys.js';
 import type { Counts, ReasonCounts, RolloutRecord, RolloutStatus, StateCounts, WaveRecord, WaveStatus } from './records.js';
-import { defineRolloutScripts, runScript } from './scripts.js';
+import { defineRolloutScripts, rolloutScriptKeys, runScript } from './scripts.js';
 import { applyStatusReports, type StatusReportInput, type StatusApplyResult } from './status-apply.js';
 import { RolloutTransitions } from './transitions.js';
 
@@ -57,6 +57,8 @@ export interface NewRollout<Spec> {
   at: string;
   /** Device ids per wave, in notification order. */
   waves: string[][];
+  /** Dynamic rollouts: the registry change-log time (ms, Redis' clock) its target was resolved from. */
+  joinCursor?: number;
 }
 
 /** What a notify slice signs for one device: counter 0 = skip it (settled, or a newer rollout owns it). */
@@ -118,7 +120,7 @@ export class RolloutState {
       updatedAt: input.at,
       spec: input.spec,
     };
-    tx.hset(k.rollout, { ...record, spec: JSON.stringify(record.spec) });
+    tx.hset(k.rollout, { ...record, spec: JSON.stringify(record.spec), ...(input.joinCursor !== undefined ? { joinCursor: input.joinCursor } : {}) });
     const results = await tx.exec();
     const failed = results?.find(([error]) => error);
     if (!results || failed) throw failed?.[0] ?? new Error('rollout creation transaction aborted');
@@ -269,6 +271,22 @@ export class RolloutState {
   /** queued -> notified for the slice's devices; true when this made the whole wave notified. */
   markNotified(rolloutId: string, wave: number, slice: number, slices: number, now: number, ids: string[]): Promise<boolean> {
     return this.transitions.markNotified(rolloutId, wave, slice, slices, now, ids);
+  }
+
+  /**
+   * Dynamic rollouts: the ids not yet in the rollout join `wave` (its last) queued, and the
+   * change-log cursor advances to `cursor` (scripts.ts joinWave). `closed` when the rollout or
+   * the wave takes no more devices; else the wave's status and the ids that joined.
+   */
+  async joinWave(rolloutId: string, wave: number, cursor: number, ids: readonly string[]): Promise<{ closed: true } | { closed: false; waveStatus: WaveStatus; joined: string[] }> {
+    const [first, ...joined] = await runScript<string[]>(this.redis, 'joinWave', rolloutScriptKeys(this.prefix, rolloutId, wave), [wave, cursor, ...ids]);
+    return first === 'closed' ? { closed: true } : { closed: false, waveStatus: first as WaveStatus, joined };
+  }
+
+  /** How far (ms, Redis' clock) a dynamic rollout has read the registry's change log; undefined before its first sweep. */
+  async joinCursor(rolloutId: string): Promise<number | undefined> {
+    const value = await this.redis.hget(this.keys(rolloutId).rollout, 'joinCursor');
+    return value === null ? undefined : Number(value);
   }
 
   /** Moves every unsettled device of the wave to `to`; returns those that had been notified. */

@@ -10,6 +10,7 @@ import type { RedisClient as Redis } from '../redis.js';
 import { STATE_RANK, TERMINAL_STATES } from '../../protocol/index.js';
 import { DEVICE_HISTORY_MAX_ENTRIES } from './device-history.js';
 import { rolloutKeys } from './keys.js';
+import { MARK_CHANGED_LUA } from '../registry/device-changes.js';
 
 const rankTable = `{${Object.entries(STATE_RANK).map(([s, r]) => `${s}=${r}`).join(',')}}`;
 const terminalTable = `{${[...TERMINAL_STATES].map((s) => `${s}=true`).join(',')}}`;
@@ -123,6 +124,7 @@ return n
 /**
  * markNotified(rid, slice, slices, now, ids...) -> 1 if the wave is now fully notified.
  * queued -> notified per device; slice completion recorded in a set, so a retried slice counts once.
+ * slices = 0: the devices joined a dynamic rollout (joinWave) and belong to no slice.
  */
 const markNotified = `${rolloutSide}
 local WAVE, SLICES = KEYS[7], KEYS[9]
@@ -137,6 +139,14 @@ for i = 5, #ARGV do
     redis.call('HSET', DEVICES, id, pack(e))
   end
 end
+if slices == 0 then
+  -- Devices that joined a dynamic rollout (joinWave) after its wave was sliced: no slice to
+  -- count; if the wave is past notifying, its bake and device timeout restart now, so the
+  -- joiners get the whole device timeout and are judged with the wave.
+  local status = redis.call('HGET', WAVE, 'status')
+  if status == 'baking' or status == 'awaiting_approval' then redis.call('HSET', WAVE, 'notifiedAt', now) end
+  return 0
+end
 redis.call('SADD', SLICES, slice)
 if redis.call('SCARD', SLICES) >= slices then
   if redis.call('HGET', WAVE, 'status') == 'notifying' then
@@ -145,6 +155,36 @@ if redis.call('SCARD', SLICES) >= slices then
   end
 end
 return 0
+`;
+
+/**
+ * joinWave(wave, cursor, ids...) -> { wave status, joined ids... } or { 'closed' }. Dynamic
+ * rollouts (docs/design.md#dynamic-rollouts): each id not yet in the rollout joins `wave` (the
+ * last) queued, counted in the rollout's and the wave's counts, size and total; only while the
+ * rollout is created, running or paused and the wave not done. `cursor` (ms, Redis' clock) is
+ * how far the registry's change log has been read: kept in the head, never moved back.
+ */
+const joinWave = `${rolloutSide}
+local WAVE, MEMBERS = KEYS[7], KEYS[8]
+local wave, cursor = tonumber(ARGV[1]), tonumber(ARGV[2])
+local status = redis.call('HGET', HEAD, 'status')
+if status ~= 'created' and status ~= 'running' and status ~= 'paused' then return { 'closed' } end
+local waveStatus = redis.call('HGET', WAVE, 'status') or 'pending'
+if waveStatus == 'done' then return { 'closed' } end
+local out = { waveStatus }
+for i = 3, #ARGV do
+  local id = ARGV[i]
+  if redis.call('HEXISTS', DEVICES, id) == 0 then
+    redis.call('RPUSH', MEMBERS, id)
+    redis.call('HSET', DEVICES, id, pack({ state = 'queued', wave = wave, counter = 0, progress = 0, reason = '' }))
+    move(wave, nil, 'queued', nil)
+    redis.call('HINCRBY', WAVE, 'size', 1)
+    redis.call('HINCRBY', HEAD, 'total', 1)
+    out[#out + 1] = id
+  end
+end
+if cursor > tonumber(redis.call('HGET', HEAD, 'joinCursor') or '0') then redis.call('HSET', HEAD, 'joinCursor', cursor) end
+return out
 `;
 
 /** settleWave(rid, toState, reason) -> ids that had been notified. Every unsettled device of the wave to timed_out or canceled. */
@@ -335,16 +375,18 @@ return out
 /**
  * recordReports(KEYS: record1, history1, record2, history2, ...; ARGV per report: epoch, seq,
  * at, releaseId, installedSequence, rootVersion, rid, state, reason, from, progress, counter,
- * attributes JSON or '')
+ * attributes JSON or ''; the last KEY is the shard's changed set (state/registry/device-changes.ts))
  * -> 'newer' per report recorded, else the refusal ('stale' | 'stale_epoch'). The device step
  * of a status apply, after the rollout step, ordered by protocol's reportOrder against the
  * device's last (epoch, seq): a refusal is counted and kept on the device (never a silent
  * drop); a newer report updates the record (installed release, last status) and a state
  * change (from ~= '') is appended to the history.
  */
-const recordReports = `${shared}
+const recordReports = `${shared}${MARK_CHANGED_LUA}
 local out = {}
-for i = 1, #KEYS / 2 do
+local CHANGED = KEYS[#KEYS]
+trimChanged(CHANGED)
+for i = 1, (#KEYS - 1) / 2 do
   local dev, hist = KEYS[i * 2 - 1], KEYS[i * 2]
   local b = (i - 1) * 13
   local epoch, seq, at, releaseId, installedSequence, rootVersion = tonumber(ARGV[b + 1]), tonumber(ARGV[b + 2]), ARGV[b + 3], ARGV[b + 4], ARGV[b + 5], ARGV[b + 6]
@@ -359,6 +401,9 @@ for i = 1, #KEYS / 2 do
     redis.call('HINCRBY', dev, 'statusRefusedCount', 1)
     redis.call('HSET', dev, 'statusRefused', cjson.encode({ reason = order, rolloutId = rid, counter = counter, epoch = epoch, seq = seq, lastEpoch = lastEpoch, lastSeq = last, at = at }))
   else
+    -- What a dynamic rollout's target may select on changed: the device is stamped for it.
+    local before = redis.call('HMGET', dev, 'installedReleaseId', 'reportedAttributes', 'id')
+    if before[3] and (before[1] ~= releaseId or (attributes ~= '' and before[2] ~= attributes)) then markChanged(CHANGED, before[3]) end
     redis.call('HSET', dev, 'statusEpoch', epoch, 'statusSeq', seq, 'lastSeenAt', at, 'installedReleaseId', releaseId, 'installedSequence', installedSequence, 'rootVersion', rootVersion,
       'lastStatus', cjson.encode({ rolloutId = rid, state = state, reason = (reason ~= '' and reason or nil), at = at }))
     -- docs/protocol.md#status-report: attributes carried replace the whole reported set.
@@ -430,7 +475,7 @@ return 1
 `;
 
 const SCRIPTS = {
-  recordSlice, supersede, markNotified, settleWave, recordReissue, applyReports, trimOutbox,
+  recordSlice, supersede, markNotified, joinWave, settleWave, recordReissue, applyReports, trimOutbox,
   claimDevices, cancelCounters, reissueCounters, recordReports, appendHistory,
   pace, setRolloutStatus, casField,
 } as const;

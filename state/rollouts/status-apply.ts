@@ -7,6 +7,8 @@ import type { RedisClient as Redis } from '../redis.js';
 import { deviceRolloutKeys } from './keys.js';
 import { defineRolloutScripts, rolloutScriptKeys, runScript } from './scripts.js';
 import { byDeviceGroup } from './transitions.js';
+import { changedKey } from '../registry/keys.js';
+import { deviceShard } from '../registry/device-shard.js';
 
 /** One verified report (protocol's StatusSigned, flattened). */
 export interface StatusReportInput {
@@ -86,6 +88,7 @@ export async function applyStatusReports(redis: Redis, prefix: string, reports: 
       keys.push(k.record, k.history);
       args.push(r.epoch ?? 0, r.seq, r.at, r.installedReleaseId, r.installedSequence, r.rootVersion, r.rolloutId, r.state, r.reason, from, r.progress, r.counter, r.attributes ? JSON.stringify(r.attributes) : '');
     }
+    keys.push(changedKey(prefix, deviceShard(group[0]!.item.report.deviceId)));
     const flat = await runScript<string[]>(redis, 'recordReports', keys, args);
     group.forEach(({ item: { index } }, n) => {
       order[index] = String(flat[n]);

@@ -7,6 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectFleet, provisionFleet, type FleetHandle, type ProvisionedFleet, type SimDevice } from '../../device-sim/sim/index.js';
+import { simulatedAttributes } from '../../device-sim/sim/device-kit.js';
 import { startProcessStack, type ProcessStack } from '../support/process-stack.js';
 import type { RolloutView } from '../../orchestrator/rollouts/model.js';
 import { ReportLog } from './support/report-log.js';
@@ -211,5 +212,72 @@ describe('staged rollout across processes', () => {
     const done = await stack.waitForRollout(rolloutId, (v) => v.status === 'completed', 15_000);
     expect(done.counts).toEqual({ succeeded: 20 });
     await expectEntriesMatchDevices(rolloutId, log, everyone, done);
+  }, TEST_TIMEOUT_MS);
+});
+
+describe('dynamic rollout across processes (issue 17 part 2)', () => {
+  it('devices registered, re-tagged or given a matching attribute mid-rollout join its last wave and are counted; approve closes it', async () => {
+    const common = { root: stack.root, vendorId: stack.vendorId, classId: stack.classId, seed: 31, profiles: 'healthy' } as const;
+    const early = await provisionFleet({ ...common, count: 9, idPrefix: 'dy-a-' });
+    const late = await provisionFleet({ ...common, count: 3, idPrefix: 'dy-b-' });
+    const tagged = early.devices.slice(0, 5);
+    const retagged = early.devices.slice(5, 8);
+    const [attributed] = early.devices.slice(8);
+    const register = async (devices: readonly SimDevice[], tags: string[]) => {
+      for (const d of devices) await stack.api('POST', '/v1/devices', { id: d.id, publicKey: d.publicKey, vendorId: stack.vendorId, classId: stack.classId, tags });
+    };
+    await register(tagged, ['dyn-eu']);
+    await register([...retagged, attributed!], []);
+    const log = new ReportLog();
+    await connect(early, log);
+
+    const release = await stack.publishRelease({ releaseId: 'dy-rel-1', version: '3.0.0', sequence: 3 });
+    const rolloutId = 'dy-dynamic';
+    const created = await stack.createRollout({
+      id: rolloutId,
+      releaseId: release.releaseId,
+      target: { query: 'tag==dyn-eu,attributes.ring==early' },
+      waves: [{ count: 2 }, { percent: 100 }],
+      dynamic: true,
+    });
+    expect(created.waves.map((w) => w.size)).toEqual([2, 3]);
+
+    // While it runs: three devices re-tagged, one given the attribute, three registered anew.
+    for (const d of retagged) await stack.api('PATCH', `/v1/devices/${d.id}`, { tags: ['dyn-eu'] });
+    await stack.api('PATCH', `/v1/devices/${attributed!.id}`, { attributes: { ring: 'early' } });
+    await register(late.devices, ['dyn-eu']);
+    await connect(late, log);
+
+    const everyone = [...ids(early.devices), ...ids(late.devices)];
+    const open = await stack.waitForRollout(rolloutId, (v) => v.waves[1]!.status === 'awaiting_approval' && v.counts.succeeded === everyone.length, 90_000);
+    expect(open.status).toBe('running');
+    expect(open.total).toBe(12);
+    expect(open.counts).toEqual({ succeeded: 12 });
+    expect(open.waves.map((w) => ({ size: w.size, counts: w.counts }))).toEqual([{ size: 2, counts: { succeeded: 2 } }, { size: 10, counts: { succeeded: 10 } }]);
+    const entries = await rolloutDevices(stack.api, rolloutId);
+    for (const id of [...ids(retagged), attributed!.id, ...ids(late.devices)]) expect({ id, wave: entries.get(id)!.wave }).toEqual({ id, wave: 1 });
+    await expectEntriesMatchDevices(rolloutId, log, everyone, open);
+
+    // Their reports carried their attributes: the registry keeps them and queries find them.
+    const records = await registryRecords(stack.api, everyone);
+    for (const id of everyone) expect({ id, reported: records.get(id)!.reportedAttributes }).toEqual({ id, reported: simulatedAttributes(id, 'healthy') });
+    const revB = everyone.filter((id) => simulatedAttributes(id, 'healthy').hwrev === 'B').sort();
+    const found = await stack.api<{ devices: Array<{ id: string }> }>('GET', `/v1/devices?q=${encodeURIComponent('id==dy-*;hwrev==B;installed==dy-rel-1')}`);
+    expect(found.devices.map((d) => d.id)).toEqual(revB);
+
+    // The last wave is notified and waiting: devices registered now are notified on their own
+    // and judged with it (it waits for them before it can complete).
+    const later = await provisionFleet({ ...common, count: 2, idPrefix: 'dy-c-' });
+    await register(later.devices, ['dyn-eu']);
+    await connect(later, log);
+    const all = [...everyone, ...ids(later.devices)];
+    const grown = await stack.waitForRollout(rolloutId, (v) => v.counts.succeeded === all.length && v.waves[1]!.status === 'awaiting_approval', 60_000);
+    expect(grown.waves.map((w) => w.size)).toEqual([2, 12]);
+    expect(grown.counts).toEqual({ succeeded: 14 });
+    await expectEntriesMatchDevices(rolloutId, log, all, grown);
+
+    const closed = await stack.api<RolloutView>('POST', `/v1/rollouts/${rolloutId}/approve`, {});
+    expect(closed.status).toBe('completed');
+    expect(closed.total).toBe(14);
   }, TEST_TIMEOUT_MS);
 });

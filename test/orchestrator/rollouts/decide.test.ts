@@ -35,6 +35,16 @@ describe('decide', () => {
     expect(decide(input({ counts: { rejected: 20, notified: 80 }, reasons: { declined: 20 } }))).toEqual({ type: 'none' });
     expect(decide(input({ counts: { rejected: 20, notified: 80 }, reasons: { install_failed: 20 } })).type).toBe('halt');
   });
+  it('holds the last wave of a dynamic rollout for approval (open to joiners), and only the last', () => {
+    const done = { counts: { succeeded: 100 } };
+    expect(decide(input(done, { currentWave: 2, dynamic: true }))).toEqual({ type: 'await_approval', wave: 2 });
+    expect(decide(input({ ...done, status: 'awaiting_approval' }, { currentWave: 2, dynamic: true }))).toEqual({ type: 'none' });
+    // A joiner still pending: it is waited for, approved or not.
+    expect(decide(input({ counts: { succeeded: 100, notified: 1 }, status: 'awaiting_approval', approved: true }, { currentWave: 2, dynamic: true }))).toEqual({ type: 'none' });
+    expect(decide(input({ ...done, status: 'awaiting_approval', approved: true }, { currentWave: 2, dynamic: true }))).toEqual({ type: 'promote', wave: 2, last: true });
+    expect(decide(input(done, { currentWave: 0, dynamic: true }))).toEqual({ type: 'promote', wave: 0, last: false });
+    expect(decide(input(done, { currentWave: 2 }))).toEqual({ type: 'promote', wave: 2, last: true });
+  });
   it('waits for bake time, then promotes', () => {
     expect(decide(input({ counts: { succeeded: 95, failed: 5 } }, { nowSeconds: 955 }))).toEqual({ type: 'none' });
     expect(decide(input({ counts: { succeeded: 95, failed: 5 } }))).toEqual({ type: 'promote', wave: 0, last: false });

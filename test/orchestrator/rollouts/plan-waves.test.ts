@@ -63,4 +63,9 @@ describe('rollout spec rules', () => {
     expect(codes({ target: { all: true }, waves: [{ deviceIds: ['d1'] }, { count: 5 }, { percent: 20 }, { percent: 100 }] })).toEqual([]);
     expect(codes({ target: { all: true } })).toEqual([]); // default: one 100% wave
   });
+
+  it('refuses a dynamic rollout that holds its remainder (joiners go to the last wave)', () => {
+    expect(codes({ target: { tags: ['eu'] }, dynamic: true })).toEqual([]);
+    expect(codes({ target: { tags: ['eu'] }, waves: [{ percent: 10 }, { percent: 50 }], holdRemainder: true, dynamic: true })).toEqual(['invalid_target']);
+  });
 });

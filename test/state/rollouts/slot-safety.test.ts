@@ -70,7 +70,21 @@ describe('rollout scripts on a Redis Cluster node', () => {
     await state.flushHistory('ro-old');
     const history = await readDeviceHistory(redis, prefix, 'dev-4');
     expect(history.map((h) => `${h.rolloutId}:${h.from}>${h.state}`)).toEqual(['ro-old:notified>canceled', 'ro-old:queued>notified']);
+    // Dynamic rollouts: devices join the last wave once, and not after the rollout closed.
+    const dynamic = await state.create({ id: 'ro-dyn', releaseId: 'r3', manifestSha256: 'cc', status: 'running', spec: {}, at: '2030-01-01T00:00:00Z', waves: [ids.slice(30, 31), []], joinCursor: 5 });
+    expect(await state.joinCursor('ro-dyn')).toBe(5);
+    expect(await state.joinWave('ro-dyn', 1, 7, ['dev-30', 'dev-31', 'dev-32', 'dev-31'])).toEqual({ closed: false, waveStatus: 'pending', joined: ['dev-31', 'dev-32'] });
+    expect(await state.joinCursor('ro-dyn')).toBe(7);
+    expect(await state.joinWave('ro-dyn', 1, 6, ['dev-32'])).toEqual({ closed: false, waveStatus: 'pending', joined: [] });
+    expect(await state.joinCursor('ro-dyn')).toBe(7);
+    expect((await state.get('ro-dyn'))?.total).toBe(3);
+    expect({ size: (await state.getWave('ro-dyn', 1)).size, ...(await state.waveCounts('ro-dyn', 1)) }).toEqual({ size: 2, counts: { queued: 2 }, reasons: {} });
+    expect(await state.waveMembers('ro-dyn', 1, 0, 10)).toEqual(['dev-31', 'dev-32']);
+    expect(await state.setStatus('ro-dyn', ['running'], 'completed', '', '2030-01-01T00:00:02Z')).toBe(true);
+    expect(await state.joinWave('ro-dyn', 1, 8, ['dev-33'])).toEqual({ closed: true });
+
     await state.remove('ro-old');
     await state.remove('ro-new');
+    await state.remove('ro-dyn');
   }, 60_000);
 });
