@@ -8,7 +8,7 @@ import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectFleet, provisionFleet, type FleetHandle, type ProvisionedFleet } from '../../device-sim/sim/index.js';
 import { ApiCallError } from '../../api-client/index.js';
-import { startProcessStack, type ProcessStack } from '../support/process-stack.js';
+import { startProcessStack, type ProcessStack, STACK_HOOK_TIMEOUT_MS } from '../support/process-stack.js';
 import type { RolloutView } from '../../orchestrator/rollouts/model.js';
 import type { ReasonCode } from '../../protocol/index.js';
 import { captureRetainedDirective, connectWithStolenCredentials, forgeDirectiveMessage, forgeRelease, publishDirectiveAs } from './support/attacker.js';
@@ -30,13 +30,13 @@ beforeAll(async () => {
     prefix: `test:e2e:${randomBytes(6).toString('hex')}:`,
     brokerEnv: { FLEET_BROKER_METRICS_PORT: String(metricsPort), FLEET_BROKER_METRICS_HOST: '127.0.0.1' },
   });
-}, 60_000);
+}, STACK_HOOK_TIMEOUT_MS);
 
 afterAll(async () => {
   await attacker?.endAsync().catch(() => undefined);
   await fleet?.stop();
   await stack?.close();
-}, 60_000);
+}, STACK_HOOK_TIMEOUT_MS);
 
 async function rollOut(provisioned: ProvisionedFleet, rolloutId: string, releaseId: string, sequence: number): Promise<RolloutView> {
   const release = await stack.publishRelease({ releaseId, version: `1.${sequence}.0`, sequence });

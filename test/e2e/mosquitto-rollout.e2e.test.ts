@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodePublicKey } from '../../protocol/index.js';
 import { connectFleet, provisionFleet, type FleetHandle } from '../../device-sim/sim/index.js';
-import { startProcessStack, type ProcessStack } from '../support/process-stack.js';
+import { startProcessStack, type ProcessStack, STACK_HOOK_TIMEOUT_MS } from '../support/process-stack.js';
 import { AckLog } from './support/ack-log.js';
 import { expectAcknowledgedApplied } from './support/expect-acknowledged.js';
 import { rolloutDevices } from './support/stack-probes.js';
@@ -18,12 +18,12 @@ let fleet: FleetHandle | undefined;
 
 beforeAll(async () => {
   stack = await startProcessStack({ prefix: `test:mosquitto:${randomBytes(6).toString('hex')}:`, broker: 'mosquitto' });
-}, 150_000);
+}, STACK_HOOK_TIMEOUT_MS);
 
 afterAll(async () => {
   await fleet?.stop();
   await stack?.close();
-}, 60_000);
+}, STACK_HOOK_TIMEOUT_MS);
 
 describe('fleet-ota on Mosquitto with device certificates', () => {
   it('rolls a release out in two waves to devices that authenticate by certificate, with exact counts', async () => {

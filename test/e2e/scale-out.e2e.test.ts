@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectFleet, provisionFleet, type FleetHandle, type ProvisionedFleet } from '../../device-sim/sim/index.js';
-import { startProcessStack, type ChildHandle, type ProcessStack } from '../support/process-stack.js';
+import { startProcessStack, type ChildHandle, type ProcessStack, STACK_HOOK_TIMEOUT_MS } from '../support/process-stack.js';
 import type { RolloutView } from '../../orchestrator/rollouts/model.js';
 import { DEFAULT_INTAKE_SHARDS, ingestOutcomesKey, intakeLeaseKey } from '../../state/intake/index.js';
 import { ReportLog } from './support/report-log.js';
@@ -24,12 +24,12 @@ const fleets: FleetHandle[] = [];
 beforeAll(async () => {
   stack = await startProcessStack({ prefix: `test:e2e-scale:${randomBytes(6).toString('hex')}:` });
   second = await stack.addOrchestrator();
-}, 90_000);
+}, STACK_HOOK_TIMEOUT_MS);
 
 afterAll(async () => {
   await Promise.all(fleets.map((f) => f.stop()));
   await stack?.close();
-}, 60_000);
+}, STACK_HOOK_TIMEOUT_MS);
 
 async function connect(fleet: ProvisionedFleet, log: ReportLog): Promise<FleetHandle> {
   const handle = await connectFleet(fleet, { brokerUrl: stack.brokerUrl, connectConcurrency: 50, onReport: log.record });

@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectFleet, provisionFleet, type FleetHandle, type ProvisionedFleet, type SimDevice } from '../../device-sim/sim/index.js';
 import { simulatedAttributes } from '../../device-sim/sim/device-kit.js';
-import { startProcessStack, type ProcessStack } from '../support/process-stack.js';
+import { startProcessStack, type ProcessStack, STACK_HOOK_TIMEOUT_MS } from '../support/process-stack.js';
 import type { RolloutView } from '../../orchestrator/rollouts/model.js';
 import { ReportLog } from './support/report-log.js';
 import { startLagProxy, type LagProxy } from './support/start-lag-proxy.js';
@@ -35,13 +35,13 @@ beforeAll(async () => {
     // the lag proxy; devices connect to the broker directly.
     orchestratorEnv: { FLEET_HTTP_PORT: String(httpPort), FLEET_BROKER_URL: proxy.url },
   });
-}, 60_000);
+}, STACK_HOOK_TIMEOUT_MS);
 
 afterAll(async () => {
   await Promise.all(fleets.map((f) => f.stop()));
   await stack?.close();
   await proxy?.close();
-}, 60_000);
+}, STACK_HOOK_TIMEOUT_MS);
 
 async function connect(fleet: ProvisionedFleet, log: ReportLog): Promise<FleetHandle> {
   const handle = await connectFleet(fleet, { brokerUrl: stack.brokerUrl, ...CONNECT, onReport: log.record });

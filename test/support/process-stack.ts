@@ -29,6 +29,12 @@ const CLI = fileURLToPath(new URL('../../launcher/fleet-ota.js', import.meta.url
  * restarted `serve` first takes its persistent session's queued reports from the broker.
  */
 const CHILD_START_TIMEOUT_MS = 60_000;
+/**
+ * Hook timeout for a test that starts a process stack (broker + orchestrator children, each
+ * compiling TypeScript on start): two children of up to CHILD_START_TIMEOUT_MS each, plus set-up.
+ * CI may share the 2 cores with other work; a start that really hangs still fails.
+ */
+export const STACK_HOOK_TIMEOUT_MS = 150_000;
 
 export interface ChildHandle {
   process: ChildProcess;

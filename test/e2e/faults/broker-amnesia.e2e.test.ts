@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectFleet, provisionFleet, type FleetHandle, type ProvisionedFleet, type SimDevice } from '../../../device-sim/sim/index.js';
-import { startProcessStack, type ProcessStack } from '../../support/process-stack.js';
+import { startProcessStack, type ProcessStack, STACK_HOOK_TIMEOUT_MS } from '../../support/process-stack.js';
 import { ReportLog } from '../support/report-log.js';
 import { rolloutDevices } from '../support/stack-probes.js';
 
@@ -16,12 +16,12 @@ let stack: ProcessStack;
 
 beforeAll(async () => {
   stack = await startProcessStack({ prefix: `test:faults:amnesia:${randomBytes(6).toString('hex')}:`, brokerEnv: AMNESIAC_BROKER });
-}, 60_000);
+}, STACK_HOOK_TIMEOUT_MS);
 
 afterAll(async () => {
   await Promise.all(fleets.map((f) => f.stop()));
   await stack?.close();
-}, 60_000);
+}, STACK_HOOK_TIMEOUT_MS);
 
 async function connect(fleet: ProvisionedFleet, devices: readonly SimDevice[], log: ReportLog): Promise<FleetHandle> {
   // The log hears reports from the first: a device whose directive waits for it may finish before connectFleet returns.

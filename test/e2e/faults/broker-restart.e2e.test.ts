@@ -8,7 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectFleet, provisionFleet, type FleetHandle } from '../../../device-sim/sim/index.js';
-import { startProcessStack, type ProcessStack } from '../../support/process-stack.js';
+import { startProcessStack, type ProcessStack, STACK_HOOK_TIMEOUT_MS } from '../../support/process-stack.js';
 import { AckLog } from '../support/ack-log.js';
 import { ReportLog } from '../support/report-log.js';
 import { retainedPresence } from '../support/retained-presence.js';
@@ -32,12 +32,12 @@ beforeAll(async () => {
     brokerEnv: { FLEET_BROKER_PORT: String(brokerPort) },
     orchestratorEnv: { FLEET_HTTP_PORT: String(httpPort) },
   });
-}, 150_000);
+}, STACK_HOOK_TIMEOUT_MS);
 
 afterAll(async () => {
   await Promise.all(fleets.map((f) => f.stop()));
   await stack?.close();
-}, 150_000);
+}, STACK_HOOK_TIMEOUT_MS);
 
 describe('single-node broker SIGKILL mid-wave', () => {
   it('loses no acknowledged report, and a device offline across the restart still gets its retained directive', async () => {

@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectFleet, provisionFleet, type FleetHandle } from '../../../device-sim/sim/index.js';
-import { startProcessStack, type ProcessStack } from '../../support/process-stack.js';
+import { startProcessStack, type ProcessStack, STACK_HOOK_TIMEOUT_MS } from '../../support/process-stack.js';
 import { AckLog } from '../support/ack-log.js';
 import { expectAcknowledgedApplied } from '../support/expect-acknowledged.js';
 import { ReportLog } from '../support/report-log.js';
@@ -32,12 +32,12 @@ beforeAll(async () => {
     orchestratorEnv: { FLEET_HTTP_PORT: String(httpPort) },
   });
   nodeBUrl = (await stack.startBroker({ FLEET_BROKER_PORT: String(portB), FLEET_BROKER_ID: `node-b-${run}` })).url;
-}, 150_000);
+}, STACK_HOOK_TIMEOUT_MS);
 
 afterAll(async () => {
   await Promise.all(fleets.map((f) => f.stop()));
   await stack?.close();
-}, 150_000);
+}, STACK_HOOK_TIMEOUT_MS);
 
 describe('two-node broker cluster, one node SIGKILLed mid-rollout', () => {
   it('finishes with exact counts; every acknowledged report is applied', async () => {

@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectFleet, provisionFleet, type FleetHandle, type ProvisionedFleet, type SimDevice } from '../../../device-sim/sim/index.js';
-import { startProcessStack, type ProcessStack } from '../../support/process-stack.js';
+import { startProcessStack, type ProcessStack, STACK_HOOK_TIMEOUT_MS } from '../../support/process-stack.js';
 import { ReportLog } from '../support/report-log.js';
 import { rolloutDevices, waitUntil } from '../support/stack-probes.js';
 
@@ -17,12 +17,12 @@ let seed = 20;
 
 beforeAll(async () => {
   stack = await startProcessStack({ prefix: `test:faults:ttl:${randomBytes(6).toString('hex')}:` });
-}, 60_000);
+}, STACK_HOOK_TIMEOUT_MS);
 
 afterAll(async () => {
   await Promise.all(fleets.map((f) => f.stop()));
   await stack?.close();
-}, 60_000);
+}, STACK_HOOK_TIMEOUT_MS);
 
 async function provision(count: number, idPrefix: string): Promise<ProvisionedFleet> {
   const fleet = await provisionFleet({ root: stack.root, vendorId: stack.vendorId, classId: stack.classId, seed: seed++, count, idPrefix, profiles: 'healthy' });

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fromBase64url } from '../../../protocol/index.js';
 import { provisionDevice, type DeviceRecord } from '../../../device-sim/agent/index.js';
 import { connectFleet, provisionFleet, type FleetHandle, type ProvisionedFleet, type SimDevice } from '../../../device-sim/sim/index.js';
-import { startProcessStack, type ProcessStack } from '../../support/process-stack.js';
+import { startProcessStack, type ProcessStack, STACK_HOOK_TIMEOUT_MS } from '../../support/process-stack.js';
 import type { DeviceRecord as RegistryRecord } from '../../../state/device-record.js';
 import { ReportLog } from '../support/report-log.js';
 import { rolloutDevices, waitUntil } from '../support/stack-probes.js';
@@ -19,12 +19,12 @@ let stack: ProcessStack;
 
 beforeAll(async () => {
   stack = await startProcessStack({ prefix: `test:faults:reset:${randomBytes(6).toString('hex')}:` });
-}, 60_000);
+}, STACK_HOOK_TIMEOUT_MS);
 
 afterAll(async () => {
   await Promise.all(fleets.map((f) => f.stop()));
   await stack?.close();
-}, 60_000);
+}, STACK_HOOK_TIMEOUT_MS);
 
 async function connect(fleet: ProvisionedFleet, devices: SimDevice[], log: ReportLog): Promise<FleetHandle> {
   const handle = await connectFleet({ ...fleet, devices }, { brokerUrl: stack.brokerUrl, connectConcurrency: 5, onReport: log.record });
