@@ -9,6 +9,7 @@ import type { Registry } from 'prom-client';
 import { StartupError } from '../runtime/errors.js';
 import { createLogger, type Logger } from '../runtime/logger.js';
 import { timeLimit } from '../runtime/time-limit.js';
+import { isDeviceId } from '../protocol/index.js';
 import { brokerEventsChannel } from '../state/logs/index.js';
 import { DeviceKeyCache } from '../state/registry/index.js';
 import { createRedis, duplicateRedis } from '../state/redis.js';
@@ -26,8 +27,8 @@ import { serviceAccountIndex } from './auth/service-accounts.js';
 import { importDevicePublicKey, type DeviceVerifyKey } from './auth/verify-connect-token.js';
 import type { BrokerConfig } from './config/broker-config.js';
 import { createRedisEmitter } from './cluster/redis-cluster.js';
-import { createRedisPersistence } from './persistence/redis-persistence.js';
-import { publishStaleWills } from './persistence/stale-wills.js';
+import { createRedisPersistence, mqttNamespace } from './persistence/redis-persistence.js';
+import { NodeWills, type WillPublisher } from './persistence/node-wills.js';
 import { startListener } from './net/listener.js';
 import { createBrokerMetrics } from './observability/metrics.js';
 import { startMetricsServer, type RunningMetricsServer } from './observability/metrics-server.js';
@@ -57,6 +58,8 @@ export interface RunningBroker {
 /** Time allowed at close for the broker's own `offline` presence messages. */
 const SHUTDOWN_PRESENCE_TIMEOUT_MS = 5_000;
 const REDIS_START_TIMEOUT_MS = 5_000;
+/** Wills read per HSCAN page by a sweep (persistence/node-wills.ts). */
+const WILL_SWEEP_PAGE = 500;
 
 
 function urlOf(scheme: string, host: string, port: number): string {
@@ -113,6 +116,19 @@ export async function startBroker(config: BrokerConfig, deps: BrokerDeps = {}): 
           onError: (error) => logger.warn({ err: error.message }, 'broker persistence: redis error'),
         })
       : undefined;
+  // Wills per process run, swept by lease (persistence/node-wills.ts), on a connection of their own.
+  const willsRedis = stored ? duplicateRedis(redis, { maxRetriesPerRequest: null }) : undefined;
+  const wills = willsRedis
+    ? new NodeWills(willsRedis, mqttNamespace(config.keyPrefix), {
+        leaseMs: limits.nodeLeaseMs,
+        sweepPageSize: WILL_SWEEP_PAGE,
+        onError: (error) => logger.warn({ err: error.message }, 'broker wills: redis error'),
+      })
+    : undefined;
+  if (stored && wills) {
+    wills.install(stored.persistence);
+    await wills.start();
+  }
   const aedes = new Aedes({
     ...(config.brokerId ? { id: config.brokerId } : {}),
     ...(config.cluster === 'redis' ? { mq: createRedisEmitter(config.redisUrl, config.keyPrefix) } : {}),
@@ -188,9 +204,16 @@ export async function startBroker(config: BrokerConfig, deps: BrokerDeps = {}): 
   await aedes.listen();
   // Redis persistence reads an exact topic with one HGET already; the memory store scans.
   if (!stored) indexRetainedLookups((aedes as unknown as { persistence: unknown }).persistence);
-  if (stored && config.cluster === 'none') {
-    const wills = await publishStaleWills(aedes, stored.persistence);
-    if (wills > 0) logger.info({ wills }, 'published the wills of connections lost when the previous run ended');
+  if (wills) {
+    const publisher = willPublisher(context, wills);
+    if (config.cluster === 'none') {
+      // No other run can be alive on this prefix: every will not this run's is from a run that
+      // ended, and goes out before the listener accepts anyone (a device back later says `online` after it).
+      const published = await wills.sweep(publisher, { everyOtherRun: true });
+      if (published > 0) logger.info({ wills: published }, 'published the wills of connections lost when the previous run ended');
+    }
+    wills.sweepPeriodically(publisher);
+    logger.info({ run: wills.run, brokerId: aedes.id }, 'broker run holds its wills lease');
   }
 
   const revocations = await listenForRevocations(context, duplicateRedis(redis));
@@ -241,6 +264,8 @@ export async function startBroker(config: BrokerConfig, deps: BrokerDeps = {}): 
     intakeRedis?.disconnect();
     connectHooks.close();
     await listener.close();
+    await wills?.close();
+    await willsRedis?.quit().catch(() => willsRedis.disconnect());
     await stored?.close();
     await recorder.close();
     await revocations.close();
@@ -257,5 +282,37 @@ export async function startBroker(config: BrokerConfig, deps: BrokerDeps = {}): 
     refusals: () => recorder.snapshot(),
     ...(metricsServer ? { metricsPort: metricsServer.port } : {}),
     close: () => (closing ??= shutdown()),
+  };
+}
+
+/**
+ * How the wills sweep publishes (persistence/node-wills.ts): a will goes through authorizePublish
+ * as Aedes' own sweep did (adapter/publish-hooks.ts authorizeWill), so a will no rule allows is
+ * dropped; a device that came back during the sweep, or whose node's lease lapsed, says `online`.
+ */
+function willPublisher(context: AdapterContext, wills: NodeWills): WillPublisher {
+  const { aedes, logger } = context;
+  return {
+    publish: (will) =>
+      new Promise<void>((resolve, reject) => {
+        const packet = { cmd: 'publish' as const, topic: will.topic, payload: will.payload, qos: will.qos, retain: will.retain, dup: false, clientId: will.clientId };
+        aedes.authorizePublish!(null as unknown as Client, packet, (error?: Error | null) => {
+          if (error) return resolve();
+          aedes.publish(packet, (published?: Error) => (published ? reject(published) : resolve()));
+        });
+      }),
+    reconnected: (clientId) => (isDeviceId(clientId) ? publishPresence(aedes, clientId, 'online') : Promise.resolve()),
+    leaseLapsed: async () => {
+      // Peers may have taken this run for dead and published the wills of connections that are
+      // still here: store them again and say `online` again for each live device.
+      logger.warn({ run: wills.run }, 'broker wills lease had lapsed (Redis unreachable): restoring wills and presence');
+      for (const client of Object.values(liveClients(aedes))) {
+        const session = client ? context.sessions.get(client) : undefined;
+        const will = (client as { will?: { topic: string; payload: Buffer; qos: 0 | 1 | 2; retain: boolean } } | undefined)?.will;
+        if (!client || client.closed || !session || !will) continue;
+        await wills.put(client.id, will);
+        if (session.identity.kind === 'device') await publishPresence(aedes, session.identity.deviceId, 'online');
+      }
+    },
   };
 }

@@ -44,6 +44,11 @@ export interface BrokerLimits {
   registryTimeoutMs: number;
   /** Messages queued for a persistent session handed over when it resumes (the rest at its next resume). */
   sessionReplayMax: number;
+  /**
+   * Lease of a broker run on its wills (Redis persistence): renewed every third of it; once a run
+   * has not renewed it for this long, the other nodes publish the wills of its connections.
+   */
+  nodeLeaseMs: number;
 }
 
 export interface BrokerConfig {
@@ -71,7 +76,7 @@ export interface BrokerConfig {
   intakeMode: 'edge' | 'bridge';
   /** Intake shards (FLEET_INTAKE_SHARDS): the same value for every broker and orchestrator. */
   intakeShards: number;
-  /** Aedes broker id; stable ids let a restarted node's persisted wills be recognised. */
+  /** Aedes broker id (`$SYS` topics, logs); wills belong to each process run, whatever its id. */
   brokerId?: string;
   /** Plain HTTP server for GET /metrics and GET /healthz; absent means none. */
   metricsPort?: number;
@@ -98,6 +103,8 @@ export const DEFAULT_LIMITS: BrokerLimits = {
   // aedes-persistence-redis defaults to 1,000: too few for the orchestrator's intake session
   // after an outage of a large fleet (reports beyond it would wait for the next reconnect).
   sessionReplayMax: 100_000,
+  // A dead node's devices that did not reconnect elsewhere are `offline` within this plus half of it.
+  nodeLeaseMs: 15_000,
 };
 
 export const DEFAULT_CONFIG: BrokerConfig = {

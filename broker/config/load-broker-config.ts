@@ -38,6 +38,7 @@ const LIMIT_FIELDS: Record<keyof BrokerLimits, { env: string; min: number; max: 
   keyCacheNegativeTtlS: { env: 'FLEET_BROKER_KEY_CACHE_NEGATIVE_TTL_S', min: 0, max: 3_600 },
   registryTimeoutMs: { env: 'FLEET_BROKER_REGISTRY_TIMEOUT_MS', min: 100, max: 60_000 },
   sessionReplayMax: { env: 'FLEET_BROKER_SESSION_REPLAY_MAX', min: 1, max: 10_000_000 },
+  nodeLeaseMs: { env: 'FLEET_BROKER_NODE_LEASE_MS', min: 500, max: 600_000 },
 };
 
 /** Environment variables the broker reads, for docs and `--help`. */
