@@ -13,7 +13,7 @@ import { DEFAULT_STATUS_EPOCH, formatWireTime, parseDeviceTopic, verifyStatusRep
 import { nodeEd25519 } from '../../node-crypto/ed25519.js';
 import type { EventLog } from '../events/event-log.js';
 import type { Logger } from '../../runtime/logger.js';
-import { registryKeys } from '../../state/device-record.js';
+import { recordPresence, type PresenceChange } from '../../state/registry/index.js';
 import {
   DEFAULT_INTAKE_SHARDS,
   assignedShards,
@@ -87,9 +87,8 @@ export function ingestStatsKey(prefix: string): string {
 interface PreparedBatch {
   entries: IntakeEntry[];
   parsed: Array<{ deviceId: string; kind: string; payload: Buffer; receivedAt: number }>;
-  /** Presence writes of the batch (registry fields), sent beside the status apply. */
-  presence: ReturnType<Redis['pipeline']>;
-  presenceWrites: number;
+  /** Presence changes of the batch, in stream order, recorded beside the status apply. */
+  presence: PresenceChange[];
   /** Verified reports, in stream order, for the state layer's status apply. */
   reports: StatusReportInput[];
   outcomes: Array<IngestOutcome | StatusSigned>;
@@ -283,9 +282,7 @@ export class StatusConsumer {
       parsed.push({ deviceId: topic.deviceId, kind: topic.kind, payload: entry.payload, receivedAt: entry.receivedAt });
     }
     const keys = await this.deviceKeys.lookup(parsed.filter((p) => p.kind === 'status').map((p) => p.deviceId));
-    const registry = registryKeys(this.prefix);
-    const presence = this.redis.pipeline();
-    let presenceWrites = 0;
+    const presence: PresenceChange[] = [];
     const reports: StatusReportInput[] = [];
     const outcomes: Array<IngestOutcome | StatusSigned> = [];
     const online = new Set<string>();
@@ -293,8 +290,7 @@ export class StatusConsumer {
       if (item.kind === 'presence') {
         const value = item.payload.toString();
         if (value === PRESENCE_ONLINE || value === PRESENCE_OFFLINE) {
-          presence.hset(registry.device(item.deviceId), 'presence', value, 'presenceAt', formatWireTime(item.receivedAt / 1000));
-          presenceWrites++;
+          presence.push({ deviceId: item.deviceId, presence: value, at: formatWireTime(item.receivedAt / 1000) });
           if (value === PRESENCE_ONLINE) online.add(item.deviceId);
           else online.delete(item.deviceId);
         }
@@ -316,18 +312,16 @@ export class StatusConsumer {
       reports.push({ deviceId: r.deviceId, rolloutId: r.rolloutId, counter: r.counter, seq: r.seq, state: r.state, progress: r.progress ?? 0, reason: r.reason ?? '', at: r.at, installedReleaseId: r.installed.releaseId, installedSequence: r.installed.sequence, rootVersion: r.rootVersion, epoch: r.epoch ?? DEFAULT_STATUS_EPOCH, ...(r.attributes ? { attributes: r.attributes } : {}) });
       outcomes.push(r);
     }
-    return { entries, parsed, presence, presenceWrites, reports, outcomes, online };
+    return { entries, parsed, presence, reports, outcomes, online };
   }
 
   /** Sends the batch's pipeline, then acknowledges it: never an ack before Redis applied it. */
-  private async commit({ entries, parsed, presence, presenceWrites, reports, outcomes, online }: PreparedBatch): Promise<void> {
+  private async commit({ entries, parsed, presence, reports, outcomes, online }: PreparedBatch): Promise<void> {
     // A failure throws before the ack: the batch stays pending and is claimed again (applying is idempotent).
-    const [presenceReplies, results] = await Promise.all([
-      presenceWrites > 0 ? presence.exec() : Promise.resolve([]),
+    const [, results] = await Promise.all([
+      presence.length > 0 ? recordPresence(this.redis, this.prefix, presence) : Promise.resolve(0),
       this.rollouts.applyStatusReports(reports),
     ]);
-    const failed = (presenceReplies ?? []).find(([error]) => error);
-    if (failed) throw failed[0];
     const touched = new Set<string>();
     const tally: Record<string, number> = {};
     let applyIndex = 0;

@@ -1,5 +1,6 @@
-// Fleet gauges from the registry's summary pass (orchestrator/registry/fleet-summary.ts): devices
-// by presence and revoked. The pass reads every device record, so it is cached (named TTL).
+// Fleet gauges from the registry's fleet summary (orchestrator/registry/fleet-summary.ts): devices
+// by presence and revoked, read from the counters the device-changing scripts keep (16 small
+// hashes a scrape, not a pass over the devices).
 import { Gauge, type Registry } from 'prom-client';
 import type { FleetSummary } from '../registry/fleet-summary.js';
 

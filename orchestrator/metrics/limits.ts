@@ -6,8 +6,6 @@ export interface MetricsLimits {
   maxRollouts: number;
   /** A finished rollout keeps its per-rollout series this long, so its final numbers get scraped. */
   finishedRolloutSeconds: number;
-  /** The fleet pass (one read of every device record) is reused for this long. */
-  fleetSummaryTtlMs: number;
   /** A scrape that takes longer answers 503 instead of hanging the scraper. */
   scrapeTimeoutMs: number;
 }
@@ -15,6 +13,5 @@ export interface MetricsLimits {
 export const DEFAULT_METRICS_LIMITS: MetricsLimits = {
   maxRollouts: 10_000,
   finishedRolloutSeconds: 900,
-  fleetSummaryTtlMs: 30_000,
   scrapeTimeoutMs: 10_000,
 };

@@ -13,7 +13,7 @@ import type { RedisClient as Redis } from '../../state/redis.js';
 import type { MqttClient } from 'mqtt';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { timeLimit } from '../../runtime/time-limit.js';
-import { computeFleetSummary, createSummaryCache, type FleetSummary } from '../registry/fleet-summary.js';
+import { createFleetSummary, type FleetSummary } from '../registry/fleet-summary.js';
 import { RolloutStore } from '../rollouts/store.js';
 import { registerEventMetrics, type EventMetrics, type EventMetricsOptions, type HttpObserver } from './event-metrics.js';
 import { registerFleetMetrics } from './fleet-metrics.js';
@@ -116,7 +116,7 @@ export function createOrchestratorMetrics(deps: OrchestratorMetricsDeps): Orches
   registerIngestMetrics(registry, deps.redis, deps.prefix, now);
   registerReconcileMetrics(registry, deps.redis, deps.prefix);
   const queues = registerQueueMetrics(registry, deps.redis, deps.prefix);
-  const fleet = deps.fleetSummary ?? createSummaryCache(() => computeFleetSummary(deps.redis, deps.prefix, new Date(now())), { ttlMs: limits.fleetSummaryTtlMs, now }).get;
+  const fleet = deps.fleetSummary ?? createFleetSummary(deps.redis, deps.prefix, { now: () => new Date(now()) }).get;
   registerFleetMetrics(registry, fleet);
   const mqtt = registerMqttMetrics(registry);
   const events = registerEventMetrics(registry, deps.redis, deps.prefix, now, deps.events);

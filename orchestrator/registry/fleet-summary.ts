@@ -1,10 +1,11 @@
-// Fleet summary for dashboards: devices by class, installed release, presence and revocation.
-// A pass over every device shard reads what status ingestion wrote, whoever wrote it: a Lua
-// script aggregates one chunk of ids inside Redis per call (state/registry summarizeDeviceChunk:
-// short calls, nothing shipped per device); the pass is shared by concurrent callers and reused
-// for a few seconds.
+// Fleet summary for dashboards and /metrics: devices by class, installed release, presence and
+// revocation, read from the fleet counters the device-changing scripts keep per shard
+// (state/registry/fleet-counters.ts): 16 small hashes, whatever the fleet's size. A shard whose
+// counters disagree with its indexes (records written before the counters existed, or around
+// the scripts) is recounted from its records once, then read again; concurrent callers share
+// that recount.
 import type { RedisClient as Redis } from '../../state/redis.js';
-import { DEVICE_SHARDS, summarizeDeviceChunk } from '../../state/registry/index.js';
+import { DEVICE_SHARDS, checkFleetCounters, readFleetCounts, recountFleetShard } from '../../state/registry/index.js';
 import { REGISTRY_LIMITS } from './limits.js';
 
 export interface FleetSummary {
@@ -17,77 +18,60 @@ export interface FleetSummary {
   computedAt: string;
 }
 
+/** Recounts every shard (O(fleet), in short calls): the repair for counters that drifted in ways the summary's check cannot see. */
+export async function recountFleet(redis: Redis, prefix: string, shards: readonly number[]): Promise<void> {
+  for (const shard of shards) await recountFleetShard(redis, prefix, shard);
+}
+
 export async function computeFleetSummary(redis: Redis, prefix: string, now: Date): Promise<FleetSummary> {
-  const classes = new Map<string, number>();
-  const releases = new Map<string, number>();
-  const presence = { online: 0, offline: 0, unknown: 0 };
-  let total = 0;
-  let revoked = 0;
-  for (const shard of DEVICE_SHARDS) {
-    let after = '';
-    for (;;) {
-      const chunk = await summarizeDeviceChunk(redis, prefix, shard, after, REGISTRY_LIMITS.scanChunk);
-      total += chunk.total;
-      revoked += chunk.revoked;
-      presence.online += chunk.online;
-      presence.offline += chunk.offline;
-      presence.unknown += chunk.unknown;
-      // cjson encodes an empty table as {}: both maps are objects.
-      for (const [cls, count] of Object.entries(chunk.classes)) classes.set(cls, (classes.get(cls) ?? 0) + count);
-      for (const [release, count] of Object.entries(chunk.releases)) releases.set(release, (releases.get(release) ?? 0) + count);
-      if (chunk.n < REGISTRY_LIMITS.scanChunk) break;
-      after = chunk.last;
-    }
-  }
+  const c = await readFleetCounts(redis, prefix);
   return {
-    total,
-    revoked,
-    byClass: [...classes]
+    total: c.total,
+    revoked: c.revoked,
+    byClass: Object.entries(c.classes)
       .map(([cls, count]) => {
         const [vendorId = '', classId = ''] = cls.split('/');
         return { vendorId, classId, count };
       })
       .sort((a, b) => b.count - a.count || `${a.vendorId}/${a.classId}`.localeCompare(`${b.vendorId}/${b.classId}`)),
-    byInstalledRelease: [...releases]
+    byInstalledRelease: Object.entries(c.releases)
       .map(([releaseId, count]) => ({ releaseId: releaseId === '' ? null : releaseId, count }))
       .sort((a, b) => b.count - a.count || (a.releaseId ?? '').localeCompare(b.releaseId ?? '')),
-    byPresence: presence,
+    byPresence: { online: c.online, offline: c.offline, unknown: c.unknown },
     computedAt: now.toISOString(),
   };
 }
 
 /**
- * Single-flight summary cache, stale-while-revalidate: only the first call waits for a pass;
- * later calls get the last result at once (at most a pass older than `ttlMs`) while one
- * refresh runs in the background. A dashboard polling every second costs one pass per period.
+ * The summary source of one process: each call reads the counters; the first call (and any after
+ * a failed check) first checks them against the indexes and recounts the shards that disagree.
+ * The check is cheap (two ZCARD and one HMGET a shard); it runs again every `checkEveryMs`.
  */
-export function createSummaryCache(compute: () => Promise<FleetSummary>, options: { ttlMs?: number; now?: () => number } = {}) {
-  const ttlMs = options.ttlMs ?? REGISTRY_LIMITS.summaryCacheMs;
-  const now = options.now ?? Date.now;
-  const maxStaleMs = 10 * ttlMs;
-  let cached: { value: FleetSummary; until: number } | undefined;
-  let running: Promise<FleetSummary> | undefined;
-  const refresh = (): Promise<FleetSummary> => {
-    running ??= compute()
-      .then((value) => {
-        cached = { value, until: now() + ttlMs };
-        return value;
-      })
-      .finally(() => {
-        running = undefined;
-      });
-    return running;
+export function createFleetSummary(redis: Redis, prefix: string, options: { now?: () => Date; checkEveryMs?: number } = {}) {
+  const now = options.now ?? (() => new Date());
+  const checkEveryMs = options.checkEveryMs ?? REGISTRY_LIMITS.fleetCounterCheckMs;
+  let checkedAt = -Infinity;
+  let checking: Promise<void> | undefined;
+  const check = (): Promise<void> => {
+    checking ??= (async () => {
+      try {
+        await recountFleet(redis, prefix, await checkFleetCounters(redis, prefix));
+        checkedAt = Date.now();
+      } finally {
+        checking = undefined;
+      }
+    })();
+    return checking;
   };
   return {
-    get(): Promise<FleetSummary> {
-      // Too old (refreshes keep failing): wait, so that the failure surfaces.
-      if (!cached || cached.until + maxStaleMs <= now()) return refresh();
-      if (cached.until <= now()) refresh().catch(() => {});
-      return Promise.resolve(cached.value);
+    async get(): Promise<FleetSummary> {
+      if (Date.now() - checkedAt >= checkEveryMs) await check();
+      return computeFleetSummary(redis, prefix, now());
     },
-    /** Forces the next call to wait for a fresh pass. */
-    invalidate(): void {
-      cached = undefined;
+    /** Recounts every shard now (the repair for any drift). */
+    async recount(): Promise<void> {
+      await recountFleet(redis, prefix, DEVICE_SHARDS);
+      checkedAt = Date.now();
     },
   };
 }

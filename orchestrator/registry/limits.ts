@@ -18,10 +18,10 @@ export const REGISTRY_LIMITS = {
   maxPageSize: 1000,
   /** Candidates a filtered list examines per request before it returns a cursor. */
   maxScannedPerPage: 10_000,
-  /** Ids per Redis round trip when a full pass walks the index (summary, targeting). */
+  /** Ids per Redis round trip when a pass walks an index (targeting, pre-flight). */
   scanChunk: 2000,
-  /** Fleet summary: a full pass is reused for this long. */
-  summaryCacheMs: 5_000,
+  /** Fleet summary: how often a process checks the fleet counters against the indexes (fleet-summary.ts). */
+  fleetCounterCheckMs: 60_000,
   /** Public key cache for status verification: entries and lifetime. */
   publicKeyCacheEntries: 50_000,
   publicKeyCacheMs: 30_000,

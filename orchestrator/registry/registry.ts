@@ -4,7 +4,7 @@
 import type { RedisClient as Redis } from '../../state/redis.js';
 import { RegistryError } from './errors.js';
 import type { DeviceRecord } from '../../state/device-record.js';
-import { computeFleetSummary, createSummaryCache, type FleetSummary } from './fleet-summary.js';
+import { createFleetSummary, type FleetSummary } from './fleet-summary.js';
 import { importDevices, type ImportResult } from './import-devices.js';
 import type { ImportFormat } from './import-lines.js';
 import type { KeyChecker } from './key-checker.js';
@@ -37,7 +37,10 @@ export interface Registry {
   forgetPublicKey(deviceId: string): void;
   /** Closes the cache's revocation subscription. */
   close(): Promise<void>;
+  /** Fleet counts from the counters kept per device shard (fleet-summary.ts). */
   summary(): Promise<FleetSummary>;
+  /** Recounts the fleet counters from the device records (the repair for any drift). */
+  recountSummary(): Promise<void>;
 }
 
 export interface RegistryOptions {
@@ -56,7 +59,7 @@ export function createRegistry(options: RegistryOptions): Registry {
     ttlMs: REGISTRY_LIMITS.publicKeyCacheMs,
     negativeTtlMs: REGISTRY_LIMITS.publicKeyNegativeCacheMs,
   });
-  const summary = createSummaryCache(() => computeFleetSummary(redis, prefix, now()));
+  const summary = createFleetSummary(redis, prefix, { now });
 
   return {
     async register(input) {
@@ -100,5 +103,6 @@ export function createRegistry(options: RegistryOptions): Registry {
     forgetPublicKey: (deviceId) => keys.invalidate(deviceId),
     close: () => keys.close(),
     summary: () => summary.get(),
+    recountSummary: () => summary.recount(),
   };
 }

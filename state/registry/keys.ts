@@ -44,6 +44,20 @@ export function changedKey(prefix: string, shard: number): string {
   return slotKey(prefix, deviceShardTag(shard), 'devices', 'changed');
 }
 
+/**
+ * Hash of the shard's fleet counters (fleet-counters.ts): `total`, `revoked`, `online`,
+ * `offline`, `class:<vendorId>/<classId>`, `release:<releaseId>` (`release:` for none reported).
+ * Kept by the scripts that change a device, in the same call, so they are exact at all times.
+ */
+export function fleetCountersKey(prefix: string, shard: number): string {
+  return slotKey(prefix, deviceShardTag(shard), 'devices', 'counters');
+}
+
+/** The shard's counters being recounted (recount-fleet-counters.ts), renamed over fleetCountersKey when done. */
+export function fleetRecountKey(prefix: string, shard: number): string {
+  return slotKey(prefix, deviceShardTag(shard), 'devices', 'counters', 'recount');
+}
+
 /** Pub/sub channel: a revoked device id is published here; caches and brokers drop it at once. */
 export function revokedChannel(prefix: string): string {
   return `${prefix}events:device-revoked`;

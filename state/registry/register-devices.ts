@@ -4,23 +4,27 @@
 import type { RedisClient as Redis } from '../redis.js';
 import { encodeDeviceRecord, type DeviceRecord } from '../device-record.js';
 import { luaScript, runLua } from '../lua.js';
+import { COUNTER_LUA } from './fleet-counters.js';
 import { deviceKey } from './device-keys.js';
 import { deviceShard } from './device-shard.js';
-import { changedKey, classesKey, indexKey } from './keys.js';
+import { changedKey, classesKey, fleetCountersKey, fleetRecountKey, indexKey } from './keys.js';
 import { MARK_CHANGED_LUA } from './device-changes.js';
 
 /** What registration stores; the rest of a DeviceRecord is filled in here or by later writers. */
 export type NewDevice = Pick<DeviceRecord, 'id' | 'publicKey' | 'vendorId' | 'classId' | 'groups' | 'tags'>;
 
-// KEYS: shard's device index, shard's classes set, shard's changed set (device-changes.ts), then per device: its record hash and its
+// KEYS: shard's device index, shard's classes set, shard's changed set (device-changes.ts), its
+// fleet counters and their recount (fleet-counters.ts), then per device: its record hash and its
 // index keys (class, groups..., tags...). ARGV: deviceCount, then per device: id, fieldCount,
 // fields (name, value)..., indexCount, classMember. Returns 1 created / 0 exists per device.
 // Index entries are collected per key and written with one multi-member ZADD each: far fewer
 // calls than one ZADD per device and index.
 const REGISTER = luaScript('register-devices', `${MARK_CHANGED_LUA}
+local COUNTERS, RECOUNT = KEYS[4], KEYS[5]
+${COUNTER_LUA}
 local n = tonumber(ARGV[1])
 local at = 2
-local k = 4
+local k = 6
 trimChanged(KEYS[3])
 local out = {}
 local zsets = {}
@@ -47,6 +51,9 @@ for i = 1, n do
     for j = k + 1, k + indexCount do add(KEYS[j], id) end
     classes[classMember] = true
     markChanged(KEYS[3], id)
+    bump(id, 'total', 1)
+    bump(id, 'class:' .. classMember, 1)
+    bump(id, 'release:', 1)
     out[i] = 1
   end
   k = k + 1 + indexCount
@@ -58,11 +65,12 @@ for key, members in pairs(zsets) do
   end
 end
 for member in pairs(classes) do redis.call('SADD', KEYS[2], member) end
+flushCounts()
 return out
 `);
 
 async function registerShard(redis: Redis, prefix: string, shard: number, devices: ReadonlyArray<NewDevice>, createdAt: string): Promise<boolean[]> {
-  const keys: string[] = [indexKey(prefix, shard, { kind: 'all' }), classesKey(prefix, shard), changedKey(prefix, shard)];
+  const keys: string[] = [indexKey(prefix, shard, { kind: 'all' }), classesKey(prefix, shard), changedKey(prefix, shard), fleetCountersKey(prefix, shard), fleetRecountKey(prefix, shard)];
   const args: Array<string | number> = [devices.length];
   for (const device of devices) {
     const fields = encodeDeviceRecord({ ...device, revoked: false, createdAt });

@@ -8,6 +8,7 @@
 import type { ChainableCommander } from 'ioredis';
 import type { RedisClient as Redis } from '../redis.js';
 import { STATE_RANK, TERMINAL_STATES } from '../../protocol/index.js';
+import { COUNTER_LUA } from '../registry/fleet-counters.js';
 import { DEVICE_HISTORY_MAX_ENTRIES } from './device-history.js';
 import { rolloutKeys } from './keys.js';
 import { MARK_CHANGED_LUA } from '../registry/device-changes.js';
@@ -373,20 +374,22 @@ return out
 `;
 
 /**
- * recordReports(KEYS: record1, history1, record2, history2, ...; ARGV per report: epoch, seq,
- * at, releaseId, installedSequence, rootVersion, rid, state, reason, from, progress, counter,
- * attributes JSON or ''; the last KEY is the shard's changed set (state/registry/device-changes.ts))
- * -> 'newer' per report recorded, else the refusal ('stale' | 'stale_epoch'). The device step
- * of a status apply, after the rollout step, ordered by protocol's reportOrder against the
- * device's last (epoch, seq): a refusal is counted and kept on the device (never a silent
- * drop); a newer report updates the record (installed release, last status) and a state
+ * recordReports(KEYS: record1, history1, record2, history2, ..., then the shard's changed set
+ * (state/registry/device-changes.ts), its fleet counters and their recount; ARGV per report:
+ * epoch, seq, at, releaseId, installedSequence, rootVersion, rid, state, reason, from,
+ * progress, counter, attributes JSON or '') -> 'newer' per report recorded, else the refusal
+ * ('stale' | 'stale_epoch'). The device step of a status apply, after the rollout step, ordered
+ * by protocol's reportOrder against the device's last (epoch, seq): a refusal is counted and
+ * kept on the device (never a silent drop); a newer report updates the record (installed
+ * release, last status, and the fleet's count of devices per installed release) and a state
  * change (from ~= '') is appended to the history.
  */
 const recordReports = `${shared}${MARK_CHANGED_LUA}
+local CHANGED, COUNTERS, RECOUNT = KEYS[#KEYS - 2], KEYS[#KEYS - 1], KEYS[#KEYS]
+${COUNTER_LUA}
 local out = {}
-local CHANGED = KEYS[#KEYS]
 trimChanged(CHANGED)
-for i = 1, (#KEYS - 1) / 2 do
+for i = 1, (#KEYS - 3) / 2 do
   local dev, hist = KEYS[i * 2 - 1], KEYS[i * 2]
   local b = (i - 1) * 13
   local epoch, seq, at, releaseId, installedSequence, rootVersion = tonumber(ARGV[b + 1]), tonumber(ARGV[b + 2]), ARGV[b + 3], ARGV[b + 4], ARGV[b + 5], ARGV[b + 6]
@@ -404,6 +407,11 @@ for i = 1, (#KEYS - 1) / 2 do
     -- What a dynamic rollout's target may select on changed: the device is stamped for it.
     local before = redis.call('HMGET', dev, 'installedReleaseId', 'reportedAttributes', 'id')
     if before[3] and (before[1] ~= releaseId or (attributes ~= '' and before[2] ~= attributes)) then markChanged(CHANGED, before[3]) end
+    local was = redis.call('HMGET', dev, 'id', 'installedReleaseId')
+    if was[1] and was[2] ~= releaseId then
+      bump(was[1], 'release:' .. (was[2] or ''), -1)
+      bump(was[1], 'release:' .. releaseId, 1)
+    end
     redis.call('HSET', dev, 'statusEpoch', epoch, 'statusSeq', seq, 'lastSeenAt', at, 'installedReleaseId', releaseId, 'installedSequence', installedSequence, 'rootVersion', rootVersion,
       'lastStatus', cjson.encode({ rolloutId = rid, state = state, reason = (reason ~= '' and reason or nil), at = at }))
     -- docs/protocol.md#status-report: attributes carried replace the whole reported set.
@@ -417,6 +425,7 @@ for i = 1, (#KEYS - 1) / 2 do
     end
   end
 end
+flushCounts()
 return out
 `;
 

@@ -7,7 +7,7 @@ import type { RedisClient as Redis } from '../redis.js';
 import { deviceRolloutKeys } from './keys.js';
 import { defineRolloutScripts, rolloutScriptKeys, runScript } from './scripts.js';
 import { byDeviceGroup } from './transitions.js';
-import { changedKey } from '../registry/keys.js';
+import { changedKey, fleetCountersKey, fleetRecountKey } from '../registry/keys.js';
 import { deviceShard } from '../registry/device-shard.js';
 
 /** One verified report (protocol's StatusSigned, flattened). */
@@ -49,8 +49,9 @@ export interface StatusApplyResult {
  *    (epoch, seq) and result, so a retried batch gets the first answers back and changes
  *    nothing twice;
  * 2. per device shard: the device record ((epoch, seq), installed release, last status, or the
- *    refusal) and the history entry of a state change (recordReports); a report not newer than
- *    the device's last is refused there, so this step applies once too.
+ *    refusal), the shard's count of devices per installed release, and the history entry of a
+ *    state change (recordReports); a report not newer than the device's last is refused there,
+ *    so this step applies once too.
  * A crash between the steps leaves the batch unacknowledged: its retry repeats step 1 as a
  * no-op that answers as before and completes step 2. The device step's refusal (a replay of a
  * report fully applied, or an older one) is the answer when there is one, else the rollout's.
@@ -88,7 +89,8 @@ export async function applyStatusReports(redis: Redis, prefix: string, reports: 
       keys.push(k.record, k.history);
       args.push(r.epoch ?? 0, r.seq, r.at, r.installedReleaseId, r.installedSequence, r.rootVersion, r.rolloutId, r.state, r.reason, from, r.progress, r.counter, r.attributes ? JSON.stringify(r.attributes) : '');
     }
-    keys.push(changedKey(prefix, deviceShard(group[0]!.item.report.deviceId)));
+    const shard = deviceShard(group[0]!.item.report.deviceId);
+    keys.push(changedKey(prefix, shard), fleetCountersKey(prefix, shard), fleetRecountKey(prefix, shard));
     const flat = await runScript<string[]>(redis, 'recordReports', keys, args);
     group.forEach(({ item: { index } }, n) => {
       order[index] = String(flat[n]);

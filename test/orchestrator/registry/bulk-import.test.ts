@@ -73,13 +73,14 @@ describe('bulk import of 100,000 devices', () => {
     const started = performance.now();
     const summary = (await t.app.inject({ method: 'GET', url: '/v1/fleet/summary', headers: auth(t.read) })).json();
     const ms = performance.now() - started;
-    console.log(`fleet summary over ${COUNT} devices: ${ms.toFixed(0)} ms (then cached)`);
+    console.log(`fleet summary over ${COUNT} devices: ${ms.toFixed(0)} ms (read from the fleet counters)`);
     expect(summary.total).toBe(COUNT);
     expect(summary.byClass).toEqual(expect.arrayContaining([{ vendorId: 'acme', classId: 'gw-2', count: COUNT / 2 }]));
     expect(summary.byPresence.unknown).toBe(COUNT);
-    // A dashboard polling again gets the cached pass, not a new one.
+    // The counters the import's scripts kept equal a recount of every record.
+    await t.app.services.registry.recountSummary();
     const again = (await t.app.inject({ method: 'GET', url: '/v1/fleet/summary', headers: auth(t.read) })).json();
-    expect(again.computedAt).toBe(summary.computedAt);
+    expect({ ...again, computedAt: '' }).toEqual({ ...summary, computedAt: '' });
   });
 
   it('resolves a rollout target over 100,000 devices', async () => {

@@ -5,6 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fromHex, toBase64url } from '../../../protocol/index.js';
 import { createRedis } from '../../../state/redis.js';
 import { registryKeys } from '../../../state/device-record.js';
+import { recordPresence } from '../../../state/registry/index.js';
+import { applyStatusReports } from '../../../state/rollouts/status-apply.js';
 import { auth, randomDeviceKey, startTestApp, type TestApp } from '../helpers.js';
 
 /** 32 zero bytes: decodes, but is a point of small order (refused by isAcceptablePublicKey). */
@@ -56,14 +58,10 @@ describe('register and show', () => {
   });
 
   it('shows what status ingestion wrote: installed release, last status, last seen, presence', async () => {
-    await t.redis.hset(registryKeys(t.prefix).device('echo'), {
-      installedReleaseId: 'fw-2',
-      installedSequence: '2',
-      rootVersion: '1',
-      lastStatus: JSON.stringify({ rolloutId: 'r1', state: 'succeeded', at: '2026-01-01T00:00:00Z' }),
-      lastSeenAt: '2026-01-01T00:00:00Z',
-      presence: 'online',
-    });
+    // Through the state operations ingestion uses (they keep the fleet counters too); rollout r1
+    // is unknown, so only the device record changes.
+    await applyStatusReports(t.redis, t.prefix, [{ deviceId: 'echo', rolloutId: 'r1', counter: 1, seq: 1, state: 'succeeded', progress: 0, reason: '', at: '2026-01-01T00:00:00Z', installedReleaseId: 'fw-2', installedSequence: 2, rootVersion: 1 }]);
+    await recordPresence(t.redis, t.prefix, [{ deviceId: 'echo', presence: 'online', at: '2026-01-01T00:00:00Z' }]);
     expect((await get('/v1/devices/echo')).json()).toMatchObject({
       installedReleaseId: 'fw-2', installedSequence: 2, rootVersion: 1, lastSeenAt: '2026-01-01T00:00:00Z', presence: 'online',
       lastStatus: { rolloutId: 'r1', state: 'succeeded' },
