@@ -39,6 +39,10 @@ export function renderRollout(view: RolloutView, color = false): string[] {
   }
   const reasons = Object.entries(view.reasons);
   if (reasons.length > 0) lines.push(`  reasons: ${reasons.map(([r, n]) => `${r} ${n}`).join(', ')}`);
+  if (view.spec.dynamic && !isFinished(view)) {
+    // docs/design.md#dynamic-rollouts: say how it ends, since it does not end by itself.
+    lines.push(`  dynamic: devices that come to match the target join wave ${view.waves.length}; \`fleet-ota rollouts approve ${view.id}\` closes it once that wave waits for approval`);
+  }
   return lines;
 }
 

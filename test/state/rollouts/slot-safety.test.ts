@@ -72,6 +72,7 @@ describe('rollout scripts on a Redis Cluster node', () => {
     expect(history.map((h) => `${h.rolloutId}:${h.from}>${h.state}`)).toEqual(['ro-old:notified>canceled', 'ro-old:queued>notified']);
     // Dynamic rollouts: devices join the last wave once, and not after the rollout closed.
     const dynamic = await state.create({ id: 'ro-dyn', releaseId: 'r3', manifestSha256: 'cc', status: 'running', spec: {}, at: '2030-01-01T00:00:00Z', waves: [ids.slice(30, 31), []], joinCursor: 5 });
+    expect(dynamic?.total).toBe(1);
     expect(await state.joinCursor('ro-dyn')).toBe(5);
     expect(await state.joinWave('ro-dyn', 1, 7, ['dev-30', 'dev-31', 'dev-32', 'dev-31'])).toEqual({ closed: false, waveStatus: 'pending', joined: ['dev-31', 'dev-32'] });
     expect(await state.joinCursor('ro-dyn')).toBe(7);
