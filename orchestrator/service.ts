@@ -31,6 +31,8 @@ export interface FleetOrchestratorOptions {
   directorKey?: SigningKey;
   logger?: Logger;
   engine?: Partial<EngineOptions>;
+  /** The engine's clock, epoch seconds (tests inject theirs: schedules, windows, timeouts). */
+  now?: () => number;
   ingest?: Partial<IngestOptions>;
   /** Overrides of the reconciler's options (the config's FLEET_RECONCILE_* otherwise). */
   reconcile?: Partial<ReconcileOptions>;
@@ -126,6 +128,7 @@ export async function startFleetOrchestrator(options: FleetOrchestratorOptions):
         mqtt: publisher,
         logger,
         ...(options.engine ? { options: options.engine } : {}),
+        ...(options.now ? { now: options.now } : {}),
       });
       engine.startWorkers();
       reconciler = new DirectiveReconciler({

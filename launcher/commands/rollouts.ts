@@ -38,6 +38,10 @@ interface CreateOptions extends ApiOptions {
   window?: string;
   failureAction?: 'pause' | 'abort';
   maxPerMinute?: string;
+  ramp?: string;
+  startAt?: string;
+  endAt?: string;
+  maintenance?: string[];
   start: boolean;
   watch?: boolean;
 }
@@ -91,6 +95,13 @@ export function specFromOptions(o: CreateOptions): RolloutSpecInput {
   if (o.all) target.all = true;
   if (Object.keys(target).length === 0) throw new CliError(CLI_EXIT.usage, 'target_required', 'no target: give --device, --group, --tag, --installed-release or --query, or --all for every device of the release\'s class');
   const maxPerMinute = number('--max-per-minute', o.maxPerMinute);
+  const ramp = o.ramp === undefined ? undefined : parseRamp(o.ramp);
+  if (ramp && maxPerMinute === undefined) throw new CliError(CLI_EXIT.usage, 'bad_option', '--ramp needs --max-per-minute, the rate it ramps up to');
+  const schedule = {
+    ...(o.startAt ? { startAt: o.startAt } : {}),
+    ...(o.endAt ? { endAt: o.endAt } : {}),
+    ...(o.maintenance?.length ? { windows: o.maintenance.map(parseMaintenance) } : {}),
+  };
   return {
     releaseId: o.release,
     ...(o.id ? { id: o.id } : {}),
@@ -98,12 +109,35 @@ export function specFromOptions(o: CreateOptions): RolloutSpecInput {
     waves: waves as RolloutSpecInput['waves'],
     policy: { mode: o.policy ?? 'auto', ...(o.deadline ? { deadline: o.deadline } : {}), ...(window ? { window } : {}) },
     failureAction: o.failureAction ?? 'pause',
-    ...(maxPerMinute !== undefined ? { maxNotificationsPerMinute: maxPerMinute } : {}),
+    ...(maxPerMinute !== undefined ? (ramp ? { rate: { maxPerMinute, exponential: ramp } } : { maxNotificationsPerMinute: maxPerMinute }) : {}),
+    ...(Object.keys(schedule).length > 0 ? { schedule } : {}),
     ...(o.holdRemainder ? { holdRemainder: true } : {}),
     ...(o.dynamic ? { dynamic: true } : {}),
     ...(o.force ? { force: true } : {}),
     start: o.start,
   };
+}
+
+/**
+ * `--maintenance "0 22 * * MON-FRI 4h Europe/Berlin"`: a cron (five or six fields), a duration
+ * (`<n>m` or `<n>h`, never a cron field) and an optional IANA time zone (UTC by default).
+ */
+export function parseMaintenance(text: string): { cron: string; durationMinutes: number; timeZone?: string } {
+  const tokens = text.trim().split(/\s+/);
+  const at = tokens.findIndex((t) => /^\d+[mh]$/.test(t));
+  const usage = `--maintenance "${text}": give "<cron> <duration> [time zone]", e.g. "0 22 * * MON-FRI 4h Europe/Berlin"`;
+  if (at < 5 || at > 6 || tokens.length > at + 2) throw new CliError(CLI_EXIT.usage, 'bad_window', usage);
+  const duration = tokens[at]!;
+  const minutes = Number(duration.slice(0, -1)) * (duration.endsWith('h') ? 60 : 1);
+  return { cron: tokens.slice(0, at).join(' '), durationMinutes: minutes, ...(tokens[at + 1] ? { timeZone: tokens[at + 1]! } : {}) };
+}
+
+/** `--ramp 50,2,succeeded:100`: base per minute, increment factor, and what raises it (AWS IoT Jobs' exponentialRate). */
+export function parseRamp(text: string): { basePerMinute: number; incrementFactor: number; increaseEvery: { notified: number } | { succeeded: number } } {
+  const match = /^(\d+),(\d+(?:\.\d+)?),(notified|succeeded):(\d+)$/.exec(text.trim());
+  if (!match) throw new CliError(CLI_EXIT.usage, 'bad_option', `--ramp "${text}": give <base per minute>,<factor>,notified:<n> or succeeded:<n>, e.g. 50,2,succeeded:100`);
+  const step = Number(match[4]);
+  return { basePerMinute: Number(match[1]), incrementFactor: Number(match[2]), increaseEvery: match[3] === 'notified' ? { notified: step } : { succeeded: step } };
 }
 
 /**
@@ -173,7 +207,11 @@ export function registerRolloutsCommands(program: Command): void {
     .option('--deadline <time>', 'RFC 3339 UTC time after which a forced update ignores the window')
     .option('--window <HH:MM-HH:MM>', 'maintenance window in UTC (wraps past midnight)')
     .option('--failure-action <action>', 'pause | abort when the failure threshold is crossed', 'pause')
-    .option('--max-per-minute <n>', 'cap on devices notified per minute')
+    .option('--max-per-minute <n>', 'cap on devices notified per minute (with --ramp: the ceiling)')
+    .option('--ramp <base,factor,trigger>', 'exponential rate: start at <base>/min, multiply by <factor> every notified:<n> or succeeded:<n> devices, e.g. 50,2,succeeded:100')
+    .option('--start-at <time>', 'RFC 3339 UTC time to start notifying (scheduled until then)')
+    .option('--end-at <time>', 'RFC 3339 UTC time to stop notifying: devices still queued then are canceled (ended)')
+    .option('--maintenance <window>', 'notify only inside this window: "<cron> <duration> [time zone]", e.g. "0 22 * * MON-FRI 4h Europe/Berlin" (repeatable)', collect)
     .option('--no-start', 'create without starting (then `rollouts start`)')
     .option('--watch', 'show live progress until the rollout finishes or pauses (exit 0 completed, 4 paused, 5 aborted)')
     .action(async (options: CreateOptions) => {

@@ -34,6 +34,8 @@ export interface LocalStackOptions {
   workDir?: string;
   logger?: Logger;
   engine?: Partial<EngineOptions>;
+  /** The engine's clock, epoch seconds (tests of schedules inject theirs). */
+  now?: () => number;
   brokerLimits?: Partial<BrokerLimits>;
   extraRoutes?: FleetOrchestratorOptions['extraRoutes'];
   /** Keep Redis keys and the work dir after close (for inspection). */
@@ -136,6 +138,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       directorKey,
       logger: logger.child({ part: 'orchestrator' }),
       ...(options.engine ? { engine: options.engine } : {}),
+      ...(options.now ? { now: options.now } : {}),
       ...(options.extraRoutes ? { extraRoutes: options.extraRoutes } : {}),
     };
     const orchestrator = await startFleetOrchestrator(orchestratorOptions);

@@ -10,7 +10,7 @@ import { eventLogKey, JsonStream, type StreamEntry, type StreamTrimInfo } from '
 export const EVENT_LOG_MAX_LENGTH = 10_000;
 
 export type FleetEvent =
-  | { type: 'rollout.created' | 'rollout.started' | 'rollout.paused' | 'rollout.resumed' | 'rollout.aborted' | 'rollout.completed'; rolloutId: string; reason?: string }
+  | { type: 'rollout.created' | 'rollout.scheduled' | 'rollout.started' | 'rollout.paused' | 'rollout.resumed' | 'rollout.ended' | 'rollout.aborted' | 'rollout.completed'; rolloutId: string; reason?: string }
   | { type: 'wave.notifying' | 'wave.baking' | 'wave.awaiting_approval' | 'wave.approved' | 'wave.done' | 'wave.timed_out' | 'wave.joined'; rolloutId: string; wave: number; count?: number }
   | { type: 'rollout.counts'; rolloutId: string; counts: Record<string, number>; reasons: Record<string, number>; waves: Array<{ index: number; status: string; counts: Record<string, number> }> }
   | { type: 'device.rejected'; rolloutId: string; deviceId: string; state: 'rejected' | 'failed'; reason: string }

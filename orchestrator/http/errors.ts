@@ -81,6 +81,9 @@ export const HTTP_STATUS = {
   invalid_waves: 422,
   target_required: 422,
   invalid_target: 422,
+  invalid_schedule: 422,
+  invalid_rate: 422,
+  nothing_to_retry: 409,
 } as const satisfies Record<ApiErrorCode, number>;
 
 function isApiErrorCode(code: string): code is ApiErrorCode {

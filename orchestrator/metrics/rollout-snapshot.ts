@@ -10,7 +10,7 @@ export interface RolloutSnapshot {
   tracked: RolloutView[];
 }
 
-const ACTIVE: ReadonlySet<string> = new Set<RolloutStatus>(['created', 'running', 'paused']);
+const ACTIVE: ReadonlySet<string> = new Set<RolloutStatus>(['created', 'scheduled', 'running', 'paused']);
 
 export async function readRolloutSnapshot(store: RolloutStore, limits: Pick<MetricsLimits, 'maxRollouts' | 'finishedRolloutSeconds'>, nowMs: number): Promise<RolloutSnapshot> {
   const heads = await store.state.recentHeads(limits.maxRollouts);

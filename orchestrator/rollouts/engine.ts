@@ -18,7 +18,9 @@ import { RolloutError } from './errors.js';
 import type { RolloutView } from './model.js';
 import { planWaves } from './plan-waves.js';
 import type { ReleaseSource, RootSource, TargetResolver } from './sources.js';
-import { parseRolloutSpec, type RolloutSpecInput } from './spec.js';
+import { parseRolloutSpec, rateOf, scheduleOf, type RolloutSpecInput } from './spec.js';
+import { currentRate, plannedDelays, scheduleGate, sliceSizeFor } from './schedule.js';
+import { pendingOf } from './decide.js';
 import type { RolloutRecord, RolloutStore } from './store.js';
 import { randomBytes } from 'node:crypto';
 import { queuePrefix } from '../../state/rollouts/keys.js';
@@ -55,6 +57,11 @@ export interface EngineOptions {
   joinSweepMs: number;
   /** Dynamic rollouts: changed devices read per device shard in one sweep (the rest in the next). */
   joinScanPerShard: number;
+  /**
+   * Longest wait of a slice held by its schedule (before startAt, outside every window) before
+   * it looks again, however far the next opening is: a clock or spec change is seen this soon (ms).
+   */
+  scheduleRecheckMs: number;
 }
 
 /**
@@ -79,6 +86,7 @@ export const DEFAULT_ENGINE_OPTIONS: EngineOptions = {
   heldSliceDelayMs: 1_000,
   joinSweepMs: 2_000,
   joinScanPerShard: 2_000,
+  scheduleRecheckMs: 60_000,
 };
 
 export interface EngineDeps {
@@ -160,16 +168,25 @@ export class RolloutEngine {
     if (targets.length === 0 && !spec.dynamic) throw new RolloutError('empty_target', 'the target matches no device of the release\'s vendor and class');
     const id = spec.id ?? `ro-${new Date().toISOString().slice(0, 10).replaceAll('-', '')}-${randomBytes(3).toString('hex')}`;
     const waves = planWaves(id, targets, spec.waves);
-    await this.deps.store.create({ id, spec, manifestSha256: release.digest, waves, now: this.now(), ...(joinCursor !== undefined ? { joinCursor } : {}) });
+    const now = this.now();
+    const status = !spec.start ? 'created' : this.waitsForStart(spec, now) ? 'scheduled' : 'running';
+    await this.deps.store.create({ id, spec, manifestSha256: release.digest, waves, now, status, ...(joinCursor !== undefined ? { joinCursor } : {}) });
     await this.deps.events.emit({ type: 'rollout.created', rolloutId: id });
-    if (spec.start) await this.schedule(id, 'rollout.started');
+    if (spec.start) await this.schedule(id, status === 'scheduled' ? 'rollout.scheduled' : 'rollout.started');
     return this.deps.store.view(id);
   }
 
+  /** Starts a rollout created with start: false: running now, or scheduled until its startAt. */
   async start(id: string): Promise<RolloutView> {
-    await this.transition(id, ['created'], 'running', '');
-    await this.schedule(id, 'rollout.started');
+    const r = await this.deps.store.require(id);
+    const status = this.waitsForStart(r.spec, this.now()) ? 'scheduled' : 'running';
+    await this.transition(id, ['created'], status, '');
+    await this.schedule(id, status === 'scheduled' ? 'rollout.scheduled' : 'rollout.started');
     return this.deps.store.view(id);
+  }
+
+  private waitsForStart(spec: RolloutRecord['spec'], now: number): boolean {
+    return scheduleGate(scheduleOf(spec), now).state === 'before_start';
   }
 
   async pause(id: string, reason = 'paused by operator'): Promise<RolloutView> {
@@ -206,7 +223,7 @@ export class RolloutEngine {
 
   /** Stops the rollout for good: pending devices are canceled, notified ones get a signed cancel. */
   async abort(id: string, reason = 'aborted by operator'): Promise<RolloutView> {
-    await this.transition(id, ['created', 'running', 'paused'], 'aborted', reason);
+    await this.transition(id, ['created', 'scheduled', 'running', 'paused'], 'aborted', reason);
     await this.settleAfterAbort(id, reason);
     return this.deps.store.view(id);
   }
@@ -239,7 +256,7 @@ export class RolloutEngine {
     }
   }
 
-  private async schedule(id: string, event: 'rollout.started' | 'rollout.resumed'): Promise<void> {
+  private async schedule(id: string, event: 'rollout.started' | 'rollout.scheduled' | 'rollout.resumed'): Promise<void> {
     await this.controlQueue.upsertJobScheduler(`tick|${id}`, { every: this.options.tickMs }, { name: 'tick', data: { rolloutId: id }, opts: { removeOnComplete: true, removeOnFail: this.options.failedTicksKept } });
     await this.deps.events.emit({ type: event, rolloutId: id });
     // Start notifying now rather than at the scheduler's first tick (ticks are idempotent; a
@@ -262,9 +279,19 @@ export class RolloutEngine {
         await this.controlQueue.removeJobScheduler(`tick|${id}`);
         return;
       }
+      const gate = scheduleGate(scheduleOf(r.spec), this.now());
+      if (r.status === 'scheduled') {
+        if (gate.state === 'before_start') return;
+        if (await this.deps.store.setStatus(id, ['scheduled'], 'running', '', this.now())) await this.deps.events.emit({ type: 'rollout.started', rolloutId: id });
+        continue;
+      }
+      const ended = gate.state === 'ended';
+      if (ended && (await this.deps.store.state.markEnded(id, this.now()))) await this.endSchedule(r);
       const wave = await this.deps.store.state.getWave(id, r.currentWave);
-      const { counts, reasons } = await this.deps.store.state.waveCounts(id, r.currentWave);
+      const { total, wave: { counts, reasons } } = await this.deps.store.state.countsWithWave(id, r.currentWave);
       const command = decide({
+        ended,
+        rolloutPending: pendingOf(total.counts),
         status: r.status,
         failureAction: r.spec.failureAction,
         currentWave: r.currentWave,
@@ -278,9 +305,34 @@ export class RolloutEngine {
     }
   }
 
+  /**
+   * The schedule's endAt passed (once per rollout): every queued device of every wave is canceled
+   * with reason `ended`; one a slice in flight may have sent a directive gets a signed cancel.
+   * Notified devices finish (or time out) as usual; decide() then completes the rollout.
+   */
+  private async endSchedule(r: RolloutRecord): Promise<void> {
+    let canceled = 0;
+    for (let wave = 0; wave < r.waveCount; wave++) {
+      const before = (await this.deps.store.state.waveCounts(r.id, wave)).counts.queued ?? 0;
+      const prepared = await this.deps.store.state.cancelQueued(r.id, wave, 'ended');
+      canceled += before;
+      await this.enqueueCancels(r.id, `ended|${wave}`, prepared);
+    }
+    await this.deps.events.emit({ type: 'rollout.ended', rolloutId: r.id, reason: `schedule ended at ${r.spec.schedule?.endAt ?? ''}: ${canceled} devices not notified` });
+  }
+
   private async execute(r: RolloutRecord, command: Exclude<ReturnType<typeof decide>, { type: 'none' }>): Promise<void> {
     const id = r.id;
     switch (command.type) {
+      case 'end': {
+        const notNotified = (await this.deps.store.state.countsWithWave(id, 0)).total.reasons.ended ?? 0;
+        const reason = `schedule ended at ${r.spec.schedule?.endAt ?? ''}: ${notNotified} devices not notified`;
+        if (await this.deps.store.setStatus(id, ['running'], 'completed', reason, this.now())) {
+          await this.emitCountsIfChanged(id, true);
+          await this.deps.events.emit({ type: 'rollout.completed', rolloutId: id, reason });
+        }
+        return;
+      }
       case 'start_wave':
         return this.startWave(r, command.wave);
       case 'time_out': {
@@ -323,14 +375,16 @@ export class RolloutEngine {
 
   private async startWave(r: RolloutRecord, wave: number): Promise<void> {
     const startedAt = this.now();
-    const cap = r.spec.maxNotificationsPerMinute;
-    // Under a cap, slices are small and spaced so that no minute sees more than the cap.
-    const sliceSize = cap ? Math.max(1, Math.min(this.options.sliceSize, Math.floor(cap / 60) || 1)) : this.options.sliceSize;
+    const rate = rateOf(r.spec);
+    // Under a rate, slices are a second's worth and spaced so that no minute sees more than the
+    // rate allows (the ramp's rate at each point, as if every notified device succeeded at once).
+    const sliceSize = rate ? sliceSizeFor(rate, this.options.sliceSize) : this.options.sliceSize;
     if (!(await this.deps.store.state.casWave(r.id, wave, 'pending', 'notifying', 'notifyStartedAt', startedAt))) return;
     // The size is read after the wave left `pending`: a device that joined before is in a slice,
     // one that joins after sees `notifying` and is notified on its own (joinChangedDevices).
     const record = await this.deps.store.state.getWave(r.id, wave);
     const slices = Math.ceil(record.size / sliceSize);
+    const delays = rate ? plannedDelays(rate, slices, sliceSize, (await this.deps.store.state.rateProgress(r.id)).notified) : [];
     await this.deps.store.state.setWaveSlices(r.id, wave, slices);
     await this.deps.events.emit({ type: 'wave.notifying', rolloutId: r.id, wave, count: record.size });
     if (slices === 0) {
@@ -339,7 +393,7 @@ export class RolloutEngine {
     }
     const jobs = [];
     for (let slice = 0; slice < slices; slice++) {
-      const delay = cap ? Math.floor((slice * sliceSize * 60_000) / cap) : 0;
+      const delay = delays[slice] ?? 0;
       jobs.push({
         name: 'notify',
         data: { rolloutId: r.id, wave, slice, slices, offset: slice * sliceSize, count: sliceSize },
@@ -408,11 +462,27 @@ export class RolloutEngine {
       await job.moveToDelayed(Date.now() + this.options.heldSliceDelayMs, token);
       throw new DelayedError();
     }
-    const cap = r.spec.maxNotificationsPerMinute;
-    if (cap) {
-      // The slices' delays are the plan; the pacer enforces the cap, also when delayed slices
-      // all came due at once (Redis or every worker away for a while).
-      const wait = await this.deps.store.state.pace(rolloutId, Math.ceil((count * 60_000) / cap), this.options.paceHorizonMs);
+    const gate = scheduleGate(scheduleOf(r.spec), this.now());
+    if (gate.state === 'ended') {
+      // Past endAt nobody more is notified: the slice only counts as done (its devices are, or
+      // will be, canceled by the tick), so the wave can finish with what it notified.
+      const done = await this.deps.store.state.markNotified(rolloutId, wave, slice, slices, this.now(), []);
+      if (done) await this.deps.events.emit({ type: 'wave.baking', rolloutId, wave });
+      return;
+    }
+    if (gate.state !== 'open') {
+      // Before startAt or outside every maintenance window: held until the next opening, looking
+      // again at least every scheduleRecheckMs (the clock is the engine's; BullMQ's delay is not).
+      const untilOpen = gate.opensAt === undefined ? this.options.scheduleRecheckMs : (gate.opensAt - this.now()) * 1000;
+      await job.moveToDelayed(Date.now() + Math.max(this.options.heldSliceDelayMs, Math.min(untilOpen, this.options.scheduleRecheckMs)), token);
+      throw new DelayedError();
+    }
+    const rate = rateOf(r.spec);
+    if (rate) {
+      // The slices' delays are the plan; the pacer enforces the rate, also when delayed slices
+      // all came due at once (Redis or every worker away for a while, a window opening).
+      const perMinute = currentRate(rate, await this.deps.store.state.rateProgress(rolloutId));
+      const wait = await this.deps.store.state.pace(rolloutId, Math.ceil((count * 60_000) / perMinute), this.options.paceHorizonMs);
       if (wait > 0) {
         await job.moveToDelayed(Date.now() + wait, token);
         throw new DelayedError();

@@ -16,6 +16,12 @@ export const ROLLOUT_ERROR_CODES = [
   'release_not_newer',
   /** `approve` promotes a manual wave of a running rollout; a paused or automatic one is not approvable. */
   'not_approvable',
+  /** schedule: endAt not after startAt, a window's cron or time zone refused (schedule.ts). */
+  'invalid_schedule',
+  /** rate: both maxNotificationsPerMinute and rate, or a ramp starting above its ceiling. */
+  'invalid_rate',
+  /** retry-failed found no failed or timed-out device to retry. */
+  'nothing_to_retry',
   /** A spec that breaks no coded rule but is still not a spec (spec.ts): the API's generic request code. */
   'bad_request',
 ] as const;

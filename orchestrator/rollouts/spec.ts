@@ -2,11 +2,21 @@
 // at the HTTP boundary and stored with the rollout so every engine process reads the same plan.
 import { z } from 'zod';
 import { isRolloutErrorCode, RolloutError } from './errors.js';
-import { DEVICE_ID, NAME_ID } from '../../protocol/index.js';
+import { DEVICE_ID, NAME_ID, REASON_CODES, parseWireTime } from '../../protocol/index.js';
 import { QUERY_LIMITS } from '../registry/query/limits.js';
 import { parseQuery } from '../registry/query/parse-query.js';
+import { windowProblem, type RateSpec, type ScheduleSpec } from './schedule.js';
 
 const HH_MM = /^([01]\d|2[0-3]):[0-5]\d$/;
+/** A wire time (RFC 3339 UTC, whole seconds) that names a real instant. */
+const wireTime = z.string().max(20).refine((text) => parseWireTime(text) !== undefined, 'not a time of the form 2026-01-31T22:00:00Z');
+/** Maintenance windows per rollout. */
+export const MAX_WINDOWS = 16;
+/** The longest maintenance window: a week (a longer one is no window). */
+export const MAX_WINDOW_MINUTES = 7 * 24 * 60;
+/** Tries of a device after its first failure, per rollout (retry policy and operator retries). */
+export const MAX_RETRY_ATTEMPTS = 10;
+const MAX_RATE = 10_000_000;
 const fraction = z.number().min(0).max(1);
 /** Shorter lifetimes would expire in flight under ordinary clock skew and broker latency. */
 export const MIN_DIRECTIVE_TTL_SECONDS = 5;
@@ -43,6 +53,46 @@ export const targetSchema = z.object({
   query: z.string().max(QUERY_LIMITS.maxChars).optional(),
 });
 
+/** A maintenance window (hawkBit's model): it opens at each occurrence of `cron` in `timeZone` and lasts `durationMinutes`. */
+export const windowSchema = z.object({
+  /** Five fields (minute hour day-of-month month day-of-week), or six with seconds first; croner's syntax. */
+  cron: z.string().min(9).max(128),
+  durationMinutes: z.number().int().min(1).max(MAX_WINDOW_MINUTES),
+  /** IANA time zone the cron reads in (DST included). */
+  timeZone: z.string().min(1).max(64).default('UTC'),
+});
+
+/** When the engine may notify: not before startAt, not at or after endAt, only inside a window (when windows are given). */
+export const scheduleSchema = z.object({
+  startAt: wireTime.optional(),
+  endAt: wireTime.optional(),
+  windows: z.array(windowSchema).min(1).max(MAX_WINDOWS).optional(),
+});
+
+/** Notification rate (AWS IoT Jobs' rollout config): a ceiling, and optionally an exponential ramp up to it. */
+export const rateSchema = z.object({
+  /** Devices notified per minute at most (the constant cap). */
+  maxPerMinute: z.number().int().min(1).max(MAX_RATE),
+  exponential: z.object({
+    basePerMinute: z.number().int().min(1).max(MAX_RATE),
+    /** The rate is multiplied by this each time the count below grows by its step. */
+    incrementFactor: z.number().gt(1).max(5),
+    increaseEvery: z.union([z.object({ notified: z.number().int().min(1) }).strict(), z.object({ succeeded: z.number().int().min(1) }).strict()]),
+  }).optional(),
+});
+
+/** Failure reasons the retry policy retries when none are named: the transient ones. */
+export const DEFAULT_RETRY_REASONS = ['download_failed', 'install_failed', 'health_check_failed'] as const;
+
+/** The engine re-notifies a device that reported `failed` with one of `reasons`, up to maxAttempts more times. */
+export const retryPolicySchema = z.object({
+  maxAttempts: z.number().int().min(1).max(MAX_RETRY_ATTEMPTS),
+  /** Delay before the first retry; each further one waits backoffFactor times longer. */
+  backoffSeconds: z.number().int().min(0).max(86_400).default(60),
+  backoffFactor: z.number().min(1).max(10).default(2),
+  reasons: z.array(z.enum(REASON_CODES)).min(1).max(REASON_CODES.length).default([...DEFAULT_RETRY_REASONS]),
+});
+
 export const rolloutSpecSchema = z.object({
   id: z.string().regex(NAME_ID).optional(),
   releaseId: z.string().regex(NAME_ID),
@@ -68,8 +118,11 @@ export const rolloutSpecSchema = z.object({
     window: z.object({ start: z.string().regex(HH_MM), end: z.string().regex(HH_MM) }).optional(),
   }).prefault({ mode: 'auto' }),
   failureAction: z.enum(['pause', 'abort']).default('pause'),
-  /** Devices notified per minute across the rollout; absent = uncapped. */
-  maxNotificationsPerMinute: z.number().int().min(1).max(10_000_000).optional(),
+  /** Devices notified per minute across the rollout; absent = uncapped. The same as `rate: { maxPerMinute }` (kept: older specs use it). */
+  maxNotificationsPerMinute: z.number().int().min(1).max(MAX_RATE).optional(),
+  rate: rateSchema.optional(),
+  schedule: scheduleSchema.optional(),
+  retry: retryPolicySchema.optional(),
   /**
    * Lifetime of each signed directive (anti-freeze). Devices that are away longer get a fresh
    * one when they return (rollouts/reconciler.ts), so a short lifetime strands nobody.
@@ -81,14 +134,14 @@ export const rolloutSpecSchema = z.object({
   const dynamicProblems: SpecProblem[] = spec.dynamic && spec.holdRemainder
     ? [{ code: 'invalid_target', message: 'a dynamic rollout adds joining devices to its last wave; holdRemainder leaves devices out of it: give one or the other', path: ['holdRemainder'] }]
     : [];
-  for (const problem of [...targetProblems(spec.target), ...waveProblems(spec.waves, spec.holdRemainder ?? false), ...dynamicProblems]) {
+  for (const problem of [...targetProblems(spec.target), ...waveProblems(spec.waves, spec.holdRemainder ?? false), ...dynamicProblems, ...scheduleProblems(spec.schedule), ...rateProblems(spec)]) {
     // The stable code rides in params; parseRolloutSpec throws it instead of the generic bad_request.
     ctx.addIssue({ code: 'custom', message: problem.message, path: problem.path, params: { code: problem.code } });
   }
 });
 
 export interface SpecProblem {
-  code: 'target_required' | 'invalid_target' | 'invalid_waves';
+  code: 'target_required' | 'invalid_target' | 'invalid_waves' | 'invalid_schedule' | 'invalid_rate';
   message: string;
   path: Array<string | number>;
 }
@@ -127,6 +180,46 @@ export function waveProblems(waves: ReadonlyArray<z.output<typeof waveSpecSchema
   return problems;
 }
 
+/** endAt after startAt, and every window's cron and time zone accepted by croner. */
+export function scheduleProblems(schedule: z.output<typeof scheduleSchema> | undefined): SpecProblem[] {
+  if (!schedule) return [];
+  const problems: SpecProblem[] = [];
+  if (schedule.startAt && schedule.endAt && parseWireTime(schedule.endAt)! <= parseWireTime(schedule.startAt)!) {
+    problems.push({ code: 'invalid_schedule', message: `endAt ${schedule.endAt} is not after startAt ${schedule.startAt}`, path: ['schedule', 'endAt'] });
+  }
+  schedule.windows?.forEach((window, index) => {
+    const problem = windowProblem(window);
+    if (problem) problems.push({ code: 'invalid_schedule', message: problem, path: ['schedule', 'windows', index] });
+  });
+  return problems;
+}
+
+/** One way to say the cap, and a ramp that starts at or below its ceiling. */
+export function rateProblems(spec: { maxNotificationsPerMinute?: number | undefined; rate?: z.output<typeof rateSchema> | undefined }): SpecProblem[] {
+  if (!spec.rate) return [];
+  if (spec.maxNotificationsPerMinute !== undefined) return [{ code: 'invalid_rate', message: 'give maxNotificationsPerMinute or rate, not both (rate.maxPerMinute is the same cap)', path: ['rate'] }];
+  const ramp = spec.rate.exponential;
+  if (ramp && ramp.basePerMinute > spec.rate.maxPerMinute) return [{ code: 'invalid_rate', message: `the ramp starts at ${ramp.basePerMinute}/min, above its ceiling maxPerMinute ${spec.rate.maxPerMinute}`, path: ['rate', 'exponential', 'basePerMinute'] }];
+  return [];
+}
+
+/** The rollout's rate (maxNotificationsPerMinute is the constant cap), or undefined when uncapped. */
+export function rateOf(spec: Pick<RolloutSpec, 'maxNotificationsPerMinute' | 'rate'>): RateSpec | undefined {
+  if (spec.rate) return spec.rate.exponential ? { maxPerMinute: spec.rate.maxPerMinute, exponential: spec.rate.exponential } : { maxPerMinute: spec.rate.maxPerMinute };
+  return spec.maxNotificationsPerMinute === undefined ? undefined : { maxPerMinute: spec.maxNotificationsPerMinute };
+}
+
+/** The rollout's schedule in epoch seconds (schedule.ts works on these). */
+export function scheduleOf(spec: Pick<RolloutSpec, 'schedule'>): ScheduleSpec | undefined {
+  const s = spec.schedule;
+  if (!s) return undefined;
+  return {
+    ...(s.startAt ? { startAt: parseWireTime(s.startAt)! } : {}),
+    ...(s.endAt ? { endAt: parseWireTime(s.endAt)! } : {}),
+    ...(s.windows ? { windows: s.windows } : {}),
+  };
+}
+
 /**
  * The spec, or a RolloutError: the first coded rule broken (target_required, invalid_target,
  * invalid_waves), else `bad_request`; the message names every problem. A target.query that does
@@ -148,3 +241,4 @@ export type RolloutSpecInput = z.input<typeof rolloutSpecSchema>;
 export type RolloutSpec = z.output<typeof rolloutSpecSchema>;
 export type WaveSpec = z.output<typeof waveSpecSchema>;
 export type Target = z.output<typeof targetSchema>;
+export type RetryPolicy = z.output<typeof retryPolicySchema>;

@@ -20,13 +20,13 @@ export class RolloutStore {
   }
 
   /** Records a rollout and its waves: all of it or nothing. */
-  async create(input: { id: string; spec: RolloutSpec; manifestSha256: string; waves: string[][]; now: number; joinCursor?: number }): Promise<RolloutRecord> {
+  async create(input: { id: string; spec: RolloutSpec; manifestSha256: string; waves: string[][]; now: number; status?: RolloutStatus; joinCursor?: number }): Promise<RolloutRecord> {
     const at = formatWireTime(input.now);
     const record = await this.state.create({
       id: input.id,
       releaseId: input.spec.releaseId,
       manifestSha256: input.manifestSha256,
-      status: input.spec.start ? 'running' : 'created',
+      status: input.status ?? (input.spec.start ? 'running' : 'created'),
       spec: input.spec,
       at,
       waves: input.waves,

@@ -3,7 +3,8 @@
 // (orchestrator/rollouts/model.ts) are built from these.
 import type { DeviceState } from '../../protocol/index.js';
 
-export const ROLLOUT_STATUSES = ['created', 'running', 'paused', 'aborted', 'completed'] as const;
+/** `scheduled`: started, waiting for its schedule's startAt (orchestrator/rollouts/schedule.ts). */
+export const ROLLOUT_STATUSES = ['created', 'scheduled', 'running', 'paused', 'aborted', 'completed'] as const;
 export type RolloutStatus = (typeof ROLLOUT_STATUSES)[number];
 
 export const WAVE_STATUSES = ['pending', 'notifying', 'baking', 'awaiting_approval', 'done'] as const;

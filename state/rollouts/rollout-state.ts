@@ -155,6 +155,12 @@ export class RolloutState {
     return splitCounts(await this.redis.hgetall(this.keys(rolloutId).counts), waveCountsField(wave));
   }
 
+  /** The rollout's counts and one wave's, from one read of the counts hash. */
+  async countsWithWave(rolloutId: string, wave: number): Promise<{ total: Counts; wave: Counts }> {
+    const hash = await this.redis.hgetall(this.keys(rolloutId).counts);
+    return { total: splitCounts(hash), wave: splitCounts(hash, waveCountsField(wave)) };
+  }
+
   /** The rollout's counts and each wave's head and counts, in one round trip. */
   async countsAndWaves(rolloutId: string, waveCount: number): Promise<{ total: Counts; waves: Array<WaveRecord & Counts> }> {
     const k = this.keys(rolloutId);
@@ -289,9 +295,25 @@ export class RolloutState {
     return value === null ? undefined : Number(value);
   }
 
-  /** Moves every unsettled device of the wave to `to`; returns those that had been notified. */
+  /** Moves every unsettled device of the wave to `to`; returns those that may hold a directive (notified, or prepared by a slice in flight). */
   settleWave(rolloutId: string, wave: number, to: 'timed_out' | 'canceled', reason = ''): Promise<string[]> {
     return this.transitions.settleWave(rolloutId, wave, to, reason);
+  }
+
+  /** Cancels the wave's queued devices with `reason` (a schedule's end); returns those a slice in flight may have sent a directive. */
+  cancelQueued(rolloutId: string, wave: number, reason: string): Promise<string[]> {
+    return this.transitions.settleWave(rolloutId, wave, 'canceled', reason, true);
+  }
+
+  /** Records that the rollout's schedule ended, once: true for the caller that recorded it. */
+  async markEnded(rolloutId: string, at: number): Promise<boolean> {
+    return (await this.redis.hsetnx(this.keys(rolloutId).rollout, 'endedAt', at)) === 1;
+  }
+
+  /** Notifications so far (retries included) and devices succeeded: what an exponential rate ramps on. */
+  async rateProgress(rolloutId: string): Promise<{ notified: number; succeeded: number }> {
+    const [notified, succeeded] = await this.redis.hmget(this.keys(rolloutId).counts, 'notifications', 'succeeded');
+    return { notified: Number(notified ?? 0), succeeded: Number(succeeded ?? 0) };
   }
 
   /** A fresh install counter for each device still holding `counter` (0 = skip). */

@@ -135,6 +135,8 @@ for i = 5, #ARGV do
   local e = parse(redis.call('HGET', DEVICES, id))
   if e and e.state == 'queued' and e.counter > 0 then
     move(e.wave, 'queued', 'notified', nil)
+    -- Notifications so far (retries included): what an exponential rate ramps on.
+    redis.call('HINCRBY', COUNTS, 'notifications', 1)
     history(id, rid, 'queued', 'notified', nil, 'engine')
     e.state = 'notified'
     redis.call('HSET', DEVICES, id, pack(e))
@@ -169,7 +171,7 @@ const joinWave = `${rolloutSide}
 local WAVE, MEMBERS = KEYS[7], KEYS[8]
 local wave, cursor = tonumber(ARGV[1]), tonumber(ARGV[2])
 local status = redis.call('HGET', HEAD, 'status')
-if status ~= 'created' and status ~= 'running' and status ~= 'paused' then return { 'closed' } end
+if status ~= 'created' and status ~= 'scheduled' and status ~= 'running' and status ~= 'paused' then return { 'closed' } end
 local waveStatus = redis.call('HGET', WAVE, 'status') or 'pending'
 if waveStatus == 'done' then return { 'closed' } end
 local out = { waveStatus }
@@ -188,16 +190,20 @@ if cursor > tonumber(redis.call('HGET', HEAD, 'joinCursor') or '0') then redis.c
 return out
 `;
 
-/** settleWave(rid, toState, reason) -> ids that had been notified. Every unsettled device of the wave to timed_out or canceled. */
+/**
+ * settleWave(rid, toState, reason, queuedOnly) -> ids that may hold a directive. Every unsettled
+ * device of the wave (or, with queuedOnly '1', every queued one: a schedule's end) to timed_out
+ * or canceled. A queued device with a counter was prepared by a slice in flight: it may hold one.
+ */
 const settleWave = `${rolloutSide}
 local MEMBERS = KEYS[8]
-local rid, to, reason = ARGV[1], ARGV[2], ARGV[3]
+local rid, to, reason, queuedOnly = ARGV[1], ARGV[2], ARGV[3], ARGV[4] == '1'
 local ids = redis.call('LRANGE', MEMBERS, 0, -1)
 local notified = {}
 for _, id in ipairs(ids) do
   local e = parse(redis.call('HGET', DEVICES, id))
-  if e and not TERMINAL[e.state] then
-    if e.state ~= 'queued' then notified[#notified + 1] = id end
+  if e and not TERMINAL[e.state] and (not queuedOnly or e.state == 'queued') then
+    if e.state ~= 'queued' or e.counter > 0 then notified[#notified + 1] = id end
     move(e.wave, e.state, to, reason)
     history(id, rid, e.state, to, reason, 'engine')
     e.state = to; e.reason = reason

@@ -92,8 +92,8 @@ export class RolloutTransitions {
     return Number(done) === 1;
   }
 
-  async settleWave(rolloutId: string, wave: number, to: 'timed_out' | 'canceled', reason: string): Promise<string[]> {
-    const notified = await runScript<string[]>(this.redis, 'settleWave', rolloutScriptKeys(this.prefix, rolloutId, wave), [rolloutId, to, reason]);
+  async settleWave(rolloutId: string, wave: number, to: 'timed_out' | 'canceled', reason: string, queuedOnly = false): Promise<string[]> {
+    const notified = await runScript<string[]>(this.redis, 'settleWave', rolloutScriptKeys(this.prefix, rolloutId, wave), [rolloutId, to, reason, queuedOnly ? '1' : '0']);
     await this.flushHistory(rolloutId);
     return notified;
   }

@@ -6,7 +6,7 @@ import { DEVICE_STATES, FAILED_STATES, TERMINAL_STATES, type DeviceState } from 
 export { DEVICE_STATES, FAILED_STATES, type DeviceState };
 /** Notified and not finished yet: the blue part of the bars. */
 export const RUNNING_STATES: readonly DeviceState[] = DEVICE_STATES.filter((s) => s !== 'queued' && !TERMINAL_STATES.has(s));
-export const ACTIVE_ROLLOUT: readonly string[] = ['created', 'running', 'paused'];
+export const ACTIVE_ROLLOUT: readonly string[] = ['created', 'scheduled', 'running', 'paused'];
 
 export type Counts = Partial<Record<string, number>>;
 

@@ -80,4 +80,16 @@ describe('decide', () => {
     expect(decide(input({ size: 30, counts: { canceled: 20, succeeded: 8, failed: 2 }, reasons: { superseded: 20 } }))).toMatchObject({ type: 'halt', reason: expect.stringContaining('2 of 10') });
     expect(decide(input({ size: 30, counts: { canceled: 20, succeeded: 8, rejected: 1, notified: 1 }, reasons: { superseded: 20, declined: 1 } }))).toEqual({ type: 'none' });
   });
+  it('after the schedule ends, starts and promotes nothing, times out stragglers, and ends once nothing is pending', () => {
+    const ended = { ended: true };
+    expect(decide(input({ status: 'pending', counts: { canceled: 100 } }, { ...ended, rolloutPending: 0 }))).toEqual({ type: 'end' });
+    expect(decide(input({ counts: { succeeded: 95, installing: 5 } }, { ...ended, rolloutPending: 5, nowSeconds: 960 }))).toEqual({ type: 'none' });
+    expect(decide(input({ counts: { succeeded: 95, installing: 5 } }, { ...ended, rolloutPending: 5, nowSeconds: 1_050 }))).toEqual({ type: 'time_out', wave: 0 });
+    expect(decide(input({ counts: { succeeded: 80, failed: 20 } }, { ...ended, rolloutPending: 0 }))).toMatchObject({ type: 'halt' });
+    expect(decide(input({ counts: { succeeded: 100 } }, { ...ended, status: 'paused', rolloutPending: 0 }))).toEqual({ type: 'none' });
+  });
+  it('keeps the last wave open while devices of earlier waves are retried', () => {
+    expect(decide(input({ counts: { succeeded: 100 } }, { currentWave: 2, rolloutPending: 3 }))).toEqual({ type: 'none' });
+    expect(decide(input({ counts: { succeeded: 100 } }, { currentWave: 2, rolloutPending: 0 }))).toEqual({ type: 'promote', wave: 2, last: true });
+  });
 });
