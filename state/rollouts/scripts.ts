@@ -164,7 +164,7 @@ return 0
  * joinWave(wave, cursor, ids...) -> { wave status, joined ids... } or { 'closed' }. Dynamic
  * rollouts (docs/design.md#dynamic-rollouts): each id not yet in the rollout joins `wave` (the
  * last) queued, counted in the rollout's and the wave's counts, size and total; only while the
- * rollout is created, running or paused and the wave not done. `cursor` (ms, Redis' clock) is
+ * rollout is created, scheduled, running or paused, its schedule not ended, and the wave not done. `cursor` (ms, Redis' clock) is
  * how far the registry's change log has been read: kept in the head, never moved back.
  */
 const joinWave = `${rolloutSide}
@@ -172,6 +172,8 @@ local WAVE, MEMBERS = KEYS[7], KEYS[8]
 local wave, cursor = tonumber(ARGV[1]), tonumber(ARGV[2])
 local status = redis.call('HGET', HEAD, 'status')
 if status ~= 'created' and status ~= 'scheduled' and status ~= 'running' and status ~= 'paused' then return { 'closed' } end
+-- A schedule that ended (endedAt, set before its queued devices are canceled) takes nobody more.
+if redis.call('HEXISTS', HEAD, 'endedAt') == 1 then return { 'closed' } end
 local waveStatus = redis.call('HGET', WAVE, 'status') or 'pending'
 if waveStatus == 'done' then return { 'closed' } end
 local out = { waveStatus }

@@ -71,23 +71,23 @@ describe('rollout schedules', () => {
 
   it('ramps the rate exponentially from its base up to its ceiling', async () => {
     clock = nine;
-    const made = await scripted.add('ramp', 20, () => 'succeed', ['g-ramp']);
+    const made = await scripted.add('ramp', 24, () => 'succeed', ['g-ramp']);
     const releaseId = await scripted.release();
     const firstSeen = new Map<string, number>();
     const watch = setInterval(() => {
       for (const d of made) if (d.plans.length > 0 && !firstSeen.has(d.id)) firstSeen.set(d.id, Date.now());
     }, 10);
     try {
-      // Slices of 4, the first a second apart, the rate doubling every 4 notified up to 40 a second.
-      await stack.createRollout({ releaseId, target: { groups: ['g-ramp'] }, rate: { maxPerMinute: 2_400, exponential: { basePerMinute: 240, incrementFactor: 2, increaseEvery: { notified: 4 } } } })
+      // Slices of 4 a second for the first 8, then the rate triples every 8 notified, up to 40 a second.
+      await stack.createRollout({ releaseId, target: { groups: ['g-ramp'] }, rate: { maxPerMinute: 2_400, exponential: { basePerMinute: 240, incrementFactor: 3, increaseEvery: { notified: 8 } } } })
         .then((c) => stack.waitForRollout(c.id, (v) => v.status === 'completed', 20_000));
     } finally {
       clearInterval(watch);
     }
     const times = [...firstSeen.values()].sort((a, b) => a - b);
-    expect(times).toHaveLength(20);
-    // The base rate holds at first (the second slice a second after the first)...
-    expect(times[4]! - times[0]!).toBeGreaterThanOrEqual(800);
+    expect(times).toHaveLength(24);
+    // The base rate holds at first (the third slice two seconds after the first; delivery jitter allowed)...
+    expect(times[8]! - times[0]!).toBeGreaterThanOrEqual(1_200);
     // ...and the ramp then goes well past it: at 4 a second (jitter allowed: 8) no second could see 12.
     const busiest = Math.max(...times.map((t) => times.filter((u) => u >= t && u < t + 1_000).length));
     expect(busiest).toBeGreaterThanOrEqual(12);
