@@ -231,7 +231,7 @@ describe('dynamic rollout across processes (issue 17 part 2)', () => {
     const log = new ReportLog();
     await connect(early, log);
 
-    const release = await stack.publishRelease({ releaseId: 'dy-rel-1', version: '3.0.0', sequence: 3 });
+    const release = await stack.publishRelease({ releaseId: 'dy-rel-1', version: '1.4.0', sequence: 4 });
     const rolloutId = 'dy-dynamic';
     const created = await stack.createRollout({
       id: rolloutId,
