@@ -40,9 +40,9 @@ export function buildProgram(options: { jsonErrors?: boolean } = {}): Command {
   registerDevicesCommands(program);
   registerReleasesCommands(program);
   registerRootCommands(program);
-  // The full orchestrator: HTTP API plus rollout engine and status ingestion.
-  // Loaded on use: the rest of the CLI starts without the orchestrator's dependencies.
-  registerServeCommands(program, { start: async (config) => (await import('../orchestrator/service.js')).startFleetOrchestrator({ config }), requiresEngine: true });
+  // The full orchestrator: HTTP API plus rollout engine and status ingestion (loaded on use:
+  // the rest of the CLI starts without the orchestrator's dependencies).
+  registerServeCommands(program);
   registerRolloutsCommands(program);
   registerDemoCommands(program);
   registerTokensCommands(program);

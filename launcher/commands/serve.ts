@@ -1,23 +1,11 @@
-// `fleet-ota serve`: runs the orchestrator HTTP service (server.ts) until SIGINT or SIGTERM, then
-// shuts down gracefully. Configuration comes from the environment (orchestrator/config.ts); every
-// missing or bad setting is reported at once, and the start says where the dashboard is and how
-// to get a token.
+// `fleet-ota serve`: runs the whole orchestrator (orchestrator/server.ts: HTTP API, rollout
+// engine, status ingestion) until SIGINT or SIGTERM, then shuts down gracefully. Configuration
+// comes from the environment (orchestrator/config.ts); every missing or bad setting is reported
+// at once, and the start says where the dashboard is and how to get a token.
 import { access, constants } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { ConfigError, loadOrchestratorConfig, type OrchestratorConfig } from '../../orchestrator/config.js';
 import { CLI_EXIT, CliError } from '../cli-support.js';
-import type { OrchestratorHooks, RunningOrchestrator } from '../../orchestrator/server.js';
-
-export interface ServeOptions {
-  /**
-   * Starts the service; defaults to the HTTP service alone. The rollout engine's wiring passes
-   * its own (routes, workers) here.
-   */
-  start?: (config: OrchestratorConfig) => Promise<Pick<RunningOrchestrator, 'url' | 'close'>>;
-  hooks?: OrchestratorHooks;
-  /** The full orchestrator needs a broker and a director key; the HTTP service alone does not. */
-  requiresEngine?: boolean;
-}
 
 /** The director key file must be readable before anything starts (config.ts reads no files). */
 async function directorKeyProblems(path: string | undefined): Promise<string[]> {
@@ -39,7 +27,7 @@ export function startBanner(url: string, config: OrchestratorConfig): string[] {
 /** Forced exit if a graceful shutdown hangs. */
 const SHUTDOWN_GRACE_MS = 15_000;
 
-export function registerServeCommands(program: Command, serveOptions: ServeOptions = {}): void {
+export function registerServeCommands(program: Command): void {
   program.command('serve')
     .description('run the orchestrator API (env: REDIS_URL, FLEET_HTTP_HOST, FLEET_HTTP_PORT, FLEET_PUBLIC_URL, FLEET_DATA_DIR, FLEET_OPERATOR_TOKEN, ...)')
     .option('--host <host>', 'listen address (overrides FLEET_HTTP_HOST)')
@@ -50,21 +38,22 @@ export function registerServeCommands(program: Command, serveOptions: ServeOptio
         ...(options.host ? { FLEET_HTTP_HOST: options.host } : {}),
         ...(options.port ? { FLEET_HTTP_PORT: options.port } : {}),
       };
-      // Every problem in one run: the config's own checks (with what the engine needs), then the key file.
+      // Every problem in one run: the config's own checks (with what the engine needs: broker,
+      // director key), then the key file.
       const problems: string[] = [];
       let config: OrchestratorConfig | undefined;
       try {
-        config = loadOrchestratorConfig(env, { requireEngine: serveOptions.requiresEngine ?? false });
+        config = loadOrchestratorConfig(env, { requireEngine: true });
       } catch (error) {
         if (!(error instanceof ConfigError)) throw error;
         problems.push(...error.issues);
       }
-      if (serveOptions.requiresEngine) problems.push(...(await directorKeyProblems(config?.directorKeyPath)));
+      problems.push(...(await directorKeyProblems(config?.directorKeyPath)));
       if (problems.length > 0 || !config) {
         throw new CliError(CLI_EXIT.usage, 'invalid_configuration', `cannot start, ${problems.length} setting${problems.length === 1 ? '' : 's'} to fix:\n  ${problems.join('\n  ')}`);
       }
       // The server is loaded on use, so the CLI's other commands start without fastify and BullMQ.
-      const running = serveOptions.start ? await serveOptions.start(config) : await (await import('../../orchestrator/server.js')).startOrchestrator(config, serveOptions.hooks);
+      const running = await (await import('../../orchestrator/server.js')).startFleetOrchestrator({ config });
       process.stdout.write(`${startBanner(running.url, config).join('\n')}\n`);
       await new Promise<void>((resolve) => {
         const stop = (signal: NodeJS.Signals) => {

@@ -18,7 +18,7 @@ import { readRootFile, rootFileName } from '../../orchestrator/keys/key-set.js';
 import type { RolloutView } from '../../orchestrator/rollouts/model.js';
 import type { RolloutSpecInput } from '../../orchestrator/rollouts/spec.js';
 import type { EngineOptions } from '../../orchestrator/rollouts/engine.js';
-import { startFleetOrchestrator, type FleetOrchestrator, type FleetOrchestratorOptions } from '../../orchestrator/service.js';
+import { startFleetOrchestrator, type FleetOrchestrator, type FleetOrchestratorOptions } from '../../orchestrator/server.js';
 import { createApiClient, publishRoot, type ApiClient, type JsonCall } from '../../api-client/index.js';
 import { publishReleaseViaApi, registerDevicesViaApi } from './api.js';
 

@@ -50,6 +50,11 @@ export interface AppDeps {
   config: OrchestratorConfig;
   logger?: Logger;
   artifactStore?: ArtifactStore;
+  /**
+   * The application services, when the composition root built them first (the rollout engine
+   * uses them too); their owner closes them. Without: made here from the deps, closed with the app.
+   */
+  services?: Services;
   /** Registered under /v1 after the core routes, with requireRole and services available. */
   extraRoutes?: Array<FastifyPluginAsync>;
   /** Registered at the root after /v1 (the dashboard, /metrics). */
@@ -132,20 +137,24 @@ export async function buildApp(deps: AppDeps, options: BuildAppOptions = {}): Pr
   app.addSchema(deviceSchema);
   app.addSchema(envelopeSchema);
 
-  const services = createServices({
-    redis: deps.redis,
-    prefix: deps.prefix,
-    config: deps.config,
-    ...(deps.artifactStore ? { artifactStore: deps.artifactStore } : {}),
-    ...(options.keyChecker ? { keyChecker: options.keyChecker } : {}),
-    ...(options.now ? { now: options.now } : {}),
-  });
+  let services = deps.services;
+  if (!services) {
+    const own = createServices({
+      redis: deps.redis,
+      prefix: deps.prefix,
+      config: deps.config,
+      ...(deps.artifactStore ? { artifactStore: deps.artifactStore } : {}),
+      ...(options.keyChecker ? { keyChecker: options.keyChecker } : {}),
+      ...(options.now ? { now: options.now } : {}),
+    });
+    app.addHook('onClose', async () => own.close());
+    services = own;
+  }
   app.decorate('services', services);
   const now = options.now ?? (() => new Date());
   app.decorate('requireRole', (role: ApiRole) => roleHook(deps.redis, deps.prefix, role, now));
   app.decorateRequest('auth', undefined);
   registerAuditHook(app, new AuditLog(deps.redis, deps.prefix), now);
-  app.addHook('onClose', async () => services.close());
 
   app.setErrorHandler((error, request, reply) => {
     const { statusCode, body } = toErrorReply(error);

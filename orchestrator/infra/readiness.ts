@@ -1,8 +1,16 @@
 // What makes this process not ready beyond "Redis answers PING": named conditions that parts of
-// the process raise and clear (the intake cannot write, Redis may evict). GET /v1/readyz
-// answers 503 while any is raised. In-memory and per process, like readiness itself.
+// the process raise and clear (still starting, the intake cannot write, Redis may evict).
+// GET /v1/readyz answers 503 while any is raised. In-memory and per process, like readiness itself.
 
-export type ReadinessCheck = 'intake_writes' | 'redis_eviction_policy' | 'redis_full';
+export const READINESS_CHECKS = [
+  /** Listening, the background work (engine workers, reconciliation, ingestion) not yet started (server.ts). */
+  'starting',
+  'intake_writes',
+  'redis_eviction_policy',
+  'redis_full',
+] as const;
+
+export type ReadinessCheck = (typeof READINESS_CHECKS)[number];
 
 export interface ReadinessProblem {
   check: ReadinessCheck;

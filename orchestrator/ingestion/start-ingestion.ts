@@ -1,7 +1,8 @@
 // Status ingestion as one unit with a small interface for the composition root: the member of
 // the ingestion group that applies reports from the intake shards (consumer.ts) and, in bridge
 // mode, the deployment's MQTT intake bridge (bridge.ts). What applied reports mean to the rest
-// of the orchestrator (ticks, reconciliation, metrics) comes in through `sinks`.
+// of the orchestrator is said through two typed interfaces, implemented by the rollout engine
+// (RolloutEvaluator) and the directive reconciler (DirectiveRepair), plus metrics observers.
 import { duplicateRedis, type RedisClient as Redis } from '../../state/redis.js';
 import type { MqttClient } from 'mqtt';
 import type { StatusSigned } from '../../protocol/index.js';
@@ -13,19 +14,32 @@ import type { ServiceCredentials } from '../mqtt/service-client.js';
 import { startBridge, type RunningBridge } from './bridge.js';
 import { DEFAULT_INGEST_OPTIONS, StatusConsumer, type IngestOptions, type IngestStats } from './consumer.js';
 
-export interface IngestionSinks {
-  /** After each applied batch, with the rollouts it touched. */
-  onApplied?(rolloutIds: Set<string>): void;
-  /** Devices whose presence `online` a batch applied. */
-  onOnline?(deviceIds: Set<string>): void;
-  /** A device reported its current directive expired (`rejected: directive_expired`). */
-  onExpired?(report: { deviceId: string; rolloutId: string; counter: number }): void;
+/** Ingestion → rollout engine (RolloutEngine implements it). */
+export interface RolloutEvaluator {
+  /** After each applied batch, with the rollouts it touched: one of them may have settled a wave. */
+  reportsApplied(rolloutIds: ReadonlySet<string>): void;
+}
+
+/** Ingestion → directive reconciler (DirectiveReconciler implements it). */
+export interface DirectiveRepair {
+  /** Devices whose presence `online` a batch applied: their directive is checked. */
+  devicesOnline(deviceIds: Iterable<string>): void;
+  /** A device reported its current directive expired (`rejected: directive_expired`): reissue it. */
+  directiveExpired(deviceId: string, rolloutId: string, counter: number): void;
+  /** Republish every unsettled directive (bridge mode: the broker lost the bridge's session, and may have lost its memory). */
+  requestSweep(why: string): void;
+}
+
+/** Counters only: nothing here changes what ingestion does. */
+export interface IngestionObservers {
+  /** Each MQTT connection made (the bridge's). */
+  mqtt?(client: MqttClient): void;
+  /** Each intake writer made (the bridge's). */
+  intake?(writer: IntakeWriter): void;
   /** Each report applied (once), with its wave. */
-  onReportApplied?(report: StatusSigned, wave: number): void;
+  reportApplied?(report: StatusSigned, wave: number): void;
   /** Each status report read from the intake, before verification. */
-  onReportRead?(payload: Buffer): void;
-  /** Bridge mode: the broker had no session for the bridge (it may have lost its memory). */
-  onSessionLost?(): void;
+  reportRead?(payload: Buffer): void;
 }
 
 export interface IngestionDeps {
@@ -41,9 +55,9 @@ export interface IngestionDeps {
   readiness?: IntakeReadinessSink;
   options?: Partial<IngestOptions>;
   writer?: Partial<IntakeWriterOptions>;
-  sinks?: IngestionSinks;
-  /** Each MQTT connection and intake writer made (metrics). */
-  observe?: { mqtt?(client: MqttClient): void; intake?(writer: IntakeWriter): void };
+  evaluator: RolloutEvaluator;
+  reconciler: DirectiveRepair;
+  observe?: IngestionObservers;
 }
 
 export interface RunningIngestion {
@@ -56,16 +70,16 @@ export interface RunningIngestion {
 }
 
 export async function startIngestion(deps: IngestionDeps): Promise<RunningIngestion> {
-  const { redis, prefix, logger, sinks = {} } = deps;
+  const { redis, prefix, logger, evaluator, reconciler, observe = {} } = deps;
   const options = { ...DEFAULT_INGEST_OPTIONS, ...deps.options, shards: deps.shards };
   const layout = await ensureIntakeLayout(redis, prefix, options.shards);
   const reader = duplicateRedis(redis);
   const consumer = new StatusConsumer(redis, reader, prefix, deps.events, logger, options);
-  if (sinks.onApplied) consumer.onApplied = (ids) => sinks.onApplied!(ids);
-  if (sinks.onOnline) consumer.onOnline = (ids) => sinks.onOnline!(ids);
-  if (sinks.onExpired) consumer.onExpired = (report) => sinks.onExpired!(report);
-  if (sinks.onReportApplied) consumer.onReportApplied = (report, wave) => sinks.onReportApplied!(report, wave);
-  if (sinks.onReportRead) consumer.onReportRead = (payload) => sinks.onReportRead!(payload);
+  consumer.onApplied = (ids) => evaluator.reportsApplied(ids);
+  consumer.onOnline = (ids) => reconciler.devicesOnline(ids);
+  consumer.onExpired = ({ deviceId, rolloutId, counter }) => reconciler.directiveExpired(deviceId, rolloutId, counter);
+  if (observe.reportApplied) consumer.onReportApplied = (report, wave) => observe.reportApplied!(report, wave);
+  if (observe.reportRead) consumer.onReportRead = (payload) => observe.reportRead!(payload);
   await consumer.start();
   let bridge: RunningBridge | undefined;
   let bridgeRedis: Redis | undefined;
@@ -80,10 +94,11 @@ export async function startIngestion(deps: IngestionDeps): Promise<RunningIngest
       ...(deps.readiness ? { readiness: deps.readiness } : {}),
       ...(deps.writer ? { writer: deps.writer } : {}),
       options: { heartbeatMs: options.heartbeatMs, leaseMs: options.leaseMs },
-      onSessionLost: () => sinks.onSessionLost?.(),
-      ...(deps.observe?.mqtt ? { onClient: deps.observe.mqtt } : {}),
+      // The broker had no session for the bridge: it may have lost its memory (retained directives).
+      onSessionLost: () => reconciler.requestSweep('intake session lost'),
+      ...(observe.mqtt ? { onClient: observe.mqtt } : {}),
     });
-    deps.observe?.intake?.(bridge.writer);
+    observe.intake?.(bridge.writer);
   }
   return {
     consumer,

@@ -2,7 +2,7 @@
 // conditions, read at scrape time. Per process, like the MQTT counters: sum them across
 // orchestrators. The readiness gauge says why /v1/readyz answers 503.
 import { Counter, Gauge, type Registry } from 'prom-client';
-import type { Readiness, ReadinessCheck } from '../infra/readiness.js';
+import { READINESS_CHECKS, type Readiness } from '../infra/readiness.js';
 import type { IntakeWriterStats } from '../../state/intake/index.js';
 
 /** What the metrics read from the intake writer. */
@@ -13,7 +13,6 @@ export interface IntakeSource {
 }
 
 const FAILURE_KINDS = ['oom', 'unreachable', 'error'] as const;
-const READINESS_CHECKS: readonly ReadinessCheck[] = ['intake_writes', 'redis_eviction_policy', 'redis_full'];
 
 export interface IntakeMetrics {
   observeIntake(writer: IntakeSource): void;

@@ -12,6 +12,7 @@ import { logWorkerErrors } from '../infra/worker-errors.js';
 import { publishDirective } from '../mqtt/service-client.js';
 import { decide } from './decide.js';
 import type { DirectiveSigner } from './directive-signer.js';
+import type { RolloutEvaluator } from '../ingestion/start-ingestion.js';
 
 export type DirectiveSignFn = ReturnType<DirectiveSigner['forContext']>;
 import { RolloutError } from './errors.js';
@@ -62,6 +63,12 @@ export interface EngineOptions {
    * it looks again, however far the next opening is: a clock or spec change is seen this soon (ms).
    */
   scheduleRecheckMs: number;
+  /**
+   * Delay, and rate limit per rollout, of the extra evaluation a rollout gets after ingestion
+   * applied some of its reports (reportsApplied): sooner than the next scheduled tick, at most
+   * once per this many ms however many batches arrive.
+   */
+  appliedTickDelayMs: number;
 }
 
 /**
@@ -87,6 +94,7 @@ export const DEFAULT_ENGINE_OPTIONS: EngineOptions = {
   joinSweepMs: 2_000,
   joinScanPerShard: 2_000,
   scheduleRecheckMs: 60_000,
+  appliedTickDelayMs: 100,
 };
 
 export interface EngineDeps {
@@ -110,7 +118,7 @@ interface NotifyJob { rolloutId: string; wave: number; slice: number; slices: nu
 interface CancelJob { rolloutId: string; deviceIds: string[]; issuedAt: number }
 interface TickJob { rolloutId: string }
 
-export class RolloutEngine {
+export class RolloutEngine implements RolloutEvaluator {
   private readonly options: EngineOptions;
   private readonly now: () => number;
   readonly notifyQueue: Queue<NotifyJob>;
@@ -119,6 +127,9 @@ export class RolloutEngine {
   private workers: Worker[] = [];
   private readonly stopErrorLogs: Array<() => void> = [];
   private readonly lastCounts = new Map<string, string>();
+  /** Rollouts with an evaluation due after applied reports (reportsApplied), by id. */
+  private readonly evaluationsDue = new Map<string, NodeJS.Timeout>();
+  private closed = false;
 
   constructor(private readonly deps: EngineDeps) {
     this.options = { ...DEFAULT_ENGINE_OPTIONS, ...deps.options };
@@ -146,6 +157,9 @@ export class RolloutEngine {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
+    for (const timer of this.evaluationsDue.values()) clearTimeout(timer);
+    this.evaluationsDue.clear();
     await Promise.all(this.workers.map((w) => w.close()));
     await Promise.all(this.workers.map((w) => w.disconnect()));
     for (const stop of this.stopErrorLogs.splice(0)) stop();
@@ -265,6 +279,18 @@ export class RolloutEngine {
   }
 
   // ---- the control loop -------------------------------------------------------------------
+
+  /** RolloutEvaluator (ingestion → engine): a report applied may settle a wave, so evaluate soon. */
+  reportsApplied(rolloutIds: ReadonlySet<string>): void {
+    if (this.closed) return;
+    for (const id of rolloutIds) {
+      if (this.evaluationsDue.has(id)) continue;
+      this.evaluationsDue.set(id, setTimeout(() => {
+        this.evaluationsDue.delete(id);
+        void this.tick(id).catch((error: Error) => this.deps.logger.warn({ rolloutId: id, err: error.message }, 'tick after ingest failed'));
+      }, this.options.appliedTickDelayMs));
+    }
+  }
 
   /** Evaluates one rollout and carries out at most a few decisions. Safe to run concurrently. */
   async tick(id: string): Promise<void> {

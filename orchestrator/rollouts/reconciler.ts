@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto';
 import type { MqttClient } from 'mqtt';
 import type { Logger } from '../../runtime/logger.js';
 import { publishDirective } from '../mqtt/service-client.js';
+import type { DirectiveRepair } from '../ingestion/start-ingestion.js';
 import { directiveAction } from './directive-action.js';
 import type { DirectiveSignFn, RolloutEngine } from './engine.js';
 import type { DeviceRolloutEntry } from '../../state/rollouts/entry.js';
@@ -49,7 +50,7 @@ interface Target { rollout: RolloutRecord; deviceId: string; entry: DeviceRollou
 
 const ACTIVE = new Set(['running', 'paused']);
 
-export class DirectiveReconciler {
+export class DirectiveReconciler implements DirectiveRepair {
   private readonly options: ReconcileOptions;
   private readonly now: () => number;
   private timer?: NodeJS.Timeout;

@@ -7,7 +7,7 @@
 import type { FastifyInstance, FastifyPluginAsync, onRequestHookHandler } from 'fastify';
 import type {} from '@fastify/swagger';
 import { DEVICE_STATES } from '../../protocol/index.js';
-import { EventLog } from '../events/event-log.js';
+import type { EventLog } from '../events/event-log.js';
 import { idOf } from '../http/audit-hook.js';
 import { HttpError } from '../http/errors.js';
 import { errorResponses } from '../http/schemas.js';
@@ -30,8 +30,6 @@ export interface RolloutPreflightSources {
 type WithRoles = FastifyInstance & { requireRole(role: Role): onRequestHookHandler; services?: RolloutPreflightSources };
 
 const idParams = { type: 'object', required: ['id'], properties: { id: { type: 'string', pattern: '^[A-Za-z0-9._-]{1,64}$' } } } as const;
-/** Every rollout route also answers 503 `starting` until the engine is up (service.ts). */
-const replies = { ...errorResponses, 503: { $ref: 'ApiError#' } } as const;
 
 /**
  * Response header on rollout reads: the event log's newest id, read before the body. Every event
@@ -57,7 +55,7 @@ export async function preflightRollout(sources: RolloutPreflightSources, spec: R
   return { targets: targets.length, willReject: installed.filter((n) => n !== undefined && n >= sequence).length, releaseSequence: sequence };
 }
 
-export function rolloutRoutes(engine: RolloutEngine, store: RolloutStore): FastifyPluginAsync {
+export function rolloutRoutes(engine: RolloutEngine, store: RolloutStore, events: EventLog): FastifyPluginAsync {
   return async (instance) => {
     const app = instance as WithRoles;
     // onRequest: a request without a valid token is refused before its body is read.
@@ -67,7 +65,7 @@ export function rolloutRoutes(engine: RolloutEngine, store: RolloutStore): Fasti
     app.post('/rollouts', {
       ...operator,
       config: { audit: { action: 'rollout.create', target: (_request, body) => idOf(body) } },
-      schema: { operationId: 'createRollout', tags: ['rollouts'], summary: 'Create (and by default start) a staged rollout', body: schemas.spec, response: { 201: schemas.created, ...replies } },
+      schema: { operationId: 'createRollout', tags: ['rollouts'], summary: 'Create (and by default start) a staged rollout', body: schemas.spec, response: { 201: schemas.created, ...errorResponses } },
     }, async (request, reply) => {
       const spec = parseRolloutSpec(request.body);
       const preflight = app.services ? await preflightRollout(app.services, spec) : undefined;
@@ -85,10 +83,10 @@ export function rolloutRoutes(engine: RolloutEngine, store: RolloutStore): Fasti
         tags: ['rollouts'],
         summary: 'List rollouts, newest first (cursor paging)',
         querystring: { type: 'object', additionalProperties: false, properties: { limit: { type: 'integer', minimum: 1, maximum: 200, default: 50 }, cursor: { type: 'integer', minimum: 0 } } },
-        response: { 200: schemas.page, ...replies },
+        response: { 200: schemas.page, ...errorResponses },
       },
     }, async (request, reply) => {
-      void reply.header(EVENT_ID_HEADER, await new EventLog(store.redis, store.prefix).lastId());
+      void reply.header(EVENT_ID_HEADER, await events.lastId());
       const page = await store.state.list(request.query.limit, request.query.cursor);
       const rollouts = await Promise.all(page.ids.map(async (id) => {
         const v = await store.view(id);
@@ -99,9 +97,9 @@ export function rolloutRoutes(engine: RolloutEngine, store: RolloutStore): Fasti
 
     app.get<{ Params: { id: string } }>('/rollouts/:id', {
       ...reader,
-      schema: { operationId: 'getRollout', tags: ['rollouts'], summary: 'A rollout: status, waves, counts by state and reason', params: idParams, response: { 200: schemas.view, ...replies } },
+      schema: { operationId: 'getRollout', tags: ['rollouts'], summary: 'A rollout: status, waves, counts by state and reason', params: idParams, response: { 200: schemas.view, ...errorResponses } },
     }, async (request, reply) => {
-      void reply.header(EVENT_ID_HEADER, await new EventLog(store.redis, store.prefix).lastId());
+      void reply.header(EVENT_ID_HEADER, await events.lastId());
       return await store.view(request.params.id);
     });
 
@@ -112,7 +110,7 @@ export function rolloutRoutes(engine: RolloutEngine, store: RolloutStore): Fasti
         tags: ['rollouts'],
         summary: 'Devices of a rollout, optionally of one state or wave (at most `limit`; cursor `<scan>.<offset>`)',
         params: idParams,
-        response: { 200: schemas.devicesPage, ...replies },
+        response: { 200: schemas.devicesPage, ...errorResponses },
         querystring: {
           type: 'object',
           additionalProperties: false,
@@ -137,7 +135,7 @@ export function rolloutRoutes(engine: RolloutEngine, store: RolloutStore): Fasti
         tags: ['rollouts'],
         summary: 'One device of a rollout: state, wave, progress, reason',
         params: { type: 'object', required: ['id', 'deviceId'], properties: { id: idParams.properties.id, deviceId: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,64}$' } } },
-        response: { 200: schemas.device, ...replies },
+        response: { 200: schemas.device, ...errorResponses },
       },
     }, async (request) => {
       const entry = await store.state.deviceEntry(request.params.id, request.params.deviceId);
@@ -194,7 +192,7 @@ export function rolloutRoutes(engine: RolloutEngine, store: RolloutStore): Fasti
           description: 'Optional JSON body: { "reason": "<at most 256 characters>" }',
           params: idParams,
           body: schemas.actionBody,
-          response: { 200: schemas.view, ...replies },
+          response: { 200: schemas.view, ...errorResponses },
         },
       }, async (request) => {
         if (request.validationError) {

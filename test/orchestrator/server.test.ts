@@ -1,6 +1,6 @@
-// startOrchestrator on a real port and Redis: bootstrap tokens from the environment, the public
-// URL fixed after binding port 0, hooks (extra routes, onStarted, onClose) in order, key cache
-// dropped on a revocation published by another process, and a clean close.
+// startOrchestrator (the composition root, here without its rollout side) on a real port and
+// Redis: bootstrap tokens from the environment, the public URL fixed after binding port 0, extra
+// routes, key cache dropped on a revocation published by another process, and a clean close.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,20 +24,16 @@ let dir: string;
 
 const extra: FastifyPluginAsync = async (app) => {
   app.get('/engine/ping', { preHandler: app.requireRole('read') }, async () => ({ pong: true }));
+  app.addHook('onClose', async () => {
+    events.push('closing');
+  });
 };
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'fleet-ota-server-'));
   const config = loadOrchestratorConfig({ FLEET_KEY_PREFIX: prefix, FLEET_DATA_DIR: dir, FLEET_HTTP_PORT: '0', FLEET_OPERATOR_TOKEN: OPERATOR, FLEET_READONLY_TOKEN: READ });
-  server = await startOrchestrator(config, {
-    extraRoutes: [extra],
-    onStarted: async (ctx) => {
-      events.push(`started ${ctx.url === ctx.config.publicUrl}`);
-    },
-    onClose: async () => {
-      events.push('closing');
-    },
-  }, silentLogger());
+  server = await startOrchestrator(config, { extraRoutes: [extra] }, silentLogger());
+  events.push(`started ${server.url === server.config.publicUrl}`);
 });
 
 afterAll(async () => {
@@ -77,7 +73,7 @@ describe('startOrchestrator', () => {
     await expect.poll(() => registry.getPublicKey('srv-1')).toBeUndefined();
   });
 
-  it('runs onClose first and closes once', async () => {
+  it('closes its routes and Redis, once', async () => {
     await Promise.all([server.close(), server.close()]);
     expect(events).toEqual(['started true', 'closing']);
     await expect(fetch(`${server.url}/v1/healthz`)).rejects.toThrow();

@@ -1,16 +1,13 @@
 // The OpenAPI document of the whole orchestrator (core routes, rollouts, events, /metrics, the
-// dashboard) as service.ts composes it: a real validator (@apidevtools/swagger-parser) accepts
+// dashboard) as the composition root (server.ts) composes it, engine and all: a real validator (@apidevtools/swagger-parser) accepts
 // it; every operation has an operationId, a 2xx reply schema and the security it really
 // enforces (checked by calling each one without a token, and operator ones with a read token);
 // every registered route is in it; Swagger UI is served from local assets.
 import SwaggerParser from '@apidevtools/swagger-parser';
+import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dashboardRoutes } from '../../../orchestrator/dashboard/routes.js';
-import { eventRoutes } from '../../../orchestrator/events/sse-routes.js';
-import { buildApp } from '../../../orchestrator/http/app.js';
-import { createOrchestratorMetrics, type OrchestratorMetrics } from '../../../orchestrator/metrics/index.js';
-import { engineRoutes } from '../../../orchestrator/service.js';
-import { auth, startTestApp, type TestApp } from '../helpers.js';
+import { startLocalStack, type LocalStack } from '../../../launcher/demo/local-stack.js';
+import { auth } from '../helpers.js';
 
 interface Operation {
   operationId?: string;
@@ -27,8 +24,9 @@ const PUBLIC = new Set([
 ]);
 const METHODS = ['get', 'head', 'post', 'put', 'patch', 'delete'];
 
-let t: TestApp;
-let metrics: OrchestratorMetrics;
+let stack: LocalStack;
+/** The composed app and a read token, as the tests below use them. */
+let t: { app: FastifyInstance; read: string };
 let document: Document;
 
 /** Each route's operations, as `METHOD /path/{param}`. */
@@ -43,26 +41,15 @@ function concrete(path: string): string {
 }
 
 beforeAll(async () => {
-  t = await startTestApp('openapi');
-  await t.app.close();
-  metrics = createOrchestratorMetrics({ redis: t.redis, prefix: t.prefix, defaultMetrics: false });
-  // The engine is not started: rollout routes authenticate before the engine is reached.
-  t.app = await buildApp({
-    redis: t.redis,
-    prefix: t.prefix,
-    config: t.config,
-    extraRoutes: [engineRoutes({}), eventRoutes({ redis: t.redis, prefix: t.prefix })],
-    topLevelRoutes: [metrics.plugin, dashboardRoutes()],
-  }, {});
-  await t.app.ready();
+  stack = await startLocalStack();
+  t = { app: stack.orchestrator.app, read: stack.readToken };
   const response = await t.app.inject({ method: 'GET', url: '/v1/openapi.json' });
   expect(response.statusCode).toBe(200);
   document = response.json() as Document;
 });
 
 afterAll(async () => {
-  await metrics?.close();
-  await t?.close();
+  await stack?.close();
 });
 
 describe('GET /v1/openapi.json', () => {
