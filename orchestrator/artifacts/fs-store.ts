@@ -1,6 +1,9 @@
-// Embedded filesystem artifact store: `<dataDir>/artifacts/<aa>/<sha256>`. An upload streams to
-// a temp file in `<dataDir>/tmp` while it is hashed; only a complete upload is renamed into
-// place (same filesystem: atomic), so readers never see a partial artifact.
+// The shared-directory artifact store: `<dataDir>/artifacts/<aa>/<sha256>`. An upload streams to
+// a temp file in `<dataDir>/tmp` while it is hashed, is flushed to disk, and only then renamed
+// into place (same filesystem: atomic), so no reader, in this process or in another orchestrator
+// on the same mount, ever sees a partial artifact. Content addressing makes concurrent uploads of
+// the same bytes harmless (the same name, the same bytes) and lets every orchestrator of a
+// deployment serve what any of them stored (README: artifacts with several orchestrators).
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
@@ -50,7 +53,10 @@ export function createFsArtifactStore(dataDir: string): ArtifactStore {
         }
       }
       try {
-        await pipeline(metered, createWriteStream(temp, { flags: 'wx', mode: 0o640 }));
+        // flush: fsync before close, so the bytes are on disk before the file gets its name:
+        // after a crash of this host, the other orchestrators on the mount find either no
+        // artifact or the whole one, never a truncated one.
+        await pipeline(metered, createWriteStream(temp, { flags: 'wx', mode: 0o640, flush: true }));
         const sha256 = hash.digest('hex');
         const target = pathOf(sha256);
         const existing = await stat(target).catch(() => undefined);

@@ -3,10 +3,12 @@
 // shard, and the two orchestrators split the shards between them, so every report is applied
 // once, in its device's order (README: Reliability). One orchestrator SIGKILLed mid-wave: the
 // other takes its shards once their leases run out, applies what it left pending, and the rollout
-// finishes with exact counts.
-import { randomBytes } from 'node:crypto';
+// finishes with exact counts. An artifact uploaded through one is served, Range included, by
+// the other (one FLEET_DATA_DIR: a signed payload URI may name either).
+import { createHash, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectFleet, provisionFleet, type FleetHandle, type ProvisionedFleet } from '../../device-sim/sim/index.js';
+import { createApiClient, uploadArtifact } from '../../api-client/index.js';
 import { startProcessStack, type ChildHandle, type ProcessStack, STACK_HOOK_TIMEOUT_MS } from '../support/process-stack.js';
 import type { RolloutView } from '../../orchestrator/rollouts/model.js';
 import { DEFAULT_INTAKE_SHARDS, ingestOutcomesKey, intakeLeaseKey } from '../../state/intake/index.js';
@@ -63,6 +65,21 @@ async function expectEntriesMatchDevices(rolloutId: string, log: ReportLog, devi
 }
 
 describe('two orchestrators on one broker and one Redis', () => {
+  it('serve the same artifact bytes, Range included, whichever stored it (one shared data directory)', async () => {
+    const bytes = new Uint8Array(randomBytes(200_000));
+    const sha256 = createHash('sha256').update(bytes).digest('hex');
+    const stored = await uploadArtifact(createApiClient({ baseUrl: second.url, token: stack.operatorToken }), { bytes });
+    expect(stored).toMatchObject({ sha256, size: bytes.length });
+    const whole = await fetch(`${stack.apiUrl}/v1/artifacts/${sha256}`);
+    expect(whole.status).toBe(200);
+    expect(whole.headers.get('etag')).toBe(`"${sha256}"`);
+    expect(Buffer.from(await whole.arrayBuffer()).equals(Buffer.from(bytes))).toBe(true);
+    const part = await fetch(`${stack.apiUrl}/v1/artifacts/${sha256}`, { headers: { range: 'bytes=100000-100999' } });
+    expect(part.status).toBe(206);
+    expect(part.headers.get('content-range')).toBe(`bytes 100000-100999/${bytes.length}`);
+    expect(Buffer.from(await part.arrayBuffer()).equals(Buffer.from(bytes.subarray(100_000, 101_000)))).toBe(true);
+  });
+
   it('split the intake shards and apply every report once, in order', async () => {
     // Each shard is held, by two members between them, half each.
     await waitUntil(async () => {

@@ -62,7 +62,7 @@ const shot = async (page: Page, name: string) => page.screenshot({ path: join(SH
 beforeAll(async () => {
   if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (.ci/run does)`);
   redis = testRedis();
-  // The orchestrator as service.ts composes it: /dashboard/, /metrics, /v1/events, the broker relay.
+  // The orchestrator as its composition root (server.ts) composes it: /dashboard/, /metrics, /v1/events, the broker relay.
   stack = await startLocalStack({ prefix, engine: { tickMs: 100 } });
   dashboardUrl = `${stack.apiUrl}/dashboard/`;
   metricsUrl = `${stack.apiUrl}/metrics`;
