@@ -4,6 +4,8 @@
 // so it is parsed here, and the client discovers the other nodes from the ones named.
 // A Cluster has only database 0: a path or query is refused rather than ignored.
 
+import { FleetError } from '../runtime/errors.js';
+
 export interface ClusterNodeAddress {
   host: string;
   port: number;
@@ -13,8 +15,11 @@ export type RedisTarget =
   | { kind: 'single'; url: string }
   | { kind: 'cluster'; nodes: ClusterNodeAddress[]; username?: string; password?: string; tls: boolean };
 
-export class RedisUrlError extends Error {
-  readonly code = 'ERR_REDIS_URL';
+/** REDIS_URL names nothing this client can honour; the message never echoes a password. */
+export class RedisUrlError extends FleetError<'invalid_redis_url'> {
+  constructor(message: string) {
+    super('invalid_redis_url', message);
+  }
 }
 
 const CLUSTER_SCHEME = /^(rediss?)\+cluster:\/\/(.*)$/;

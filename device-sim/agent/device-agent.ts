@@ -52,7 +52,7 @@ export class DeviceAgent {
   /** Loads the record, resumes or reverts unfinished work, then connects. */
   async start(): Promise<void> {
     const record = await this.deps.store.load(this.deviceId);
-    if (!record) throw new AgentError('ERR_STATE_MISSING', `no record for ${this.deviceId}`);
+    if (!record) throw new AgentError('state_missing', `no record for ${this.deviceId}`);
     this.keeper = new RecordKeeper(record, {
       store: this.deps.store,
       signer: { key: deviceKeyOf(record, this.deps.ed25519), ed25519: this.deps.ed25519 },
@@ -121,7 +121,7 @@ export class DeviceAgent {
   private serial(fn: () => Promise<void>): Promise<void> {
     const run = this.serialChain.then(() => (this.stopped ? undefined : fn()));
     this.serialChain = run.catch((error: unknown) => {
-      if (!isAgentError(error, 'ERR_STOPPED')) this.die(error as Error);
+      if (!isAgentError(error, 'stopped')) this.die(error as Error);
     });
     return this.serialChain;
   }
@@ -279,11 +279,11 @@ export class DeviceAgent {
       signal,
       record: () => this.record,
       commit: (change, report) => {
-        if (signal.aborted) return Promise.reject(new AgentError('ERR_STOPPED', 'job stopped'));
+        if (signal.aborted) return Promise.reject(new AgentError('stopped', 'job stopped'));
         return this.commit(change, report ? { ...ids, ...report } : undefined);
       },
     }).catch((error: unknown) => {
-      if (!isAgentError(error, 'ERR_STOPPED') && !signal.aborted) this.die(error as Error);
+      if (!isAgentError(error, 'stopped') && !signal.aborted) this.die(error as Error);
     }).finally(() => {
       if (this.job?.controller === controller) this.job = undefined;
     });

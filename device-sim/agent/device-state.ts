@@ -115,19 +115,19 @@ export function trustAnchorOf(root: RootEnvelope | RootSigned, ed25519: Ed25519)
     try {
       return verifyTrustAnchor(root, ed25519);
     } catch (error) {
-      throw new AgentError('ERR_PROVISION', `trust anchor refused: ${(error as { code?: string }).code ?? 'invalid'}`);
+      throw new AgentError('invalid_provisioning', `trust anchor refused: ${(error as { code?: string }).code ?? 'invalid'}`);
     }
   }
   const parsed = rootSigned.safeParse(root);
-  if (!parsed.success) throw new AgentError('ERR_PROVISION', 'trust anchor is not a root document');
+  if (!parsed.success) throw new AgentError('invalid_provisioning', 'trust anchor is not a root document');
   return root;
 }
 
 /** A fresh device record, as written at manufacture. */
 export function provisionDevice(input: ProvisionInput, ed25519: Ed25519): DeviceRecord {
-  if (!isDeviceId(input.deviceId)) throw new AgentError('ERR_PROVISION', 'invalid device id');
-  if (!isNameId(input.vendorId) || !isNameId(input.classId)) throw new AgentError('ERR_PROVISION', 'invalid vendor or class id');
-  if (input.secretKey.length !== 32) throw new AgentError('ERR_PROVISION', 'an Ed25519 secret key is 32 bytes');
+  if (!isDeviceId(input.deviceId)) throw new AgentError('invalid_provisioning', 'invalid device id');
+  if (!isNameId(input.vendorId) || !isNameId(input.classId)) throw new AgentError('invalid_provisioning', 'invalid vendor or class id');
+  if (input.secretKey.length !== 32) throw new AgentError('invalid_provisioning', 'an Ed25519 secret key is 32 bytes');
   const installed = input.installed ?? FACTORY_RELEASE;
   const image = input.image ?? { sha256: FACTORY_IMAGE_SHA256, size: 0 };
   return {
@@ -151,7 +151,7 @@ export function provisionDevice(input: ProvisionInput, ed25519: Ed25519): Device
 /** The device's signing key from its record. */
 export function deviceKeyOf(record: DeviceRecord, ed25519: Ed25519): SigningKey {
   const secretKey = fromBase64url(record.secretKey);
-  if (!secretKey || secretKey.length !== 32) throw new AgentError('ERR_STATE_CORRUPT', 'secret key is not 32 bytes');
+  if (!secretKey || secretKey.length !== 32) throw new AgentError('state_corrupt', 'secret key is not 32 bytes');
   const publicKey = ed25519.publicKeyOf(secretKey);
   return { keyid: keyIdOf(publicKey), publicKey, secretKey };
 }
@@ -160,7 +160,7 @@ export function deviceKeyOf(record: DeviceRecord, ed25519: Ed25519): SigningKey 
 export function publicKeyOf(record: DeviceRecord, ed25519: Ed25519): string {
   const key = deviceKeyOf(record, ed25519);
   const encoded = toBase64url(key.publicKey);
-  if (!decodePublicKey(encoded)) throw new AgentError('ERR_STATE_CORRUPT', 'bad public key');
+  if (!decodePublicKey(encoded)) throw new AgentError('state_corrupt', 'bad public key');
   return encoded;
 }
 
@@ -200,16 +200,16 @@ export const deviceRecordSchema = z.strictObject({
   lastRejected: z.strictObject({ rolloutId: nameId, counter: wireInteger }).nullable(),
 });
 
-/** Validates a record read back from storage; throws ERR_STATE_CORRUPT. */
+/** Validates a record read back from storage; throws state_corrupt. */
 export function parseDeviceRecord(json: unknown): DeviceRecord {
   const parsed = deviceRecordSchema.safeParse(json);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    throw new AgentError('ERR_STATE_CORRUPT', `device record: ${issue ? `${issue.path.join('.')}: ${issue.message}` : 'invalid'}`);
+    throw new AgentError('state_corrupt', `device record: ${issue ? `${issue.path.join('.')}: ${issue.message}` : 'invalid'}`);
   }
   const record = parsed.data as DeviceRecord;
   const active = record.slots[record.activeSlot];
   // The invariant a restart relies on: the active slot holds a committed image.
-  if (!active || !active.committed) throw new AgentError('ERR_STATE_CORRUPT', 'active slot holds no committed image');
+  if (!active || !active.committed) throw new AgentError('state_corrupt', 'active slot holds no committed image');
   return record;
 }

@@ -60,7 +60,7 @@ export class FileSlots implements Slots {
     let handle: FileHandle | undefined = await open(this.path('staging.bin'), 'w', 0o600);
     let position = 0;
     const current = (): FileHandle => {
-      if (!handle) throw new AgentError('ERR_STAGING', 'staging closed');
+      if (!handle) throw new AgentError('staging_mismatch', 'staging closed');
       return handle;
     };
     return {
@@ -93,11 +93,11 @@ export class FileSlots implements Slots {
 
   async install(slot: SlotName, expected: ImageDigest): Promise<void> {
     const boot = await this.bootState();
-    if (slot === boot.committed) throw new AgentError('ERR_INSTALL', 'refusing to write the committed boot slot');
+    if (slot === boot.committed) throw new AgentError('slot_write_failed', 'refusing to write the committed boot slot');
     // Verify what is on storage, not what went over the wire.
     const staged = await this.digestOf('staging.bin');
     if (!staged || staged.sha256 !== expected.sha256 || staged.size !== expected.size) {
-      throw new AgentError('ERR_STAGING', 'staged image differs from the verified one');
+      throw new AgentError('staging_mismatch', 'staged image differs from the verified one');
     }
     const temp = this.path(`.${slot}.img.tmp`);
     try {
@@ -111,7 +111,7 @@ export class FileSlots implements Slots {
       await rename(temp, this.imagePath(slot));
     } catch (error) {
       await unlink(temp).catch(() => undefined);
-      throw new AgentError('ERR_INSTALL', `writing slot ${slot} failed: ${(error as NodeJS.ErrnoException).code ?? 'error'}`);
+      throw new AgentError('slot_write_failed', `writing slot ${slot} failed: ${(error as NodeJS.ErrnoException).code ?? 'error'}`);
     }
   }
 

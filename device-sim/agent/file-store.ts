@@ -17,7 +17,7 @@ export class FileDeviceStore implements DeviceStore {
 
   private pathOf(deviceId: string): string {
     // Ids are [A-Za-z0-9_-]: no path separators, no dots.
-    if (!isDeviceId(deviceId)) throw new AgentError('ERR_STATE_CORRUPT', 'invalid device id');
+    if (!isDeviceId(deviceId)) throw new AgentError('state_corrupt', 'invalid device id');
     return join(this.dir, `${deviceId}.json`);
   }
 
@@ -28,7 +28,7 @@ export class FileDeviceStore implements DeviceStore {
       const handle = await open(path, 'r');
       try {
         const { size } = await handle.stat();
-        if (size > MAX_RECORD_FILE_BYTES) throw new AgentError('ERR_STATE_CORRUPT', `record file of ${size} bytes`);
+        if (size > MAX_RECORD_FILE_BYTES) throw new AgentError('state_corrupt', `record file of ${size} bytes`);
         text = await handle.readFile('utf8');
       } finally {
         await handle.close();
@@ -41,10 +41,10 @@ export class FileDeviceStore implements DeviceStore {
     try {
       json = JSON.parse(text);
     } catch {
-      throw new AgentError('ERR_STATE_CORRUPT', `record file ${deviceId}.json is not JSON`);
+      throw new AgentError('state_corrupt', `record file ${deviceId}.json is not JSON`);
     }
     const record = parseDeviceRecord(json);
-    if (record.deviceId !== deviceId) throw new AgentError('ERR_STATE_CORRUPT', 'record file names another device');
+    if (record.deviceId !== deviceId) throw new AgentError('state_corrupt', 'record file names another device');
     return record;
   }
 
@@ -64,7 +64,7 @@ export class FileDeviceStore implements DeviceStore {
       await rename(temp, path);
     } catch (error) {
       await unlink(temp).catch(() => undefined);
-      throw new AgentError('ERR_STORE', `cannot write ${record.deviceId}.json: ${(error as Error).message}`);
+      throw new AgentError('store_failed', `cannot write ${record.deviceId}.json: ${(error as Error).message}`);
     }
   }
 

@@ -19,7 +19,7 @@ export interface JobContext {
   readonly signal: AbortSignal;
   record(): DeviceRecord;
   /**
-   * Applies `change` and queues `report`, persisted together; throws ERR_STOPPED (applying
+   * Applies `change` and queues `report`, persisted together; throws stopped (applying
    * nothing) once the job was canceled, superseded or the agent stopped.
    */
   commit(change: (record: DeviceRecord) => DeviceRecord, report?: Omit<ReportFields, 'rolloutId' | 'counter'>): Promise<void>;
@@ -114,7 +114,7 @@ async function install(ctx: JobContext, job: Job): Promise<void> {
   } catch (error) {
     if (ctx.signal.aborted) return;
     // The staged bytes were lost (a crash before they reached storage): download again.
-    if (isAgentError(error, 'ERR_STAGING')) {
+    if (isAgentError(error, 'staging_mismatch')) {
       await ctx.commit((r) => withJob(r, { step: 'downloading', downloaded: undefined }));
       return;
     }

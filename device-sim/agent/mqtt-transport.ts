@@ -72,7 +72,7 @@ export class MqttTransport implements Transport {
   readonly stats = { attempts: 0, connects: 0, drops: 0, failovers: 0 };
 
   constructor(options: MqttTransportOptions) {
-    if (options.secretKey.length !== 32) throw new AgentError('ERR_PROVISION', 'an Ed25519 secret key is 32 bytes');
+    if (options.secretKey.length !== 32) throw new AgentError('invalid_provisioning', 'an Ed25519 secret key is 32 bytes');
     this.options = options;
     this.logger = options.logger ?? silentAgentLogger;
     this.brokerUrls = brokerUrlList(options.brokerUrl);
@@ -160,7 +160,7 @@ export class MqttTransport implements Transport {
     const wasConnected = this.isConnected;
     this.isConnected = false;
     clearTimeout(this.stableTimer);
-    this.failPending('ERR_CONNECTION_LOST');
+    this.failPending('connection_lost');
     if (wasConnected) {
       this.stats.drops++;
       this.handlers?.onDisconnected();
@@ -195,7 +195,7 @@ export class MqttTransport implements Transport {
 
   publishStatus(bytes: Uint8Array): Promise<void> {
     const client = this.client;
-    if (!client || !this.isConnected) return Promise.reject(new AgentError('ERR_NOT_CONNECTED', 'not connected'));
+    if (!client || !this.isConnected) return Promise.reject(new AgentError('not_connected', 'not connected'));
     const timeoutMs = this.options.ackTimeoutMs ?? DEFAULT_MQTT_TRANSPORT.ackTimeoutMs;
     return new Promise<void>((resolve, reject) => {
       const settle = (code?: AgentErrorCode): void => {
@@ -205,9 +205,9 @@ export class MqttTransport implements Transport {
         else resolve();
       };
       const fail = (code: AgentErrorCode): void => settle(code);
-      const timer = setTimeout(() => settle('ERR_ACK_TIMEOUT'), timeoutMs);
+      const timer = setTimeout(() => settle('ack_timeout'), timeoutMs);
       this.pending.add(fail);
-      client.publish(statusTopic(this.options.deviceId), asBuffer(bytes), { qos: 1 }, (error) => settle(error ? 'ERR_CONNECTION_LOST' : undefined));
+      client.publish(statusTopic(this.options.deviceId), asBuffer(bytes), { qos: 1 }, (error) => settle(error ? 'connection_lost' : undefined));
     });
   }
 
@@ -236,7 +236,7 @@ export class MqttTransport implements Transport {
     this.client = undefined;
     const wasConnected = this.isConnected;
     this.isConnected = false;
-    this.failPending('ERR_CONNECTION_LOST');
+    this.failPending('connection_lost');
     if (!client) return;
     if (wasConnected) {
       // A clean DISCONNECT suppresses the last will [MQTT-3.14.4-3]: say `offline` ourselves.
@@ -297,15 +297,15 @@ const BROKER_URL_SCHEMES = new Set(['mqtt:', 'mqtts:', 'ws:', 'wss:', 'tcp:', 's
  */
 export function brokerUrlList(value: string | readonly string[]): string[] {
   const entries = (typeof value === 'string' ? value.split(',') : [...value]).map((u) => u.trim()).filter((u) => u !== '');
-  if (entries.length === 0) throw new AgentError('ERR_PROVISION', 'no broker URL given');
+  if (entries.length === 0) throw new AgentError('invalid_provisioning', 'no broker URL given');
   for (const entry of entries) {
     let url: URL;
     try {
       url = new URL(entry);
     } catch {
-      throw new AgentError('ERR_PROVISION', `not a broker URL: ${JSON.stringify(entry)}`);
+      throw new AgentError('invalid_provisioning', `not a broker URL: ${JSON.stringify(entry)}`);
     }
-    if (!BROKER_URL_SCHEMES.has(url.protocol)) throw new AgentError('ERR_PROVISION', `not an MQTT URL (mqtt://, mqtts://, ws://, wss://): ${JSON.stringify(entry)}`);
+    if (!BROKER_URL_SCHEMES.has(url.protocol)) throw new AgentError('invalid_provisioning', `not an MQTT URL (mqtt://, mqtts://, ws://, wss://): ${JSON.stringify(entry)}`);
   }
   return entries;
 }

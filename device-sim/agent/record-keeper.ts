@@ -32,16 +32,16 @@ export class RecordKeeper {
     this.saveChain = saved.catch(() => undefined);
     return saved.catch((error: unknown) => {
       this.deps.die(error as Error);
-      throw new AgentError('ERR_STOPPED', 'persisting failed');
+      throw new AgentError('stopped', 'persisting failed');
     });
   }
 
   /**
    * Applies `change` and queues `report` (signed, next seq) as one persisted step; resolves
-   * with the report once saved. Throws ERR_STOPPED, applying nothing, once the agent stopped.
+   * with the report once saved. Throws stopped, applying nothing, once the agent stopped.
    */
   async commit(change: (record: DeviceRecord) => DeviceRecord, report?: ReportFields): Promise<StatusSigned | undefined> {
-    if (this.deps.stopped()) throw new AgentError('ERR_STOPPED', 'agent stopped');
+    if (this.deps.stopped()) throw new AgentError('stopped', 'agent stopped');
     let next = change(this.record);
     let body: StatusSigned | undefined;
     if (report) ({ record: next, report: body } = withReport(next, report, this.deps.clock.now(), this.deps.signer, this.deps.maxOutbox, this.deps.attributes?.()));

@@ -22,7 +22,7 @@ export interface Slots {
   openStaging(): Promise<StagingSink>;
   /**
    * Writes the staged image into `slot`, which must not be the committed boot slot. Throws
-   * ERR_STAGING if the staged bytes no longer hash to `expected`, ERR_INSTALL if writing fails.
+   * staging_mismatch if the staged bytes no longer hash to `expected`, slot_write_failed if writing fails.
    */
   install(slot: SlotName, expected: ImageDigest): Promise<void>;
   /** Boots `slot` on trial: unless commit() follows, the next boot falls back. Idempotent. */
@@ -73,16 +73,16 @@ export class MemorySlots implements Slots {
   }
 
   async install(slot: SlotName, expected: ImageDigest): Promise<void> {
-    if (slot === this.committed) throw new AgentError('ERR_INSTALL', 'refusing to write the committed boot slot');
+    if (slot === this.committed) throw new AgentError('slot_write_failed', 'refusing to write the committed boot slot');
     const staged = this.staging ? { sha256: this.staging.hash.copy().digest('hex'), size: this.staging.size } : undefined;
     if (!staged || staged.sha256 !== expected.sha256 || staged.size !== expected.size) {
-      throw new AgentError('ERR_STAGING', 'staged image differs from the verified one');
+      throw new AgentError('staging_mismatch', 'staged image differs from the verified one');
     }
     this.stats.installs++;
     if (this.options.failInstall) {
       // A write that died half way: the slot now holds garbage.
       this.content[slot] = { sha256: 'torn', size: Math.floor(staged.size / 2) };
-      throw new AgentError('ERR_INSTALL', 'simulated write failure');
+      throw new AgentError('slot_write_failed', 'simulated write failure');
     }
     this.content[slot] = staged;
   }

@@ -22,15 +22,15 @@ function simApiClient(api: string, token?: string): ApiClient {
 /**
  * GET /v1/roots and the newest root, trusted only after walking the chain from the first
  * (which must verify by itself) as a device would (docs/protocol.md#root-document).
- * Fails with ApiCallError (the call) or AgentError ERR_NO_ROOT / ERR_ROOT_CHAIN (the chain).
+ * Fails with ApiCallError (the call) or AgentError no_root / root_chain (the chain).
  */
 export async function fetchTrustAnchor(api: string, nowSeconds: number, ed25519: Ed25519 = nodeEd25519): Promise<RootEnvelope> {
   const list = await listRoots(simApiClient(api));
-  if (list.length === 0) throw new AgentError('ERR_NO_ROOT', 'the orchestrator has no root published');
+  if (list.length === 0) throw new AgentError('no_root', 'the orchestrator has no root published');
   const roots: RootEnvelope[] = [];
   for (const item of list) {
     const parsed = rootEnvelope.safeParse(item);
-    if (!parsed.success) throw new AgentError('ERR_ROOT_CHAIN', 'a root in the chain does not match the schema');
+    if (!parsed.success) throw new AgentError('root_chain', 'a root in the chain does not match the schema');
     roots.push(parsed.data);
   }
   roots.sort((a, b) => a.signed.version - b.signed.version);
@@ -39,7 +39,7 @@ export async function fetchTrustAnchor(api: string, nowSeconds: number, ed25519:
     const newest = updateRoot(first, roots.slice(1), nowSeconds, ed25519);
     return roots.find((r) => r.signed.version === newest.version)!;
   } catch (error) {
-    throw new AgentError('ERR_ROOT_CHAIN', `root chain refused: ${(error as { code?: string }).code ?? 'invalid'}`);
+    throw new AgentError('root_chain', `root chain refused: ${(error as { code?: string }).code ?? 'invalid'}`);
   }
 }
 

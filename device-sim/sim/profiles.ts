@@ -1,6 +1,7 @@
 // Simulated device profiles and how a fleet is split between them: "healthy",
 // "healthy:90,install-failure:10", or the "mixed" preset. Assignment is exact (largest
 // remainder) and deterministic for a seed.
+import { AgentError } from '../agent/errors.js';
 import { seededRandom, shuffle } from './rng.js';
 
 export const PROFILES = [
@@ -34,8 +35,12 @@ export const MIXED_PRESET: ProfileMix = [
   ['clock-skew', 3],
 ];
 
-export class ProfileError extends Error {
-  readonly code = 'ERR_PROFILE';
+/** A profile mix that does not parse: the agent's error family (agent/errors.ts), code `invalid_profile`. */
+export class ProfileError extends AgentError {
+  constructor(message: string) {
+    super('invalid_profile', message);
+    this.name = 'ProfileError';
+  }
 }
 
 function isProfile(name: string): name is Profile {

@@ -55,14 +55,14 @@ export function deviceIds(count: number, prefix: string): string[] {
 
 export async function provisionFleet(options: ProvisionOptions): Promise<ProvisionedFleet> {
   const { count, vendorId, classId } = options;
-  if (!Number.isSafeInteger(count) || count < 1 || count > MAX_FLEET_SIZE) throw new AgentError('ERR_PROVISION', `count must be 1..${MAX_FLEET_SIZE}`);
-  if (!isNameId(vendorId) || !isNameId(classId)) throw new AgentError('ERR_PROVISION', 'invalid vendor or class id');
+  if (!Number.isSafeInteger(count) || count < 1 || count > MAX_FLEET_SIZE) throw new AgentError('invalid_provisioning', `count must be 1..${MAX_FLEET_SIZE}`);
+  if (!isNameId(vendorId) || !isNameId(classId)) throw new AgentError('invalid_provisioning', 'invalid vendor or class id');
   const ed25519 = options.ed25519 ?? nodeEd25519;
   const store = options.store ?? new MemoryDeviceStore();
   const seed = options.seed ?? DEFAULT_SEED;
   const mix = typeof options.profiles === 'string' ? parseProfileMix(options.profiles) : options.profiles ?? parseProfileMix('healthy');
   const ids = deviceIds(count, options.idPrefix ?? DEFAULT_ID_PREFIX);
-  if (!ids.every(isDeviceId)) throw new AgentError('ERR_PROVISION', 'id prefix makes invalid device ids');
+  if (!ids.every(isDeviceId)) throw new AgentError('invalid_provisioning', 'id prefix makes invalid device ids');
   const profiles = assignProfiles(count, mix, seed);
   // Verified once, shared by reference by every record.
   const root = trustAnchorOf(options.root, ed25519);

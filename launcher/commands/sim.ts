@@ -52,11 +52,6 @@ export const DEFAULT_SIM_STATE_DIR = '.fleet-ota/sim';
 /** Refresh periods of the live counts line; retry period while waiting for the API's root. */
 export const SIM_PRINT = { ttyMs: 1_000, plainMs: 5_000, rootRetryMs: 5_000 } as const;
 
-/** device-sim's client speaks its own ERR_* codes (device-sim shares nothing but protocol/ with us): the CLI answers in its snake_case. */
-function cliCode(simCode: string): string {
-  return simCode.replace(/^ERR_/, '').toLowerCase();
-}
-
 function integer(min: number, max: number): (value: string) => number {
   return (value) => {
     if (!/^\d{1,15}$/.test(value) || Number(value) < min || Number(value) > max) throw new InvalidArgumentError(`expected an integer in ${min}..${max}`);
@@ -107,7 +102,7 @@ async function rootFromApi(api: string, wait: boolean, io: SimIo, now: () => num
     try {
       return await fetchTrustAnchor(api, now());
     } catch (error) {
-      const retryable = (error instanceof ApiCallError && error.kind === 'unreachable') || isAgentError(error, 'ERR_NO_ROOT');
+      const retryable = (error instanceof ApiCallError && error.kind === 'unreachable') || isAgentError(error, 'no_root');
       if (!wait || !retryable) apiFailure(error);
       if (!announced) say(`waiting for ${api} to serve a root (${(error as Error).message}); publish one with fleet-ota root publish`);
       await sleep(SIM_PRINT.rootRetryMs, undefined, { signal: io.signal }).catch(() => undefined);
@@ -121,7 +116,7 @@ const API_FAILURE_CODES = { refused: 'api_refused', unreachable: 'api_unreachabl
 
 function apiFailure(error: unknown): never {
   if (error instanceof ApiCallError) throw new CliError(error.kind === 'refused' ? CLI_EXIT.refused : CLI_EXIT.failure, API_FAILURE_CODES[error.kind], error.message);
-  if (isAgentError(error, 'ERR_NO_ROOT') || isAgentError(error, 'ERR_ROOT_CHAIN')) throw new CliError(CLI_EXIT.failure, cliCode(error.code), error.message);
+  if (isAgentError(error, 'no_root') || isAgentError(error, 'root_chain')) throw new CliError(CLI_EXIT.failure, error.code, error.message);
   throw error;
 }
 

@@ -5,6 +5,7 @@
 import type { RedisClient as Redis } from '../redis.js';
 import { slotKey } from '../keys.js';
 import { fnv1a32 } from '../registry/device-shard.js';
+import { FleetError } from '../../runtime/errors.js';
 
 /** Default shard count (FLEET_INTAKE_SHARDS): more shards than orchestrators, so work spreads. */
 export const DEFAULT_INTAKE_SHARDS = 16;
@@ -19,8 +20,11 @@ export interface IntakeLayout {
   shards: number;
 }
 
-export class IntakeLayoutError extends Error {
-  readonly code = 'ERR_INTAKE_SHARDS';
+/** A shard count out of range, or not the one this deployment's streams were written with. */
+export class IntakeLayoutError extends FleetError<'intake_shard_count'> {
+  constructor(message: string) {
+    super('intake_shard_count', message);
+  }
 }
 
 /**

@@ -16,9 +16,9 @@ describe('REDIS_URL', () => {
     expect(parseRedisUrl('redis+cluster://:secret@h:7000')).toEqual({ kind: 'cluster', tls: false, password: 'secret', nodes: [{ host: 'h', port: 7000 }] });
   });
 
-  it('refuses what it cannot honour, with ERR_REDIS_URL and never the password', () => {
+  it('refuses what it cannot honour, with invalid_redis_url and never the password', () => {
     for (const url of ['redis+cluster://h', 'redis+cluster://h:0', 'redis+cluster://h:70000', 'redis+cluster://h:7000/2', 'redis+cluster://h:7000?db=1', 'redis+cluster://', 'http://h:6379', 'not a url']) {
-      expect(() => parseRedisUrl(url), url).toThrow(expect.objectContaining({ code: 'ERR_REDIS_URL' }));
+      expect(() => parseRedisUrl(url), url).toThrow(expect.objectContaining({ code: 'invalid_redis_url' }));
     }
     expect(() => parseRedisUrl('redis+cluster://:hunter2@h')).toThrow(expect.not.objectContaining({ message: expect.stringContaining('hunter2') }));
     expect(redactRedisUrl('redis+cluster://ops:hunter2@h:7000,g:7001')).toBe('redis+cluster://ops:***@h:7000,g:7001');

@@ -39,21 +39,21 @@ describe('FileDeviceStore', () => {
     expect(await store.load('dev-b')).toBeUndefined();
   });
 
-  it('refuses a corrupt or foreign record with ERR_STATE_CORRUPT', async () => {
+  it('refuses a corrupt or foreign record with state_corrupt', async () => {
     const dir = await tempDir();
     const store = new FileDeviceStore(dir);
     await writeFile(join(dir, 'bad.json'), '{"format":1');
-    await expect(store.load('bad')).rejects.toMatchObject({ code: 'ERR_STATE_CORRUPT' });
+    await expect(store.load('bad')).rejects.toMatchObject({ code: 'state_corrupt' });
     await writeFile(join(dir, 'inactive.json'), JSON.stringify({ ...record('inactive'), activeSlot: 'B' }));
-    await expect(store.load('inactive')).rejects.toMatchObject({ code: 'ERR_STATE_CORRUPT' });
+    await expect(store.load('inactive')).rejects.toMatchObject({ code: 'state_corrupt' });
     await writeFile(join(dir, 'other.json'), JSON.stringify(record('someone')));
-    await expect(store.load('other')).rejects.toMatchObject({ code: 'ERR_STATE_CORRUPT' });
-    await expect(store.load('../etc/passwd')).rejects.toMatchObject({ code: 'ERR_STATE_CORRUPT' });
+    await expect(store.load('other')).rejects.toMatchObject({ code: 'state_corrupt' });
+    await expect(store.load('../etc/passwd')).rejects.toMatchObject({ code: 'state_corrupt' });
   });
 
   it('provisioning refuses a trust anchor that does not verify', () => {
     expect(() => provisionDevice({ deviceId: 'd', secretKey: new Uint8Array(32), vendorId: VENDOR, classId: CLASS, root: { ...t.root, signatures: [] } }, nodeEd25519))
-      .toThrow(expect.objectContaining({ code: 'ERR_PROVISION' }));
+      .toThrow(expect.objectContaining({ code: 'invalid_provisioning' }));
     expect(publicKeyOf(record('d'), nodeEd25519)).toMatch(/^[A-Za-z0-9_-]{43}$/);
   });
 });
@@ -71,8 +71,8 @@ describe('FileSlots', () => {
     await sink.close();
     const expected = (await slots.digestOf('staging.bin'))!;
     expect(expected.size).toBe(5000);
-    await expect(slots.install('A', expected)).rejects.toMatchObject({ code: 'ERR_INSTALL' });
-    await expect(slots.install('B', { ...expected, sha256: '0'.repeat(64) })).rejects.toMatchObject({ code: 'ERR_STAGING' });
+    await expect(slots.install('A', expected)).rejects.toMatchObject({ code: 'slot_write_failed' });
+    await expect(slots.install('B', { ...expected, sha256: '0'.repeat(64) })).rejects.toMatchObject({ code: 'staging_mismatch' });
     await slots.install('B', expected);
     expect(Buffer.from(await readFile(join(dir, 'B.img'))).equals(Buffer.from(bytes))).toBe(true);
     await slots.reboot('B');
@@ -83,7 +83,7 @@ describe('FileSlots', () => {
     await slots.reboot('B');
     await slots.commit('B');
     expect(await slots.bootState()).toEqual({ committed: 'B', trial: null });
-    await expect(slots.install('B', expected)).rejects.toMatchObject({ code: 'ERR_INSTALL' });
+    await expect(slots.install('B', expected)).rejects.toMatchObject({ code: 'slot_write_failed' });
   });
 
   it('runs a whole install with the agent on disk, and resumes after a restart', async () => {

@@ -5,14 +5,14 @@ import { deviceIds } from '../../../device-sim/sim/provision.js';
 import { windowOpeningLater } from '../../../device-sim/sim/device-kit.js';
 
 describe('profiles', () => {
-  it('parses a single profile, a mix and the mixed preset; refuses bad ones with ERR_PROFILE', () => {
+  it('parses a single profile, a mix and the mixed preset; refuses bad ones with invalid_profile', () => {
     expect(parseProfileMix('healthy')).toEqual([['healthy', 100]]);
     expect(parseProfileMix('healthy:90, install-failure:10')).toEqual([['healthy', 90], ['install-failure', 10]]);
     expect(parseProfileMix('mixed')).toBe(MIXED_PRESET);
     expect(MIXED_PRESET.reduce((s, [, n]) => s + n, 0)).toBe(100);
     expect(MIXED_PRESET.map(([p]) => p).sort()).toEqual([...PROFILES].sort());
     for (const bad of ['healthy:90', 'sick:100', 'healthy:50,healthy:50', 'healthy:x', '']) {
-      expect(() => parseProfileMix(bad), bad).toThrow(expect.objectContaining({ code: 'ERR_PROFILE' }));
+      expect(() => parseProfileMix(bad), bad).toThrow(expect.objectContaining({ code: 'invalid_profile' }));
     }
   });
 

@@ -46,10 +46,10 @@ export class FakeTransport implements Transport {
     this.handlers?.onDirective(bytes);
   }
   async publishStatus(bytes: Uint8Array): Promise<void> {
-    if (!this.up) throw new AgentError('ERR_NOT_CONNECTED', 'down');
+    if (!this.up) throw new AgentError('not_connected', 'down');
     if (this.failPublishes > 0) {
       this.failPublishes--;
-      throw new AgentError('ERR_ACK_TIMEOUT', 'lost');
+      throw new AgentError('ack_timeout', 'lost');
     }
     const parsed = parseStatusReport(bytes);
     if (!parsed.ok) throw new Error(`agent sent an invalid report: ${parsed.refusal}`);
@@ -111,7 +111,7 @@ export class CrashStore implements DeviceStore {
     return this.inner.list();
   }
   async save(record: DeviceRecord): Promise<void> {
-    if (this.crashed) throw new AgentError('ERR_STORE', 'dead');
+    if (this.crashed) throw new AgentError('store_failed', 'dead');
     this.saves++;
     if (this.saves === this.crashAt) {
       this.crashed = true;
@@ -119,7 +119,7 @@ export class CrashStore implements DeviceStore {
         await this.inner.save(record);
         this.onSave?.(record);
       }
-      throw new AgentError('ERR_STORE', 'simulated crash');
+      throw new AgentError('store_failed', 'simulated crash');
     }
     await this.inner.save(record);
     this.onSave?.(record);

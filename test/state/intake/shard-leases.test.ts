@@ -46,8 +46,8 @@ describe('intake layout', () => {
     expect(await ensureIntakeLayout(redis, own, 8)).toEqual({ prefix: own, shards: 8 });
     const refused = await ensureIntakeLayout(redis, own, 16).catch((error: unknown) => error);
     expect(refused).toBeInstanceOf(IntakeLayoutError);
-    expect((refused as IntakeLayoutError).code).toBe('ERR_INTAKE_SHARDS');
-    await expect(ensureIntakeLayout(redis, own, 0)).rejects.toMatchObject({ code: 'ERR_INTAKE_SHARDS' });
+    expect((refused as IntakeLayoutError).code).toBe('intake_shard_count');
+    await expect(ensureIntakeLayout(redis, own, 0)).rejects.toMatchObject({ code: 'intake_shard_count' });
   });
 });
 
