@@ -2,7 +2,6 @@
 // signed release, and simulated devices registered through the API. The demo (`npm start`),
 // the benchmark and the integration tests all stand on it, so they exercise the real paths.
 import { randomBytes, createHash } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,6 +20,7 @@ import type { EngineOptions } from '../../orchestrator/rollouts/engine.js';
 import { startFleetOrchestrator, type FleetOrchestrator, type FleetOrchestratorOptions } from '../../orchestrator/server.js';
 import { createApiClient, publishRoot, type ApiClient, type JsonCall } from '../../api-client/index.js';
 import { publishReleaseViaApi, registerDevicesViaApi } from './api.js';
+import { waitForRollout } from './wait-for-rollout.js';
 
 export interface LocalStackOptions {
   redisUrl?: string;
@@ -177,16 +177,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       },
       createRollout: (spec) => api<RolloutView>('POST', '/v1/rollouts', spec),
       rollout: (id) => api<RolloutView>('GET', `/v1/rollouts/${id}`),
-      async waitForRollout(id, done, timeoutMs = 30_000) {
-        const deadline = Date.now() + timeoutMs;
-        let view = await stack.rollout(id);
-        while (!done(view)) {
-          if (Date.now() > deadline) throw new Error(`rollout ${id} did not reach the expected state in ${timeoutMs} ms: ${JSON.stringify({ status: view.status, reason: view.statusReason, counts: view.counts, waves: view.waves.map((w) => [w.status, w.counts]) })}`);
-          await sleep(100);
-          view = await stack.rollout(id);
-        }
-        return view;
-      },
+      waitForRollout: (id, done, timeoutMs = 30_000) => waitForRollout(() => api, id, done, timeoutMs),
       close,
     };
     return stack;

@@ -1,7 +1,6 @@
 // fleet-ota as separate processes on loopback: `fleet-ota broker` and `fleet-ota serve`, each a
 // child process configured only through its environment, exactly as an operator runs them.
 // The end-to-end tests and the benchmark drive it; devices run in the calling process.
-import { setTimeout as sleep } from 'node:timers/promises';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -19,6 +18,7 @@ import type { RolloutView } from '../../orchestrator/rollouts/model.js';
 import type { RolloutSpecInput } from '../../orchestrator/rollouts/spec.js';
 import { createApiClient, publishRoot, type ApiClient, type JsonCall } from '../../api-client/index.js';
 import { publishReleaseViaApi, registerDevicesViaApi } from '../../launcher/demo/api.js';
+import { waitForRollout } from '../../launcher/demo/wait-for-rollout.js';
 import { issueDeviceCertificate, loadDeviceCa } from '../../orchestrator/keys/device-ca.js';
 import { freePort } from './free-port.js';
 import { startMosquitto } from './mosquitto.js';
@@ -276,15 +276,7 @@ export async function startProcessStack(options: ProcessStackOptions = {}): Prom
         return { releaseId: input.releaseId, digest: stored.digest };
       },
       createRollout: (spec) => api<RolloutView>('POST', '/v1/rollouts', spec),
-      async waitForRollout(id, done, timeoutMs = 60_000) {
-        const deadline = Date.now() + timeoutMs;
-        for (;;) {
-          const view = await api<RolloutView>('GET', `/v1/rollouts/${id}`).catch(() => undefined);
-          if (view && done(view)) return view;
-          if (Date.now() > deadline) throw new Error(`rollout ${id} not there in ${timeoutMs} ms: ${JSON.stringify(view && { status: view.status, counts: view.counts })}`);
-          await sleep(100);
-        }
-      },
+      waitForRollout: (id, done, timeoutMs = 60_000) => waitForRollout(() => api, id, done, timeoutMs),
       close,
     };
     return stack;

@@ -1,37 +1,18 @@
 // issue 21 point 1: status `seq` survives a device storage reset. The rule has one source,
 // protocol's reportOrder; the Lua that applies reports (scripts.ts applyStatus, on real Redis)
 // is held to it for every (epoch, seq) order, and a refusal is recorded on the device.
-import type { RedisClient as Redis } from '../../../state/redis.js';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createRedis } from '../../../state/redis.js';
+import { describe, expect, it } from 'vitest';
 import { rolloutKeys } from '../../../state/rollouts/keys.js';
-import { RolloutState } from '../../../state/rollouts/rollout-state.js';
 import { decodeDeviceRecord } from '../../../state/device-record.js';
 import { deviceKey } from '../../../state/registry/device-keys.js';
 import { reportOrder } from '../../../protocol/index.js';
-import { deletePrefix, testPrefix } from '../helpers.js';
+import { statusReport, useRolloutState } from './rollout-state-fixture.js';
 
 const rid = 'r-order';
-const AT = '2030-01-01T00:00:00Z';
-let redis: Redis;
-let rollouts: RolloutState;
-const prefix = testPrefix('report-order');
-
-beforeAll(() => {
-  redis = createRedis();
-  rollouts = new RolloutState(redis, prefix);
-});
-
-afterAll(async () => {
-  await deletePrefix(redis, prefix);
-  redis.disconnect();
-});
+const fixture = useRolloutState('report-order');
 
 async function apply(id: string, seq: number, state: string, epoch?: number): Promise<[string, number]> {
-  const [result] = await rollouts.applyStatusReports([{
-    deviceId: id, rolloutId: rid, counter: 1, seq, state, progress: 0, reason: '', at: AT, installedReleaseId: 'factory', installedSequence: 0, rootVersion: 1,
-    ...(epoch !== undefined ? { epoch } : {}),
-  }]);
+  const [result] = await fixture.rollouts.applyStatusReports([statusReport({ deviceId: id, rolloutId: rid, seq, state, ...(epoch !== undefined ? { epoch } : {}) })]);
   return [result!.outcome, result!.wave];
 }
 
@@ -50,6 +31,7 @@ describe('reportOrder (protocol)', () => {
 
 describe('applyStatus (Lua) follows reportOrder', () => {
   it('decides every (epoch, seq) pair as the rule does', async () => {
+    const { redis, prefix } = fixture;
     const positions = [0, 1, 2].flatMap((epoch) => [1, 2, 3].map((seq) => ({ epoch, seq })));
     const mismatches: string[] = [];
     let n = 0;
@@ -70,6 +52,7 @@ describe('applyStatus (Lua) follows reportOrder', () => {
   });
 
   it('takes a reset device (new epoch, seq from 1) and shows a refused report on the device', async () => {
+    const { redis, prefix } = fixture;
     const id = 'reset-1';
     await redis.hset(deviceKey(prefix, id), 'id', id, 'publicKey', 'x');
     await redis.hset(rolloutKeys(prefix, rid).devices, id, 'notified|0|1|0|');
@@ -91,12 +74,11 @@ describe('applyStatus (Lua) follows reportOrder', () => {
 
 describe('reported attributes (docs/protocol.md#status-report)', () => {
   it('a newer report with attributes replaces the set; one without leaves it; a stale one changes nothing', async () => {
+    const { redis, rollouts, prefix } = fixture;
     const id = 'attr-1';
     await redis.hset(rolloutKeys(prefix, rid).devices, id, 'notified|0|1|0|');
-    const report = (seq: number, at: string, attributes?: Record<string, string | number>) => ({
-      deviceId: id, rolloutId: rid, counter: 1, seq, state: 'accepted', progress: 0, reason: '', at, installedReleaseId: 'factory', installedSequence: 0, rootVersion: 1,
-      ...(attributes ? { attributes } : {}),
-    });
+    const report = (seq: number, at: string, attributes?: Record<string, string | number>) =>
+      statusReport({ deviceId: id, rolloutId: rid, seq, state: 'accepted', at, ...(attributes ? { attributes } : {}) });
     const stored = async () => {
       // The device is not registered here (no key): the raw fields, decoded as the codec does.
       const record = decodeDeviceRecord({ id, publicKey: 'k', ...(await redis.hgetall(deviceKey(prefix, id))) });

@@ -1,41 +1,27 @@
 // The status transition rule has one source: protocol's isForwardTransition. The Lua that
 // really decides (state/rollouts/scripts.ts applyStatus, on real Redis) is held to it here: for every
 // (from, to) state pair and progress order, a report applies iff the rule says it is forward.
-import type { RedisClient as Redis } from '../../../state/redis.js';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createRedis } from '../../../state/redis.js';
+import { describe, expect, it } from 'vitest';
 import { rolloutKeys } from '../../../state/rollouts/keys.js';
-import { RolloutState } from '../../../state/rollouts/rollout-state.js';
 import { DEVICE_STATES, isForwardTransition } from '../../../protocol/index.js';
-import { deletePrefix, testPrefix } from '../helpers.js';
+import { statusReport, useRolloutState } from './rollout-state-fixture.js';
 
 const rid = 'r-rule';
 // (current progress, reported progress): equal, more and less progress.
 const PROGRESS: ReadonlyArray<[number, number]> = [[0, 0], [10, 40], [40, 10]];
 
-let redis: Redis;
-let rollouts: RolloutState;
-const prefix = testPrefix('transition-rule');
-
-beforeAll(() => {
-  redis = createRedis();
-  rollouts = new RolloutState(redis, prefix);
-});
-
-afterAll(async () => {
-  await deletePrefix(redis, prefix);
-  redis.disconnect();
-});
+const fixture = useRolloutState('transition-rule');
 
 describe('applyStatus (Lua) follows isForwardTransition', () => {
   it('applies a report iff the rule calls it forward, for every state pair', async () => {
+    const { redis, rollouts, prefix } = fixture;
     const cases = DEVICE_STATES.flatMap((from) => DEVICE_STATES.flatMap((to) => PROGRESS.map(([p0, p1]) => ({ from, to, p0, p1 }))));
     const mismatches: string[] = [];
     for (const [i, c] of cases.entries()) {
       const id = `d${i}`;
       // The device holds directive counter 1 of this rollout, in wave 0, in state `from`.
       await redis.hset(rolloutKeys(prefix, rid).devices, id, `${c.from}|0|1|${c.p0}|`);
-      const [result] = await rollouts.applyStatusReports([{ deviceId: id, rolloutId: rid, counter: 1, seq: 1, state: c.to, progress: c.p1, reason: '', at: '2030-01-01T00:00:00Z', installedReleaseId: 'factory', installedSequence: 0, rootVersion: 1 }]);
+      const [result] = await rollouts.applyStatusReports([statusReport({ deviceId: id, rolloutId: rid, seq: 1, state: c.to, progress: c.p1 })]);
       const outcome = result?.outcome;
       const stored = (await redis.hget(rolloutKeys(prefix, rid).devices, id))?.split('|');
       const expected = isForwardTransition(c.from, c.to, c.p0, c.p1);
