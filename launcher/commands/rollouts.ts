@@ -10,6 +10,7 @@ import { nodeEd25519 } from '../../node-crypto/ed25519.js';
 import { readPrivateKeyFile } from '../../orchestrator/keys/key-file.js';
 import { failedCount } from '../../protocol/states.js';
 import type { RolloutView } from '../../orchestrator/rollouts/model.js';
+import type { RolloutPreview } from '../../orchestrator/rollouts/plan-rollout.js';
 import type { RolloutSpecInput } from '../../orchestrator/rollouts/spec.js';
 import { CLI_EXIT, CliError, createApiClient, output, table, withApiOptions, type ApiClient, type ApiOptions } from '../cli-support.js';
 import { frameWriter, isFinished, renderRollout } from '../rollout-progress.js';
@@ -42,6 +43,11 @@ interface CreateOptions extends ApiOptions {
   startAt?: string;
   endAt?: string;
   maintenance?: string[];
+  maxInFlight?: string;
+  maxBlastRadius?: string;
+  skipUpToDate?: boolean;
+  skipOfflineFor?: string;
+  dryRun?: boolean;
   start: boolean;
   watch?: boolean;
 }
@@ -102,6 +108,10 @@ export function specFromOptions(o: CreateOptions): RolloutSpecInput {
     ...(o.endAt ? { endAt: o.endAt } : {}),
     ...(o.maintenance?.length ? { windows: o.maintenance.map(parseMaintenance) } : {}),
   };
+  const maxInFlight = number('--max-in-flight', o.maxInFlight);
+  const maxBlastRadius = number('--max-blast-radius', o.maxBlastRadius);
+  const offlineFor = number('--skip-offline-for', o.skipOfflineFor);
+  const exclude = { ...(o.skipUpToDate ? { upToDate: true } : {}), ...(offlineFor !== undefined ? { offlineForSeconds: offlineFor } : {}) };
   return {
     releaseId: o.release,
     ...(o.id ? { id: o.id } : {}),
@@ -111,6 +121,9 @@ export function specFromOptions(o: CreateOptions): RolloutSpecInput {
     failureAction: o.failureAction ?? 'pause',
     ...(maxPerMinute !== undefined ? (ramp ? { rate: { maxPerMinute, exponential: ramp } } : { maxNotificationsPerMinute: maxPerMinute }) : {}),
     ...(Object.keys(schedule).length > 0 ? { schedule } : {}),
+    ...(maxInFlight !== undefined ? { maxInFlight } : {}),
+    ...(maxBlastRadius !== undefined ? { maxBlastRadius } : {}),
+    ...(Object.keys(exclude).length > 0 ? { exclude } : {}),
     ...(o.holdRemainder ? { holdRemainder: true } : {}),
     ...(o.dynamic ? { dynamic: true } : {}),
     ...(o.force ? { force: true } : {}),
@@ -176,6 +189,21 @@ function preflightWarning(view: RolloutView & { preflight?: { targets: number; w
   return `warning: ${p.willReject} of ${p.targets} target devices already have sequence ${p.releaseSequence} or higher installed and will reject ${view.releaseId} (rollback)`;
 }
 
+/** The dry run as text: waves with their first members, exclusions by reason, estimate, bound. */
+export function renderPreview(p: RolloutPreview): string[] {
+  const ids = (list: { count: number; ids: string[]; truncated: boolean }) => `${list.ids.join(', ')}${list.truncated ? `, … (${list.count - list.ids.length} more)` : ''}`;
+  const lines = [`dry run: rollout ${p.id} of ${p.releaseId} (sequence ${p.releaseSequence}, ${p.vendorId}/${p.classId}): nothing written, no one notified`];
+  lines.push(`targets: ${p.targets}${p.willReject > 0 ? ` (${p.willReject} already at or above sequence ${p.releaseSequence}: they would reject it)` : ''}`);
+  for (const w of p.waves) lines.push(`wave ${w.index + 1}: ${w.size} devices${w.members.count > 0 ? `: ${ids(w.members)}` : ''}`);
+  const excluded = Object.entries(p.excluded).filter(([, list]) => list.count > 0);
+  if (excluded.length === 0) lines.push('excluded: none');
+  for (const [reason, list] of excluded) lines.push(`excluded (${reason}): ${list.count}: ${ids(list)}`);
+  lines.push(`estimated duration: at least ${p.estimatedSeconds} s (${p.estimateBasis})`);
+  lines.push(`blast radius: at most ${p.blastRadius.bound} devices can install a failing release before the rollout stops (${p.blastRadius.basis})`);
+  if (p.refusal) lines.push(`create would be refused: ${p.refusal.message} (${p.refusal.code})`);
+  return lines;
+}
+
 function summaryRows(rollouts: Array<{ id: string; releaseId: string; status: string; currentWave: number; waveCount: number; total: number; counts: Record<string, number> }>): string[][] {
   return rollouts.map((r) => [r.id, r.releaseId, r.status, `${Math.min(r.currentWave + 1, r.waveCount)}/${r.waveCount}`, String(r.total), String(r.counts.succeeded ?? 0), String(failedCount(r.counts))]);
 }
@@ -212,11 +240,23 @@ export function registerRolloutsCommands(program: Command): void {
     .option('--start-at <time>', 'RFC 3339 UTC time to start notifying (scheduled until then)')
     .option('--end-at <time>', 'RFC 3339 UTC time to stop notifying: devices still queued then are canceled (ended)')
     .option('--maintenance <window>', 'notify only inside this window: "<cron> <duration> [time zone]", e.g. "0 22 * * MON-FRI 4h Europe/Berlin" (repeatable)', collect)
+    .option('--max-in-flight <n>', 'most devices notified and not yet settled at once (bounds the blast radius)')
+    .option('--max-blast-radius <n>', 'refuse to create when the derived blast-radius bound is above n')
+    .option('--skip-up-to-date', 'leave out devices already at or above the release\'s sequence')
+    .option('--skip-offline-for <seconds>', 'leave out devices offline (or never seen) for longer than this')
+    .option('--dry-run', 'compute everything (target, waves and members, exclusions, estimate, blast radius); write nothing, notify no one')
     .option('--no-start', 'create without starting (then `rollouts start`)')
     .option('--watch', 'show live progress until the rollout finishes or pauses (exit 0 completed, 4 paused, 5 aborted)')
     .action(async (options: CreateOptions) => {
       const spec = specFromOptions(options);
       const client = createApiClient(options);
+      if (options.dryRun) {
+        const preview = await client.request<RolloutPreview>('POST', '/v1/rollouts/preview', { json: spec });
+        output(options, preview, () => renderPreview(preview).join('\n'));
+        // A spec the server would refuse exits like the refusal would, after showing why.
+        if (preview.refusal) process.exitCode = CLI_EXIT.refused;
+        return;
+      }
       const view = await client.request<RolloutView>('POST', '/v1/rollouts', { json: spec });
       const warning = preflightWarning(view);
       if (warning && !options.json) process.stderr.write(`${warning}\n`);

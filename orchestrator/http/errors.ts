@@ -84,6 +84,7 @@ export const HTTP_STATUS = {
   invalid_schedule: 422,
   invalid_rate: 422,
   nothing_to_retry: 409,
+  blast_radius_exceeded: 422,
 } as const satisfies Record<ApiErrorCode, number>;
 
 function isApiErrorCode(code: string): code is ApiErrorCode {

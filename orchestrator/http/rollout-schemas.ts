@@ -9,6 +9,7 @@ import { DEVICE_STATES } from '../../protocol/index.js';
 import { ROLLOUT_STATUSES, WAVE_STATUSES, type RolloutView, type WaveView } from '../rollouts/model.js';
 import type { DeviceRolloutEntry } from '../../state/rollouts/entry.js';
 import { rolloutSpecSchema } from '../rollouts/spec.js';
+import { EXCLUSION_REASONS, type RolloutPreview } from '../rollouts/plan-rollout.js';
 
 /** JSON Schema (2020-12, what OpenAPI 3.1 uses) of a zod schema, without its `$schema` line. */
 export function jsonSchemaOf(schema: z.ZodType, io: 'input' | 'output' = 'output'): Record<string, unknown> {
@@ -36,6 +37,13 @@ export const waveViewSchema = z.object({
   reasons: reasonCounts,
 });
 
+export const blastRadiusSchema = z.object({
+  bound: count.describe('the most devices that can install a release failing on them before the failure signal stops the rollout'),
+  worstWave: count.describe('0-based wave whose failure gives the bound'),
+  waves: z.array(z.object({ allowedFailures: count, bound: count })),
+  basis: z.string().describe('how the bound was derived'),
+});
+
 export const rolloutViewSchema = z.object({
   id: z.string(),
   releaseId: z.string(),
@@ -50,6 +58,7 @@ export const rolloutViewSchema = z.object({
   counts: stateCounts,
   reasons: reasonCounts,
   waves: z.array(waveViewSchema),
+  blastRadius: blastRadiusSchema,
 });
 
 /** GET /rollouts: one row per rollout. */
@@ -89,6 +98,27 @@ export const rolloutCreatedSchema = rolloutViewSchema.extend({
   }).optional(),
 });
 
+const boundedIds = z.object({ count, ids: z.array(z.string()).describe('at most 100, in order'), truncated: z.boolean() });
+
+/** POST /rollouts/preview: the dry run (rollouts/plan-rollout.ts previewOf). */
+export const rolloutPreviewSchema = z.object({
+  id: z.string().describe('the id the plan was made for: create with this id to get these wave members'),
+  releaseId: z.string(),
+  releaseSequence: count,
+  vendorId: z.string(),
+  classId: z.string(),
+  targets: count.describe('devices the rollout would cover, after exclusions'),
+  willReject: count.describe('of those, devices with the release\'s sequence or a higher one installed (they would reject it)'),
+  waves: z.array(z.object({ index: count, size: count, failureThreshold: z.number(), members: boundedIds })),
+  excluded: z.partialRecord(z.enum(EXCLUSION_REASONS), boundedIds).describe('devices left out, by reason: wrong_class, revoked, up_to_date, offline'),
+  blastRadius: blastRadiusSchema,
+  estimatedSeconds: count.describe('lower bound: paced notification plus bakes; device install times not included'),
+  estimateBasis: z.string(),
+  maxInFlight: count.nullable(),
+  refusal: z.object({ code: z.string(), message: z.string() }).optional().describe('why creating this spec would be refused'),
+});
+
+export type RolloutPreviewAgrees = Check<Agrees<RolloutPreview, typeof rolloutPreviewSchema>>;
 export type RolloutViewAgrees = Check<Agrees<RolloutView, typeof rolloutViewSchema>>;
 export type WaveViewAgrees = Check<Agrees<WaveView, typeof waveViewSchema>>;
 export type DeviceEntryAgrees = Check<Agrees<DeviceRolloutEntry, typeof deviceEntrySchema>>;
@@ -100,6 +130,7 @@ export const rolloutJsonSchemas = {
   spec: jsonSchemaOf(rolloutSpecSchema, 'input'),
   view: jsonSchemaOf(rolloutViewSchema),
   created: jsonSchemaOf(rolloutCreatedSchema),
+  preview: jsonSchemaOf(rolloutPreviewSchema),
   page: jsonSchemaOf(rolloutPageSchema),
   devicesPage: jsonSchemaOf(rolloutDevicesPageSchema),
   device: jsonSchemaOf(rolloutDeviceSchema),

@@ -10,6 +10,7 @@ import type { ImportFormat } from './import-lines.js';
 import type { KeyChecker } from './key-checker.js';
 import { isAcceptableWireKey } from './acceptable-key.js';
 import { installedSequences } from './installed-sequences.js';
+import { lastAlive, type LastAlive } from './last-alive.js';
 import { listDevices, type DeviceFilter, type DevicePage } from './list-devices.js';
 import { DeviceKeyCache, readDevice as getDevice, registerDevices, revokeDevice, updateDevices } from '../../state/registry/index.js';
 import { resolveTarget, type TargetSelector } from './resolve-target.js';
@@ -31,6 +32,8 @@ export interface Registry {
   resolveTarget(selector: TargetSelector): Promise<string[]>;
   /** The installed sequence each device last reported (undefined: none yet), in input order. */
   installedSequences(deviceIds: readonly string[]): Promise<Array<number | undefined>>;
+  /** Whether each device is online, and when it was last known alive (last-alive.ts), in input order. */
+  lastAlive(deviceIds: readonly string[]): Promise<LastAlive[]>;
   /** The registered key of a device that is not revoked (cached; a revocation anywhere drops it at once). */
   getPublicKey(deviceId: string): Promise<Uint8Array | undefined>;
   /** Drops a cached key. */
@@ -99,6 +102,7 @@ export function createRegistry(options: RegistryOptions): Registry {
     list: (filter, page) => listDevices(redis, prefix, filter, page),
     resolveTarget: (selector) => resolveTarget(redis, prefix, selector),
     installedSequences: (deviceIds) => installedSequences(redis, prefix, deviceIds),
+    lastAlive: (deviceIds) => lastAlive(redis, prefix, deviceIds),
     getPublicKey: (deviceId) => keys.get(deviceId),
     forgetPublicKey: (deviceId) => keys.invalidate(deviceId),
     close: () => keys.close(),

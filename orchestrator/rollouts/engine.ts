@@ -17,7 +17,7 @@ import type { RolloutEvaluator } from '../ingestion/start-ingestion.js';
 export type DirectiveSignFn = ReturnType<DirectiveSigner['forContext']>;
 import { RolloutError } from './errors.js';
 import type { RolloutView } from './model.js';
-import { planWaves } from './plan-waves.js';
+import { planRefusal, planRollout, previewOf, type RolloutPlan, type RolloutPreview } from './plan-rollout.js';
 import type { ReleaseSource, RootSource, TargetResolver } from './sources.js';
 import { parseRolloutSpec, rateOf, scheduleOf, type RolloutSpecInput } from './spec.js';
 import { currentRate, plannedDelays, scheduleGate, sliceSizeFor } from './schedule.js';
@@ -69,6 +69,10 @@ export interface EngineOptions {
    * once per this many ms however many batches arrive.
    */
   appliedTickDelayMs: number;
+  /** How long a slice that found no room under maxInFlight (or a crossed threshold) waits before it asks again (ms). */
+  inFlightRetryMs: number;
+  /** Devices one tick times out of the in-flight set at most (bounds a tick's work). */
+  expirePerTick: number;
 }
 
 /**
@@ -95,6 +99,8 @@ export const DEFAULT_ENGINE_OPTIONS: EngineOptions = {
   joinScanPerShard: 2_000,
   scheduleRecheckMs: 60_000,
   appliedTickDelayMs: 100,
+  inFlightRetryMs: 250,
+  expirePerTick: 1_000,
 };
 
 export interface EngineDeps {
@@ -115,6 +121,14 @@ export interface EngineDeps {
 
 /** A slice of a wave (offset, count into its members), or devices that joined it late (`deviceIds`, slices 0). */
 interface NotifyJob { rolloutId: string; wave: number; slice: number; slices: number; offset: number; count: number; deviceIds?: string[] }
+
+/** Slices per maxInFlight: a slice is at most a tenth of the devices allowed in flight. */
+const IN_FLIGHT_SLICES = 10;
+
+/** A fresh rollout id: the creation date and 6 random hex digits. */
+export function newRolloutId(): string {
+  return `ro-${new Date().toISOString().slice(0, 10).replaceAll('-', '')}-${randomBytes(3).toString('hex')}`;
+}
 interface CancelJob { rolloutId: string; deviceIds: string[]; issuedAt: number }
 interface TickJob { rolloutId: string }
 
@@ -168,26 +182,35 @@ export class RolloutEngine implements RolloutEvaluator {
 
   // ---- operator actions -------------------------------------------------------------------
 
-  async create(input: RolloutSpecInput): Promise<RolloutView> {
+  /** The rollout `input` would create, written nowhere (the dry run); `refusal` says why create would refuse it. */
+  async preview(input: RolloutSpecInput): Promise<RolloutPreview> {
     const spec = parseRolloutSpec(input);
-    const release = await this.deps.releases.get(spec.releaseId);
-    if (!release) throw new RolloutError('release_not_found', `no release ${spec.releaseId}`);
-    const { vendorId, classId } = release.envelope.signed;
+    const plan = await planRollout(this.deps, spec, spec.id ?? newRolloutId(), this.now(), true);
+    if (!plan) throw new RolloutError('release_not_found', `no release ${spec.releaseId}`);
+    return previewOf(plan, spec);
+  }
+
+  async create(input: RolloutSpecInput): Promise<RolloutView> {
+    return (await this.createPlanned(input)).view;
+  }
+
+  /** Creates the rollout and answers its view with the plan it was created from. */
+  async createPlanned(input: RolloutSpecInput): Promise<{ view: RolloutView; plan: RolloutPlan }> {
+    const spec = parseRolloutSpec(input);
+    const id = spec.id ?? newRolloutId();
     // A dynamic rollout reads the registry's change log from before it resolves its target:
     // a device changed meanwhile is looked at again (joining is idempotent).
     const joinCursor = spec.dynamic ? await redisNowMs(this.deps.redis) : undefined;
-    // Only devices of the release's vendor and class can install it.
-    const targets = await this.deps.targets.resolveTarget({ ...spec.target, vendorId, classId });
-    // A dynamic rollout may start empty: its devices may all be still to come.
-    if (targets.length === 0 && !spec.dynamic) throw new RolloutError('empty_target', 'the target matches no device of the release\'s vendor and class');
-    const id = spec.id ?? `ro-${new Date().toISOString().slice(0, 10).replaceAll('-', '')}-${randomBytes(3).toString('hex')}`;
-    const waves = planWaves(id, targets, spec.waves);
+    const plan = await planRollout(this.deps, spec, id, this.now(), false);
+    if (!plan) throw new RolloutError('release_not_found', `no release ${spec.releaseId}`);
+    const refusal = planRefusal(plan, spec);
+    if (refusal) throw refusal;
     const now = this.now();
     const status = !spec.start ? 'created' : this.waitsForStart(spec, now) ? 'scheduled' : 'running';
-    await this.deps.store.create({ id, spec, manifestSha256: release.digest, waves, now, status, ...(joinCursor !== undefined ? { joinCursor } : {}) });
+    await this.deps.store.create({ id, spec, manifestSha256: plan.release.digest, waves: plan.waves, now, status, ...(joinCursor !== undefined ? { joinCursor } : {}) });
     await this.deps.events.emit({ type: 'rollout.created', rolloutId: id });
     if (spec.start) await this.schedule(id, status === 'scheduled' ? 'rollout.scheduled' : 'rollout.started');
-    return this.deps.store.view(id);
+    return { view: await this.deps.store.view(id), plan };
   }
 
   /** Starts a rollout created with start: false: running now, or scheduled until its startAt. */
@@ -313,6 +336,7 @@ export class RolloutEngine implements RolloutEvaluator {
       }
       const ended = gate.state === 'ended';
       if (ended && (await this.deps.store.state.markEnded(id, this.now()))) await this.endSchedule(r);
+      if (step === 0 && r.spec.maxInFlight !== undefined && r.status === 'running') await this.expireInFlight(r);
       const wave = await this.deps.store.state.getWave(id, r.currentWave);
       const { total, wave: { counts, reasons } } = await this.deps.store.state.countsWithWave(id, r.currentWave);
       const command = decide({
@@ -399,12 +423,24 @@ export class RolloutEngine implements RolloutEvaluator {
     }
   }
 
+  /** Under maxInFlight, a device silent past its wave's deviceTimeoutSeconds since admission times out and gets a cancel. */
+  private async expireInFlight(r: RolloutRecord): Promise<void> {
+    const timeout = r.spec.waves[r.currentWave]?.deviceTimeoutSeconds ?? 0;
+    const expired = await this.deps.store.state.expireInFlight(r.id, this.now() - timeout, this.options.expirePerTick);
+    if (expired.length === 0) return;
+    await this.enqueueCancels(r.id, `expired|${this.now()}|${expired[0]!}`, expired);
+    await this.deps.events.emit({ type: 'wave.timed_out', rolloutId: r.id, wave: r.currentWave, count: expired.length });
+  }
+
   private async startWave(r: RolloutRecord, wave: number): Promise<void> {
     const startedAt = this.now();
     const rate = rateOf(r.spec);
     // Under a rate, slices are a second's worth and spaced so that no minute sees more than the
     // rate allows (the ramp's rate at each point, as if every notified device succeeded at once).
-    const sliceSize = rate ? sliceSizeFor(rate, this.options.sliceSize) : this.options.sliceSize;
+    let sliceSize = rate ? sliceSizeFor(rate, this.options.sliceSize) : this.options.sliceSize;
+    // Under maxInFlight, slices of a tenth of it: places freed by settled devices are refilled
+    // in small steps rather than only once the whole set has drained.
+    if (r.spec.maxInFlight !== undefined) sliceSize = Math.max(1, Math.min(sliceSize, Math.floor(r.spec.maxInFlight / IN_FLIGHT_SLICES)));
     if (!(await this.deps.store.state.casWave(r.id, wave, 'pending', 'notifying', 'notifyStartedAt', startedAt))) return;
     // The size is read after the wave left `pending`: a device that joined before is in a slice,
     // one that joins after sees `notifying` and is notified on its own (joinChangedDevices).
@@ -515,6 +551,15 @@ export class RolloutEngine implements RolloutEvaluator {
       }
     }
     const ids = job.data.deviceIds ?? await this.deps.store.state.waveMembers(rolloutId, wave, offset, count);
+    const maxInFlight = r.spec.maxInFlight;
+    if (maxInFlight !== undefined) {
+      // The blast-radius gate (blast-radius.ts): room in flight, and the wave's threshold not crossed.
+      const gate = await this.deps.store.state.admitSlice(rolloutId, wave, maxInFlight, r.spec.waves[wave]!.failureThreshold, this.now(), ids);
+      if (gate !== 'admitted') {
+        await job.moveToDelayed(Date.now() + (gate === 'tripped' ? this.options.heldSliceDelayMs : this.options.inFlightRetryMs), token);
+        throw new DelayedError();
+      }
+    }
     const prepared = await this.deps.store.state.prepareSlice(r, ids, this.now());
     const counters = prepared.map((p) => p.counter);
     const signers = new Map<number, Promise<DirectiveSignFn>>();

@@ -22,6 +22,8 @@ export const ROLLOUT_ERROR_CODES = [
   'invalid_rate',
   /** retry-failed found no failed or timed-out device to retry. */
   'nothing_to_retry',
+  /** The blast-radius bound derived from the spec is above the spec's `maxBlastRadius` (blast-radius.ts). */
+  'blast_radius_exceeded',
   /** A spec that breaks no coded rule but is still not a spec (spec.ts): the API's generic request code. */
   'bad_request',
 ] as const;

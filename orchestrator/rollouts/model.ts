@@ -2,6 +2,7 @@
 // are the state layer's (state/rollouts/records.ts).
 import type { RolloutStatus, ReasonCounts, StateCounts, WaveStatus } from '../../state/rollouts/records.js';
 import type { RolloutSpec } from './spec.js';
+import type { BlastRadius } from './blast-radius.js';
 
 export { ROLLOUT_STATUSES, WAVE_STATUSES, type ReasonCounts, type RolloutStatus, type StateCounts, type WaveStatus } from '../../state/rollouts/records.js';
 
@@ -32,4 +33,6 @@ export interface RolloutView {
   counts: StateCounts;
   reasons: ReasonCounts;
   waves: WaveView[];
+  /** The blast-radius bound of the planned waves (blast-radius.ts). */
+  blastRadius: BlastRadius;
 }

@@ -15,19 +15,11 @@ import { rolloutJsonSchemas as schemas } from '../http/rollout-schemas.js';
 import type { RolloutEngine } from './engine.js';
 import { DEVICE_PAGE_CURSOR } from '../../state/rollouts/device-page.js';
 import { RolloutError } from './errors.js';
-import { parseRolloutSpec, type RolloutSpec, type RolloutSpecInput } from './spec.js';
+import type { RolloutSpecInput } from './spec.js';
 import type { RolloutStore } from './store.js';
 
 type Role = 'operator' | 'read';
-/** What the pre-flight check reads: the release's sequence, the target, what targets installed. */
-export interface RolloutPreflightSources {
-  releases: { get(releaseId: string): Promise<{ envelope: { signed: { sequence: number; vendorId: string; classId: string } } } | undefined> };
-  registry: {
-    resolveTarget(selector: RolloutSpec['target'] & { vendorId: string; classId: string }): Promise<string[]>;
-    installedSequences(deviceIds: readonly string[]): Promise<Array<number | undefined>>;
-  };
-}
-type WithRoles = FastifyInstance & { requireRole(role: Role): onRequestHookHandler; services?: RolloutPreflightSources };
+type WithRoles = FastifyInstance & { requireRole(role: Role): onRequestHookHandler };
 
 const idParams = { type: 'object', required: ['id'], properties: { id: { type: 'string', pattern: '^[A-Za-z0-9._-]{1,64}$' } } } as const;
 
@@ -38,21 +30,11 @@ const idParams = { type: 'object', required: ['id'], properties: { id: { type: '
 export const EVENT_ID_HEADER = 'x-event-id';
 
 export interface RolloutPreflight {
-  /** Devices the target resolves to. */
+  /** Devices the rollout covers (after exclusions). */
   targets: number;
   /** Of those, devices whose installed sequence is at or above the release's: they will reject it (`rollback`). */
   willReject: number;
   releaseSequence: number;
-}
-
-/** Counts the targets that already run the release's sequence or a newer one. */
-export async function preflightRollout(sources: RolloutPreflightSources, spec: RolloutSpec): Promise<RolloutPreflight | undefined> {
-  const release = await sources.releases.get(spec.releaseId);
-  if (!release) return undefined; // the engine answers release_not_found
-  const { sequence, vendorId, classId } = release.envelope.signed;
-  const targets = await sources.registry.resolveTarget({ ...spec.target, vendorId, classId });
-  const installed = await sources.registry.installedSequences(targets);
-  return { targets: targets.length, willReject: installed.filter((n) => n !== undefined && n >= sequence).length, releaseSequence: sequence };
 }
 
 export function rolloutRoutes(engine: RolloutEngine, store: RolloutStore, events: EventLog): FastifyPluginAsync {
@@ -67,14 +49,22 @@ export function rolloutRoutes(engine: RolloutEngine, store: RolloutStore, events
       config: { audit: { action: 'rollout.create', target: (_request, body) => idOf(body) } },
       schema: { operationId: 'createRollout', tags: ['rollouts'], summary: 'Create (and by default start) a staged rollout', body: schemas.spec, response: { 201: schemas.created, ...errorResponses } },
     }, async (request, reply) => {
-      const spec = parseRolloutSpec(request.body);
-      const preflight = app.services ? await preflightRollout(app.services, spec) : undefined;
-      if (preflight && preflight.willReject > 0 && !spec.force) {
-        throw new RolloutError('release_not_newer', `${preflight.willReject} of ${preflight.targets} target devices have sequence ${preflight.releaseSequence} or higher installed and will reject ${spec.releaseId} (rollback); set force to create it anyway`);
-      }
-      const view = await engine.create(request.body as RolloutSpecInput);
-      return reply.code(201).send(preflight ? { ...view, preflight } : view);
+      // The engine plans and refuses (empty_target, release_not_newer, blast_radius_exceeded: plan-rollout.ts).
+      const { view, plan } = await engine.createPlanned(request.body as RolloutSpecInput);
+      const preflight: RolloutPreflight = { targets: plan.targets, willReject: plan.willReject, releaseSequence: plan.release.sequence };
+      return reply.code(201).send({ ...view, preflight });
     });
+
+    app.post('/rollouts/preview', {
+      ...operator,
+      schema: {
+        operationId: 'previewRollout',
+        tags: ['rollouts'],
+        summary: 'Dry run: what POST /rollouts would do with this spec (target, waves and members, exclusions and why, estimate, blast radius); writes nothing, notifies no one',
+        body: schemas.spec,
+        response: { 200: schemas.preview, ...errorResponses },
+      },
+    }, async (request) => engine.preview(request.body as RolloutSpecInput));
 
     app.get<{ Querystring: { limit: number; cursor?: number } }>('/rollouts', {
       ...reader,

@@ -14,8 +14,10 @@ export interface RootSource {
 }
 
 export interface TargetResolver {
-  /** Sorted ids of the non-revoked devices matching the target. */
-  resolveTarget(target: Target): Promise<string[]>;
+  /** Sorted ids of the non-revoked devices matching the target (revoked ones too with includeRevoked). */
+  resolveTarget(target: Target & { includeRevoked?: boolean }): Promise<string[]>;
   /** The installed sequence each device last reported (undefined: none yet), in input order. */
-  installedSequences?(deviceIds: readonly string[]): Promise<Array<number | undefined>>;
+  installedSequences(deviceIds: readonly string[]): Promise<Array<number | undefined>>;
+  /** Online now, and epoch seconds of the last sign of life, per device in input order. */
+  lastAlive(deviceIds: readonly string[]): Promise<Array<{ online: boolean; at?: number }>>;
 }

@@ -130,6 +130,27 @@ export const rolloutSpecSchema = z.object({
   directiveTtlSeconds: z.number().int().min(MIN_DIRECTIVE_TTL_SECONDS).max(30 * 86_400).default(86_400),
   /** Start notifying right away (default) or wait for an explicit start. */
   start: z.boolean().default(true),
+  /**
+   * Devices of the target left out, each for a stated reason the dry run lists (plan-rollout.ts):
+   * `upToDate` drops devices that already report the release's sequence or a higher one (instead
+   * of refusing the rollout, or with `force` including them to reject it); `offlineForSeconds`
+   * drops devices offline (or never seen) for longer than that.
+   */
+  exclude: z.object({
+    upToDate: z.boolean().optional(),
+    offlineForSeconds: z.number().int().min(1).max(365 * 86_400).optional(),
+  }).optional(),
+  /**
+   * The most devices notified and not yet settled (accepted, downloading, installing, rebooting,
+   * inside their health window) at once: the engine admits a device only while fewer are in
+   * flight and the wave's failure threshold is not crossed (blast-radius.ts). Absent = a whole wave.
+   */
+  maxInFlight: z.number().int().min(1).max(10_000_000).optional(),
+  /**
+   * The blast radius the operator accepts: creation is refused (`blast_radius_exceeded`) when the
+   * bound derived from waves, thresholds and maxInFlight (blast-radius.ts) is larger.
+   */
+  maxBlastRadius: z.number().int().min(1).max(10_000_000).optional(),
 }).superRefine((spec, ctx) => {
   const dynamicProblems: SpecProblem[] = spec.dynamic && spec.holdRemainder
     ? [{ code: 'invalid_target', message: 'a dynamic rollout adds joining devices to its last wave; holdRemainder leaves devices out of it: give one or the other', path: ['holdRemainder'] }]

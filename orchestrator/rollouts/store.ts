@@ -7,6 +7,7 @@ import type { RolloutRecord as StoredRollout, RolloutStatus } from '../../state/
 import { RolloutError } from './errors.js';
 import type { RolloutView, WaveView } from './model.js';
 import type { RolloutSpec } from './spec.js';
+import { blastRadius } from './blast-radius.js';
 
 export type { WaveRecord } from '../../state/rollouts/records.js';
 export type RolloutRecord = StoredRollout<RolloutSpec>;
@@ -67,6 +68,7 @@ export class RolloutStore {
         if (w.notifiedAt !== undefined) wave.notifiedAt = w.notifiedAt;
         return wave;
       }),
+      blastRadius: blastRadius({ waveSizes: waves.map((w) => w.size), failureThresholds: r.spec.waves.map((w) => w.failureThreshold), ...(r.spec.maxInFlight !== undefined ? { maxInFlight: r.spec.maxInFlight } : {}) }),
     };
     if (r.statusReason) view.statusReason = r.statusReason;
     return view;

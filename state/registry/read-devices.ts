@@ -22,7 +22,7 @@ export async function readDevices(redis: Redis, prefix: string, deviceIds: reado
 }
 
 /** Record fields that are plain strings (no codec): what readDeviceField may read. */
-export type PlainDeviceField = 'installedReleaseId' | 'installedSequence' | 'rolloutId' | 'presence' | 'revoked';
+export type PlainDeviceField = 'installedReleaseId' | 'installedSequence' | 'rolloutId' | 'presence' | 'presenceAt' | 'lastSeenAt' | 'createdAt' | 'revoked';
 
 /** One field of each device, in order (null: absent). */
 export async function readDeviceField(redis: Redis, prefix: string, deviceIds: readonly string[], field: PlainDeviceField): Promise<Array<string | null>> {

@@ -29,6 +29,8 @@ export function rolloutKeys(prefix: string, rolloutId: string) {
     historyOutbox: key('history-outbox'),
     /** Notification pacer of maxNotificationsPerMinute (scripts.ts: pace). */
     notifyPace: key('notify-pace'),
+    /** Sorted set: devices admitted under maxInFlight and not yet settled, by admission time (scripts.ts: admitSlice). */
+    inFlight: key('in-flight'),
     wave: (n: number) => key('wave', n),
     waveMembers: (n: number) => key('wave', n, 'members'),
     waveSlicesDone: (n: number) => key('wave', n, 'slices-done'),

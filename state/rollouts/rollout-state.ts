@@ -326,6 +326,27 @@ export class RolloutState {
     return this.transitions.cancelCounters(rolloutId, ids);
   }
 
+  /**
+   * The blast-radius gate of a slice (scripts.ts admitSlice): 'admitted' (its devices are now in
+   * flight), 'full' (no room yet) or 'tripped' (the wave's failure threshold is crossed).
+   */
+  async admitSlice(rolloutId: string, wave: number, maxInFlight: number, failureThreshold: number, now: number, ids: readonly string[]): Promise<'admitted' | 'full' | 'tripped'> {
+    const answer = Number(await runScript(this.redis, 'admitSlice', rolloutScriptKeys(this.prefix, rolloutId, wave), [wave, maxInFlight, failureThreshold, now, ...ids]));
+    return answer === 1 ? 'admitted' : answer === 0 ? 'full' : 'tripped';
+  }
+
+  /** Devices admitted before `cutoff` (epoch seconds) and still unsettled: timed out, at most `limit`; returns them. */
+  async expireInFlight(rolloutId: string, cutoff: number, limit: number): Promise<string[]> {
+    const ids = await runScript<string[]>(this.redis, 'expireInFlight', rolloutScriptKeys(this.prefix, rolloutId), [rolloutId, cutoff, limit]);
+    if (ids.length > 0) await this.flushHistory(rolloutId);
+    return ids;
+  }
+
+  /** Devices in flight under maxInFlight now. */
+  inFlightCount(rolloutId: string): Promise<number> {
+    return this.redis.zcard(this.keys(rolloutId).inFlight);
+  }
+
   /** Copies history entries still in the rollout's outbox to the devices (after a crash; the engine's tick calls it). */
   flushHistory(rolloutId: string): Promise<void> {
     return this.transitions.flushHistory(rolloutId);
@@ -340,7 +361,7 @@ export class RolloutState {
   async remove(rolloutId: string): Promise<void> {
     const r = await this.get(rolloutId);
     const k = this.keys(rolloutId);
-    const keys = [k.rollout, k.devices, k.counts, k.issued, k.reports, k.historyOutbox, k.notifyPace];
+    const keys = [k.rollout, k.devices, k.counts, k.issued, k.reports, k.historyOutbox, k.notifyPace, k.inFlight];
     for (let w = 0; w < (r?.waveCount ?? 0); w++) keys.push(k.wave(w), k.waveMembers(w), k.waveSlicesDone(w));
     await this.redis.del(...keys);
     await this.redis.zrem(rolloutIndexKeys(this.prefix).index, rolloutId);

@@ -32,9 +32,10 @@ end
 
 // ---- rollout slot --------------------------------------------------------------------------
 // KEYS (rolloutScriptKeys): 1 head, 2 devices, 3 counts, 4 issued, 5 reports, 6 history outbox,
-// 7 wave head, 8 wave members, 9 wave slices-done (of the wave the call names; wave 0 otherwise).
+// 7 wave head, 8 wave members, 9 wave slices-done (of the wave the call names; wave 0 otherwise),
+// 10 in flight (devices admitted under maxInFlight and not yet settled, scored by admission time).
 const rolloutSide = `${shared}
-local HEAD, DEVICES, COUNTS, ISSUED, REPORTS, OUTBOX = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
+local HEAD, DEVICES, COUNTS, ISSUED, REPORTS, OUTBOX, INFLIGHT = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[10]
 local function parse(packed)
   if not packed then return nil end
   local s, w, c, p, r = string.match(packed, '^([^|]*)|([^|]*)|([^|]*)|([^|]*)|(.*)$')
@@ -44,7 +45,9 @@ local function pack(e)
   return e.state .. '|' .. e.wave .. '|' .. e.counter .. '|' .. e.progress .. '|' .. (e.reason or '')
 end
 -- Counts of the rollout and of the device's wave (fields w<n>:...) in one hash.
-local function move(wave, from, to, reason)
+-- A device that settles (a terminal state) leaves the in-flight set, freeing its place (admitSlice).
+local function move(wave, from, to, reason, id)
+  if id and TERMINAL[to] then redis.call('ZREM', INFLIGHT, id) end
   local w = 'w' .. wave .. ':'
   if from then
     redis.call('HINCRBY', COUNTS, w .. from, -1)
@@ -84,7 +87,7 @@ for i = 3, #ARGV, 2 do
   local counter, issuedAt = 0, 0
   if e and not TERMINAL[e.state] then
     if claimed < 0 then
-      move(e.wave, e.state, 'canceled', 'superseded')
+      move(e.wave, e.state, 'canceled', 'superseded', id)
       history(id, rid, e.state, 'canceled', 'superseded', 'engine')
       e.state = 'canceled'; e.reason = 'superseded'
       redis.call('HSET', DEVICES, id, pack(e))
@@ -112,7 +115,7 @@ for i = 2, #ARGV do
   local id = ARGV[i]
   local e = parse(redis.call('HGET', DEVICES, id))
   if e and not TERMINAL[e.state] then
-    move(e.wave, e.state, 'canceled', 'superseded')
+    move(e.wave, e.state, 'canceled', 'superseded', id)
     history(id, rid, e.state, 'canceled', 'superseded', 'engine')
     e.state = 'canceled'; e.reason = 'superseded'
     redis.call('HSET', DEVICES, id, pack(e))
@@ -206,7 +209,7 @@ for _, id in ipairs(ids) do
   local e = parse(redis.call('HGET', DEVICES, id))
   if e and not TERMINAL[e.state] and (not queuedOnly or e.state == 'queued') then
     if e.state ~= 'queued' or e.counter > 0 then notified[#notified + 1] = id end
-    move(e.wave, e.state, to, reason)
+    move(e.wave, e.state, to, reason, id)
     history(id, rid, e.state, to, reason, 'engine')
     e.state = to; e.reason = reason
     redis.call('HSET', DEVICES, id, pack(e))
@@ -287,7 +290,7 @@ for i = 2, #ARGV, 7 do
         else
           outcome = 'applied'
           if was ~= state then
-            move(e.wave, was, state, reason)
+            move(e.wave, was, state, reason, id)
             from = was
           end
           e.state = state; e.progress = progress; e.reason = reason
@@ -300,6 +303,60 @@ for i = 2, #ARGV, 7 do
   out[#out + 1] = outcome
   out[#out + 1] = wave
   out[#out + 1] = from
+end
+return out
+`;
+
+/**
+ * admitSlice(wave, maxInFlight, failureThreshold, now, ids...) -> 1 admitted, 0 no room yet, -1 the
+ * wave's failure threshold is crossed. The blast-radius gate (orchestrator/rollouts/blast-radius.ts):
+ * a slice of a wave under maxInFlight is notified only while the wave's failures are not above
+ * its threshold (decide.ts's rule, on the same counts, unless the operator overrode the wave) and
+ * the slice's devices fit beside those in flight. Admitted devices join the in-flight set; they
+ * leave it when they settle (move). Devices already in it (a retried slice) or settled need no room.
+ */
+const admitSlice = `${rolloutSide}
+local WAVE = KEYS[7]
+local w, max, threshold, now = 'w' .. ARGV[1] .. ':', tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4]
+local head = redis.call('HMGET', WAVE, 'size', 'overridden')
+if head[2] ~= '1' then
+  local function n(field) return tonumber(redis.call('HGET', COUNTS, w .. field) or '0') end
+  local rejected = n('rejected')
+  local failures = n('failed') + rejected + n('timed_out') - math.min(rejected, n('reason:declined'))
+  local own = math.max(0, tonumber(head[1] or '0') - n('reason:superseded'))
+  if own > 0 and failures / math.max(1, own) > threshold then return -1 end
+end
+local fresh = {}
+for i = 5, #ARGV do
+  local id = ARGV[i]
+  local e = parse(redis.call('HGET', DEVICES, id))
+  if e and not TERMINAL[e.state] and not redis.call('ZSCORE', INFLIGHT, id) then fresh[#fresh + 1] = id end
+end
+if #fresh == 0 then return 1 end
+if redis.call('ZCARD', INFLIGHT) + #fresh > max then return 0 end
+for _, id in ipairs(fresh) do redis.call('ZADD', INFLIGHT, now, id) end
+return 1
+`;
+
+/**
+ * expireInFlight(rid, cutoff, limit) -> ids timed out. Under maxInFlight a silent device would
+ * hold its place forever (the wave's own timeout counts from the end of its notification, which
+ * waits for places): a device admitted before `cutoff` and still unsettled times out on its own.
+ */
+const expireInFlight = `${rolloutSide}
+local rid, cutoff, limit = ARGV[1], ARGV[2], tonumber(ARGV[3])
+local out = {}
+for _, id in ipairs(redis.call('ZRANGEBYSCORE', INFLIGHT, '-inf', '(' .. cutoff, 'LIMIT', 0, limit)) do
+  local e = parse(redis.call('HGET', DEVICES, id))
+  if not e or TERMINAL[e.state] then
+    redis.call('ZREM', INFLIGHT, id)
+  elseif e.state ~= 'queued' then
+    move(e.wave, e.state, 'timed_out', nil, id)
+    history(id, rid, e.state, 'timed_out', nil, 'engine')
+    e.state = 'timed_out'; e.reason = ''
+    redis.call('HSET', DEVICES, id, pack(e))
+    out[#out + 1] = id
+  end
 end
 return out
 `;
@@ -492,7 +549,7 @@ return 1
 `;
 
 const SCRIPTS = {
-  recordSlice, supersede, markNotified, joinWave, settleWave, recordReissue, applyReports, trimOutbox,
+  recordSlice, supersede, markNotified, joinWave, settleWave, recordReissue, applyReports, admitSlice, expireInFlight, trimOutbox,
   claimDevices, cancelCounters, reissueCounters, recordReports, appendHistory,
   pace, setRolloutStatus, casField,
 } as const;
@@ -525,5 +582,5 @@ export function runScript<T>(on: Caller, name: RolloutScriptName, keys: readonly
 /** KEYS of every rollout-slot script, in the order the Lua expects; the wave keys are those of `wave`. */
 export function rolloutScriptKeys(prefix: string, rolloutId: string, wave = 0): string[] {
   const k = rolloutKeys(prefix, rolloutId);
-  return [k.rollout, k.devices, k.counts, k.issued, k.reports, k.historyOutbox, k.wave(wave), k.waveMembers(wave), k.waveSlicesDone(wave)];
+  return [k.rollout, k.devices, k.counts, k.issued, k.reports, k.historyOutbox, k.wave(wave), k.waveMembers(wave), k.waveSlicesDone(wave), k.inFlight];
 }

@@ -3,10 +3,11 @@
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseWaves } from '../../launcher/commands/rollouts.js';
+import { parseWaves, renderPreview } from '../../launcher/commands/rollouts.js';
 import { startLocalStack, type LocalStack } from '../../launcher/demo/local-stack.js';
 import type { RolloutView } from '../../orchestrator/rollouts/model.js';
-import { scriptedFleet } from '../support/scripted-device.js';
+import { scriptedDevice, scriptedFleet } from '../support/scripted-device.js';
+import type { RolloutPreview } from '../../orchestrator/rollouts/plan-rollout.js';
 import { deviceKey } from '../../state/registry/index.js';
 
 const BIN = fileURLToPath(new URL('../../launcher/fleet-ota.js', import.meta.url));
@@ -19,6 +20,18 @@ function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr:
       resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, stdout, stderr });
     });
   });
+}
+
+/** Every key of this stack's prefix but the engine queues' (other tests' ticks come and go), sorted. */
+async function prefixKeys(): Promise<string[]> {
+  const keys: string[] = [];
+  let cursor = '0';
+  do {
+    const [next, batch] = await stack.redis.scan(cursor, 'MATCH', `${stack.prefix}*`, 'COUNT', 1000);
+    cursor = next;
+    keys.push(...batch.filter((k) => !k.includes('bull:')));
+  } while (cursor !== '0');
+  return keys.sort();
 }
 
 beforeAll(async () => {
@@ -143,6 +156,57 @@ describe('fleet-ota rollouts', { timeout: 300_000 }, () => {
     const forced = await cli('rollouts', 'create', '--release', older, '--group', 'g-older', '--no-start', '--force');
     expect(forced.code, forced.stderr).toBe(0);
     expect(forced.stderr).toContain('warning: 4 of 6 target devices');
+  });
+
+  it('--dry-run computes target, waves, exclusions with reasons, estimate and blast radius, and writes nothing, notifies no one', async () => {
+    const made = await scripted.add('dry', 12, () => 'succeed', ['g-dry']);
+    const releaseId = await scripted.release();
+    const sequence = Number(releaseId.replace('rel-', ''));
+    // Another class in the group, a revoked device, one up to date, one offline for an hour.
+    const other = scriptedDevice('dry-other', stack.root.signed);
+    await stack.api('POST', '/v1/devices', { id: other.id, publicKey: other.publicKey, vendorId: 'acme', classId: 'other-class', groups: ['g-dry'] });
+    await stack.api('POST', `/v1/devices/${made[0]!.id}/revoke`, {});
+    await stack.redis.hset(deviceKey(stack.prefix, made[1]!.id), 'installedReleaseId', releaseId, 'installedSequence', String(sequence));
+    const hourAgo = new Date(Date.now() - 3_600_000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+    await stack.redis.hset(deviceKey(stack.prefix, made[2]!.id), 'presence', 'offline', 'presenceAt', hourAgo, 'lastSeenAt', hourAgo);
+    const keysBefore = await prefixKeys();
+    const args = ['rollouts', 'create', '--release', releaseId, '--group', 'g-dry', '--id', 'ro-dry', '--waves', '2,all', '--failure-threshold', '0', '--max-in-flight', '3',
+      '--max-per-minute', '60', '--bake', '5', '--skip-up-to-date', '--skip-offline-for', '600', '--dry-run'];
+    const dry = await cli(...args, '--json');
+    expect(dry.code, dry.stderr).toBe(0);
+    const preview = JSON.parse(dry.stdout) as RolloutPreview;
+    expect(preview.targets).toBe(9);
+    expect(preview.waves.map((w) => w.size)).toEqual([2, 7]);
+    expect(preview.waves[1]!.members.ids).toHaveLength(7);
+    expect({ ...preview.excluded }).toEqual({
+      revoked: { count: 1, ids: [made[0]!.id], truncated: false },
+      wrong_class: { count: 1, ids: [other.id], truncated: false },
+      up_to_date: { count: 1, ids: [made[1]!.id], truncated: false },
+      offline: { count: 1, ids: [made[2]!.id], truncated: false },
+    });
+    // 9 notifications at 60 a minute, plus two 5 s bakes; threshold 0 absorbs no failure, so 3 in flight bound it.
+    expect(preview.estimatedSeconds).toBe(9 + 10);
+    expect(preview.blastRadius.bound).toBe(3);
+    expect(preview.refusal).toBeUndefined();
+    const text = renderPreview(preview).join('\n');
+    expect(text).toContain('excluded (offline): 1');
+    expect(text).toContain('blast radius: at most 3 devices');
+    // Nothing written, nothing published.
+    expect(await prefixKeys()).toEqual(keysBefore);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(made.every((d) => d.received.length === 0)).toBe(true);
+    // The dry run's members are create's members under the same id.
+    const created = await cli(...args.filter((a) => a !== '--dry-run'), '--no-start', '--json');
+    expect(created.code, created.stderr).toBe(0);
+    const view = JSON.parse(created.stdout) as RolloutView;
+    expect(view.total).toBe(9);
+    expect(view.blastRadius.bound).toBe(3);
+    const page = await stack.api<{ devices: Array<{ id: string; wave: number }> }>('GET', '/v1/rollouts/ro-dry/devices?wave=0&limit=10');
+    expect(page.devices.map((d) => d.id).sort()).toEqual([...preview.waves[0]!.members.ids].sort());
+    // A stated bound below the derived one is refused, and the dry run says so first.
+    const tight = await cli(...args.map((a) => (a === 'ro-dry' ? 'ro-dry-2' : a)), '--max-blast-radius', '2');
+    expect(tight.code).toBe(3);
+    expect(tight.stdout).toContain('(blast_radius_exceeded)');
   });
 
   it('refuses approve on an automatic or paused rollout; create --watch exits 4 at a threshold pause; watch --json prints NDJSON', async () => {

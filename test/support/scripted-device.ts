@@ -9,7 +9,8 @@ import {
 } from '../../protocol/index.js';
 import { nodeEd25519 } from '../../node-crypto/ed25519.js';
 
-export type Script = 'succeed' | 'silent' | { fail: ReasonCode } | { reject: ReasonCode };
+/** `failAfterInstall`: writes the image (seen device-side as `installedAt`), then fails after `delayMs`. */
+export type Script = 'succeed' | 'silent' | { fail: ReasonCode } | { reject: ReasonCode } | { failAfterInstall: ReasonCode; delayMs: number };
 
 export interface ScriptedDevice {
   id: string;
@@ -20,6 +21,8 @@ export interface ScriptedDevice {
   /** Every directive message delivered, as bytes, refused or not. */
   received: Buffer[];
   script: Script;
+  /** When this device began installing a release (the device's own observation, not the orchestrator's). */
+  installedAt?: number;
   connect(brokerUrl: string): Promise<void>;
   report(plan: Pick<DirectivePlan['directive'], 'rolloutId' | 'counter'>, state: ReportedState, extra?: { reason?: ReasonCode; progress?: number; seq?: number; signWith?: SigningKey; deviceId?: string }): Promise<void>;
   close(): Promise<void>;
@@ -93,6 +96,15 @@ export function scriptedDevice(id: string, root: RootSigned, script: Script = 's
     await device.report(d, 'downloading', { progress: 100 });
     if (typeof device.script === 'object' && 'fail' in device.script) {
       await device.report(d, 'failed', { reason: device.script.fail });
+      return;
+    }
+    const script = device.script;
+    if (typeof script === 'object' && 'failAfterInstall' in script) {
+      await device.report(d, 'verifying');
+      device.installedAt ??= Date.now();
+      await device.report(d, 'installing');
+      await new Promise((resolve) => setTimeout(resolve, script.delayMs));
+      await device.report(d, 'failed', { reason: script.failAfterInstall });
       return;
     }
     for (const state of ['verifying', 'installing', 'rebooting', 'succeeded'] as const) await device.report(d, state);

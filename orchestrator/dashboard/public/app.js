@@ -39,7 +39,7 @@ var FAILED_STATES = ["failed", "rejected", "timed_out"];
 
 // orchestrator/dashboard/src/core.ts
 var RUNNING_STATES = DEVICE_STATES.filter((s) => s !== "queued" && !TERMINAL_STATES.has(s));
-var ACTIVE_ROLLOUT = ["created", "running", "paused"];
+var ACTIVE_ROLLOUT = ["created", "scheduled", "running", "paused"];
 var sum = (counts, states) => states.reduce((n, s) => n + (counts?.[s] ?? 0), 0);
 function stateRank(state3) {
   const i = DEVICE_STATES.indexOf(state3);
@@ -255,7 +255,10 @@ function specFromForm(form) {
   if (all && Object.keys(target2).length > 0) return 'untick "every device" or clear groups, tags, installed release and device ids';
   if (all) target2.all = true;
   if (Object.keys(target2).length === 0) return 'choose a target: groups, tags, installed release or device ids, or tick "every device"';
+  const inFlight = value("maxInFlight");
+  if (inFlight && !(Number.isInteger(Number(inFlight)) && Number(inFlight) >= 1)) return "devices in flight is a whole number of at least 1, or empty";
   return {
+    ...inFlight ? { maxInFlight: Number(inFlight) } : {},
     releaseId,
     target: target2,
     waves: percents.map((percent) => ({ percent, successThreshold: success / 100, failureThreshold: failure / 100, bakeSeconds: bake, promotion })),
@@ -268,13 +271,13 @@ function showStep(step) {
   el("create-form").hidden = step !== "form";
   el("create-confirm").hidden = step !== "confirm";
 }
-function renderPreview(view) {
-  el("preview-id").textContent = view.id;
-  el("preview-summary").textContent = `${view.total} devices match the target; release ${view.releaseId}; on failure: ${view.spec.failureAction}.`;
+function renderPreview(spec, p) {
+  el("preview-id").textContent = p.id;
+  el("preview-summary").textContent = `${p.targets} devices in the rollout; release ${p.releaseId}; on failure: ${spec.failureAction ?? "pause"}. Nothing is written or notified until you start it.`;
   let cumulative = 0;
-  fillRows("preview-waves", view.waves.map((w) => {
+  fillRows("preview-waves", p.waves.map((w) => {
     cumulative += w.size;
-    const spec = view.spec.waves[w.index];
+    const wave = spec.waves?.[w.index];
     return h(
       "tr",
       null,
@@ -282,14 +285,28 @@ function renderPreview(view) {
       td(`Wave ${w.index + 1}`),
       td(w.size, { class: "num", "data-testid": `preview-wave-size-${w.index}` }),
       td(cumulative, { class: "num" }),
-      td(spec ? `${Math.round(spec.successThreshold * 100)} %` : "", { class: "num" }),
-      td(spec ? `${Math.round(spec.failureThreshold * 100)} %` : "", { class: "num" }),
-      td(spec ? `${spec.bakeSeconds} s` : "", { class: "num" }),
-      td(spec?.promotion ?? "")
+      td(wave?.successThreshold !== void 0 ? `${Math.round(wave.successThreshold * 100)} %` : "", { class: "num" }),
+      td(`${Math.round(w.failureThreshold * 100)} %`, { class: "num" }),
+      td(wave?.bakeSeconds !== void 0 ? `${wave.bakeSeconds} s` : "", { class: "num" }),
+      td(wave?.promotion ?? "")
     );
   }));
-  el("create-start").disabled = view.total === 0;
-  el("preview-empty").hidden = view.total > 0;
+  const excluded = Object.entries(p.excluded).filter(([, list3]) => list3.count > 0);
+  fillRows("preview-excluded", excluded.length === 0 ? [h("tr", null, void 0, td("none", { colspan: "3" }))] : excluded.map(([reason, list3]) => h(
+    "tr",
+    null,
+    { "data-testid": `preview-excluded-${reason}` },
+    td(reason.replace("_", " ")),
+    td(list3.count, { class: "num" }),
+    td(`${list3.ids.join(", ")}${list3.truncated ? ", …" : ""}`)
+  )));
+  el("preview-blast").textContent = `At most ${p.blastRadius.bound} devices can install a failing release before the rollout stops (${p.blastRadius.basis}).`;
+  el("preview-estimate").textContent = `Estimated duration: at least ${p.estimatedSeconds} s (${p.estimateBasis}).`;
+  const refused = p.refusal !== void 0;
+  el("preview-refusal").textContent = refused ? `Creating it would be refused: ${p.refusal.message}` : "";
+  el("preview-refusal").hidden = !refused;
+  el("create-start").disabled = p.targets === 0 || refused;
+  el("preview-empty").hidden = p.targets > 0;
 }
 async function preview(form) {
   const spec = specFromForm(form);
@@ -297,27 +314,26 @@ async function preview(form) {
   error.textContent = typeof spec === "string" ? spec : "";
   error.hidden = typeof spec !== "string";
   if (typeof spec === "string") return;
-  const view = await api("/v1/rollouts", { method: "POST", body: spec }).catch(failed("Rollout preview"));
-  if (!view) return;
-  draft = view;
-  renderPreview(view);
+  const result = await api("/v1/rollouts/preview", { method: "POST", body: spec }).catch(failed("Rollout preview"));
+  if (!result) return;
+  draft = { spec, preview: result };
+  renderPreview(spec, result);
   showStep("confirm");
 }
 async function start() {
-  const view = draft;
-  if (!view || !confirmAction(`Start rollout ${view.id} of ${view.releaseId} to ${view.total} devices? Wave 1 (${view.waves[0]?.size ?? 0} devices) is notified now.`)) return;
-  const started = await api(`/v1/rollouts/${enc(view.id)}/start`, { method: "POST", body: {} }).catch(failed("Start"));
-  if (!started) return;
+  const current2 = draft;
+  if (!current2) return;
+  const { spec, preview: p } = current2;
+  if (!confirmAction(`Start rollout ${p.id} of ${p.releaseId} to ${p.targets} devices? Wave 1 (${p.waves[0]?.size ?? 0} devices) is notified now.`)) return;
+  const created = await api("/v1/rollouts", { method: "POST", body: { ...spec, id: p.id, start: true } }).catch(failed("Start"));
+  if (!created) return;
   draft = null;
-  location.hash = `#/rollouts/${enc(started.id)}`;
+  location.hash = `#/rollouts/${enc(created.id)}`;
 }
-async function discard() {
-  const view = draft;
-  if (!view) return;
-  const done = await api(`/v1/rollouts/${enc(view.id)}/abort`, { method: "POST", body: { reason: "discarded at confirmation" } }).catch(failed("Discard"));
-  if (!done) return;
+function discard() {
+  if (!draft) return;
+  banner(`Rollout ${draft.preview.id} was not created; nothing was written or notified.`);
   draft = null;
-  banner(`Rollout ${view.id} was discarded (it stays listed as aborted; nothing was notified).`);
   showStep("form");
 }
 async function showCreate(params) {
@@ -344,7 +360,7 @@ function initCreate() {
     el("create-error").hidden = true;
   });
   el("create-start").addEventListener("click", () => void start());
-  el("create-discard").addEventListener("click", () => void discard());
+  el("create-discard").addEventListener("click", () => discard());
 }
 
 // orchestrator/dashboard/src/devices.ts
@@ -772,6 +788,8 @@ function renderView() {
   release.replaceChildren(link(r.releaseId, `#/releases/${enc(r.releaseId)}`));
   el("rollout-total").textContent = String(r.total);
   el("rollout-wave").textContent = `${Math.min(r.currentWave + 1, r.waves.length)} of ${r.waves.length}`;
+  el("rollout-blast").textContent = r.blastRadius ? String(r.blastRadius.bound) : "?";
+  el("rollout-blast").title = r.blastRadius?.basis ?? "";
   const status = el("rollout-status");
   const awaiting = r.waves[r.currentWave]?.status === "awaiting_approval" && ACTIVE_ROLLOUT.includes(r.status);
   status.textContent = awaiting ? `${r.status} · awaiting approval` : r.status;

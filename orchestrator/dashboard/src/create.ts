@@ -1,11 +1,12 @@
 // New rollout (#/new-rollout, operators only): release, target, waves and thresholds, then a
-// confirmation that shows the computed wave sizes before anything is notified.
+// confirmation showing the dry run before anything is written or notified.
 //
-// The API has no dry run. The preview is the rollout itself, created with `start: false`
-// (POST /v1/rollouts resolves the target and plans the waves, notifying nobody); "Start" sends
-// POST /v1/rollouts/:id/start, and "Discard" aborts it, so it stays listed as aborted.
+// The preview is POST /v1/rollouts/preview (writes nothing): wave sizes, devices excluded and
+// why, the estimate and the blast-radius bound, planned under an id. "Start" creates the rollout
+// under that id (so with exactly the previewed members) and starts it; "Discard" only goes back.
 import type { RolloutSpecInput } from '../../rollouts/spec.js';
 import type { RolloutView } from '../../rollouts/model.js';
+import type { RolloutPreview } from '../../rollouts/plan-rollout.js';
 import type { ReleaseSummary } from '../../releases/release-store.js';
 import { api, banner, confirmAction, el, enc, failed, fillRows, h, session, td } from './core.js';
 
@@ -45,7 +46,10 @@ function specFromForm(form: HTMLFormElement): RolloutSpecInput | string {
   if (all && Object.keys(target).length > 0) return 'untick "every device" or clear groups, tags, installed release and device ids';
   if (all) target.all = true;
   if (Object.keys(target).length === 0) return 'choose a target: groups, tags, installed release or device ids, or tick "every device"';
+  const inFlight = value('maxInFlight');
+  if (inFlight && !(Number.isInteger(Number(inFlight)) && Number(inFlight) >= 1)) return 'devices in flight is a whole number of at least 1, or empty';
   return {
+    ...(inFlight ? { maxInFlight: Number(inFlight) } : {}),
     releaseId,
     target,
     waves: percents.map((percent) => ({ percent, successThreshold: success / 100, failureThreshold: failure / 100, bakeSeconds: bake, promotion })),
@@ -54,31 +58,41 @@ function specFromForm(form: HTMLFormElement): RolloutSpecInput | string {
   };
 }
 
-let draft: RolloutView | null = null;
+let draft: { spec: RolloutSpecInput; preview: RolloutPreview } | null = null;
 
 function showStep(step: 'form' | 'confirm'): void {
   el('create-form').hidden = step !== 'form';
   el('create-confirm').hidden = step !== 'confirm';
 }
 
-function renderPreview(view: RolloutView): void {
-  el('preview-id').textContent = view.id;
-  el('preview-summary').textContent = `${view.total} devices match the target; release ${view.releaseId}; on failure: ${view.spec.failureAction}.`;
+function renderPreview(spec: RolloutSpecInput, p: RolloutPreview): void {
+  el('preview-id').textContent = p.id;
+  el('preview-summary').textContent = `${p.targets} devices in the rollout; release ${p.releaseId}; on failure: ${spec.failureAction ?? 'pause'}. Nothing is written or notified until you start it.`;
   let cumulative = 0;
-  fillRows('preview-waves', view.waves.map((w) => {
+  fillRows('preview-waves', p.waves.map((w) => {
     cumulative += w.size;
-    const spec = view.spec.waves[w.index];
+    const wave = spec.waves?.[w.index];
     return h('tr', null, { 'data-testid': `preview-wave-${w.index}` },
       td(`Wave ${w.index + 1}`),
       td(w.size, { class: 'num', 'data-testid': `preview-wave-size-${w.index}` }),
       td(cumulative, { class: 'num' }),
-      td(spec ? `${Math.round(spec.successThreshold * 100)} %` : '', { class: 'num' }),
-      td(spec ? `${Math.round(spec.failureThreshold * 100)} %` : '', { class: 'num' }),
-      td(spec ? `${spec.bakeSeconds} s` : '', { class: 'num' }),
-      td(spec?.promotion ?? ''));
+      td(wave?.successThreshold !== undefined ? `${Math.round(wave.successThreshold * 100)} %` : '', { class: 'num' }),
+      td(`${Math.round(w.failureThreshold * 100)} %`, { class: 'num' }),
+      td(wave?.bakeSeconds !== undefined ? `${wave.bakeSeconds} s` : '', { class: 'num' }),
+      td(wave?.promotion ?? ''));
   }));
-  el<HTMLButtonElement>('create-start').disabled = view.total === 0;
-  el('preview-empty').hidden = view.total > 0;
+  const excluded = Object.entries(p.excluded).filter(([, list]) => list.count > 0);
+  fillRows('preview-excluded', excluded.length === 0
+    ? [h('tr', null, undefined, td('none', { colspan: '3' }))]
+    : excluded.map(([reason, list]) => h('tr', null, { 'data-testid': `preview-excluded-${reason}` },
+      td(reason.replace('_', ' ')), td(list.count, { class: 'num' }), td(`${list.ids.join(', ')}${list.truncated ? ', …' : ''}`))));
+  el('preview-blast').textContent = `At most ${p.blastRadius.bound} devices can install a failing release before the rollout stops (${p.blastRadius.basis}).`;
+  el('preview-estimate').textContent = `Estimated duration: at least ${p.estimatedSeconds} s (${p.estimateBasis}).`;
+  const refused = p.refusal !== undefined;
+  el('preview-refusal').textContent = refused ? `Creating it would be refused: ${p.refusal!.message}` : '';
+  el('preview-refusal').hidden = !refused;
+  el<HTMLButtonElement>('create-start').disabled = p.targets === 0 || refused;
+  el('preview-empty').hidden = p.targets > 0;
 }
 
 async function preview(form: HTMLFormElement): Promise<void> {
@@ -87,30 +101,30 @@ async function preview(form: HTMLFormElement): Promise<void> {
   error.textContent = typeof spec === 'string' ? spec : '';
   error.hidden = typeof spec !== 'string';
   if (typeof spec === 'string') return;
-  const view = await api<RolloutView>('/v1/rollouts', { method: 'POST', body: spec }).catch(failed('Rollout preview'));
-  if (!view) return;
-  draft = view;
-  renderPreview(view);
+  const result = await api<RolloutPreview>('/v1/rollouts/preview', { method: 'POST', body: spec }).catch(failed('Rollout preview'));
+  if (!result) return;
+  draft = { spec, preview: result };
+  renderPreview(spec, result);
   showStep('confirm');
 }
 
 async function start(): Promise<void> {
-  const view = draft;
-  if (!view || !confirmAction(`Start rollout ${view.id} of ${view.releaseId} to ${view.total} devices? Wave 1 (${view.waves[0]?.size ?? 0} devices) is notified now.`)) return;
-  const started = await api<RolloutView>(`/v1/rollouts/${enc(view.id)}/start`, { method: 'POST', body: {} }).catch(failed('Start'));
-  if (!started) return;
+  const current = draft;
+  if (!current) return;
+  const { spec, preview: p } = current;
+  if (!confirmAction(`Start rollout ${p.id} of ${p.releaseId} to ${p.targets} devices? Wave 1 (${p.waves[0]?.size ?? 0} devices) is notified now.`)) return;
+  // The previewed id: the same members as the preview (waves are planned from the id).
+  const created = await api<RolloutView>('/v1/rollouts', { method: 'POST', body: { ...spec, id: p.id, start: true } }).catch(failed('Start'));
+  if (!created) return;
   draft = null;
-  location.hash = `#/rollouts/${enc(started.id)}`;
+  location.hash = `#/rollouts/${enc(created.id)}`;
 }
 
-async function discard(): Promise<void> {
-  const view = draft;
-  if (!view) return;
-  // Nothing was notified: aborting the unstarted rollout only marks it aborted.
-  const done = await api<RolloutView>(`/v1/rollouts/${enc(view.id)}/abort`, { method: 'POST', body: { reason: 'discarded at confirmation' } }).catch(failed('Discard'));
-  if (!done) return;
+function discard(): void {
+  if (!draft) return;
+  // Nothing was written: going back is all there is to do.
+  banner(`Rollout ${draft.preview.id} was not created; nothing was written or notified.`);
   draft = null;
-  banner(`Rollout ${view.id} was discarded (it stays listed as aborted; nothing was notified).`);
   showStep('form');
 }
 
@@ -140,5 +154,5 @@ export function initCreate(): void {
     el('create-error').hidden = true;
   });
   el('create-start').addEventListener('click', () => void start());
-  el('create-discard').addEventListener('click', () => void discard());
+  el('create-discard').addEventListener('click', () => discard());
 }

@@ -75,6 +75,9 @@ function renderView(): void {
   release.replaceChildren(link(r.releaseId, `#/releases/${enc(r.releaseId)}`));
   el('rollout-total').textContent = String(r.total);
   el('rollout-wave').textContent = `${Math.min(r.currentWave + 1, r.waves.length)} of ${r.waves.length}`;
+  // Absent on a view from an older orchestrator: say nothing rather than a wrong bound.
+  el('rollout-blast').textContent = r.blastRadius ? String(r.blastRadius.bound) : '?';
+  el('rollout-blast').title = r.blastRadius?.basis ?? '';
   const status = el('rollout-status');
   const awaiting = r.waves[r.currentWave]?.status === 'awaiting_approval' && ACTIVE_ROLLOUT.includes(r.status);
   status.textContent = awaiting ? `${r.status} · awaiting approval` : r.status;

@@ -354,17 +354,16 @@ describe('ops dashboard in Chromium', () => {
     await page.getByTestId('create-preview').click();
     await expect.poll(async () => page.getByTestId('create-confirm').isVisible(), { timeout: 10_000 }).toBe(true);
     const draftId = (await text(page, 'preview-id'))!;
-    const draft = await stack.rollout(draftId);
-    // Created, not started: nothing notified, and the sizes shown are the ones it computed.
-    expect(draft.status).toBe('created');
-    expect(draft.counts).toEqual({ queued: 5 });
-    expect(draft.spec.target.tags).toEqual(['lab']);
-    for (const wave of draft.waves) expect(await text(page, `preview-wave-size-${wave.index}`)).toBe(String(wave.size));
-    expect(draft.waves.map((w) => w.size)).toEqual([2, 3]);
+    // A dry run: nothing created, nothing notified; the sizes shown are the plan's.
+    const missing = await stack.api('GET', `/v1/rollouts/${draftId}`).then(() => 'found', (error: Error) => error.message);
+    expect(missing).toContain('rollout_not_found');
+    expect(await text(page, 'preview-wave-size-0')).toBe('2');
+    expect(await text(page, 'preview-wave-size-1')).toBe('3');
+    expect(await text(page, 'preview-blast')).toMatch(/^At most 5 devices can install a failing release/);
+    expect(await text(page, 'preview-estimate')).toMatch(/^Estimated duration: at least 0 s/);
     await shot(page, 'create-confirm');
-    // Discard: the unstarted rollout is aborted, and the form comes back.
+    // Discard: nothing to undo, and the form comes back.
     await page.getByTestId('create-discard').click();
-    await expect.poll(async () => (await stack.rollout(draftId)).status, { timeout: 10_000 }).toBe('aborted');
     await expect.poll(async () => page.getByTestId('create-form').isVisible()).toBe(true);
 
     // Again, and start it: a confirmation, then the rollout's page.
@@ -375,11 +374,14 @@ describe('ops dashboard in Chromium', () => {
     page.once('dialog', (dialog) => void dialog.dismiss());
     await page.getByTestId('create-start').click();
     await new Promise((r) => setTimeout(r, 300));
-    expect((await stack.rollout(startedId)).status).toBe('created');
+    expect(await stack.api('GET', `/v1/rollouts/${startedId}`).then(() => 'found', (error: Error) => error.message)).toContain('rollout_not_found');
     page.once('dialog', (dialog) => void dialog.accept());
     await page.getByTestId('create-start').click();
     await expect.poll(() => page.evaluate('location.hash')).toBe(`#/rollouts/${startedId}`);
-    await expect.poll(async () => (await stack.rollout(startedId)).status).not.toBe('created');
+    const started = await stack.rollout(startedId);
+    expect(started.waves.map((w) => w.size)).toEqual([2, 3]);
+    expect(started.spec.target.tags).toEqual(['lab']);
+    await expect.poll(() => text(page, 'rollout-blast'), { timeout: 10_000 }).toBe('5');
     await stack.waitForRollout(startedId, (v) => v.status === 'completed', 30_000);
     await expect.poll(() => text(page, 'rollout-status'), { timeout: 10_000 }).toBe('completed');
     await page.close();
