@@ -16,7 +16,7 @@ import { connectFleet, provisionFleet, type FleetHandle } from '../../../device-
 import { startLocalStack, type LocalStack } from '../../../launcher/demo/local-stack.js';
 import { EventLog } from '../../../orchestrator/events/event-log.js';
 import { encodeDeviceRecord, registryKeys } from '../../../state/device-record.js';
-import { deviceShard, indexKey } from '../../../state/registry/index.js';
+import { DEVICE_SHARDS, deviceShard, indexKey, recountFleetShard } from '../../../state/registry/index.js';
 import type { RolloutView } from '../../../orchestrator/rollouts/model.js';
 import { rolloutSpecSchema } from '../../../orchestrator/rollouts/spec.js';
 import { RolloutStore } from '../../../orchestrator/rollouts/store.js';
@@ -435,6 +435,9 @@ describe('ops dashboard in Chromium', () => {
       }
       await pipe.exec();
     }
+    // Written around the registry's scripts, so its per-shard fleet counters are recounted (the
+    // repair the orchestrator runs when it finds a shard drifted).
+    for (const shard of DEVICE_SHARDS) await recountFleetShard(redis, prefix, shard);
     const store = new RolloutStore(redis, prefix);
     const spec = rolloutSpecSchema.parse({ id: 'ro-scale', releaseId: 'dash-rel-2', target: { all: true }, waves: [{ percent: 1 }, { percent: 10 }, { percent: 100 }], start: false });
     await store.create({ id: 'ro-scale', spec, manifestSha256: 'cd'.repeat(32), waves: [ids.slice(0, 1_000), ids.slice(1_000, 10_000), ids.slice(10_000)], now: Math.floor(Date.now() / 1000) });
